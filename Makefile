@@ -1,0 +1,46 @@
+# locoreg — set-up and the main jobs in one command each.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Runtime install (stamp re-made whenever pyproject.toml changes).
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install -q -e .
+	touch $@
+
+# Runtime + test tooling.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+## make run: install, then start the web app on the embedded database.
+run: $(VENV)/.installed
+	$(BIN)/locoreg serve
+
+## make test: install with test dependencies; lint, type-check, whole test suite.
+test: $(VENV)/.installed-test lint typecheck unit
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+## make bench: peers side by side, printed as ratios.
+bench: $(VENV)/.installed-test
+	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

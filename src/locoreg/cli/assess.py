@@ -1,0 +1,93 @@
+"""`locoreg assess FILE`: assess one patient from a JSON or YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from locoreg.cli._common import OutputFormat, fail
+
+
+def _print_text(assessment: object) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+
+    from locoreg.decision.model import FACTOR_LABELS, RECOMMENDATION_LABELS, Assessment, Direction
+    from locoreg.report.markdown import months_text
+
+    assert isinstance(assessment, Assessment)
+    a = assessment
+    console = Console()
+    style = {
+        Direction.favours_local_therapy: "green",
+        Direction.against_local_therapy: "red",
+        Direction.neutral: "blue",
+    }
+    console.print(
+        Panel(
+            f"[bold]{a.headline}[/bold]",
+            title=f"{RECOMMENDATION_LABELS[a.recommendation]}  ({a.recommendation.value})",
+            title_align="left",
+        )
+    )
+    groups = (
+        ("For local therapy", Direction.favours_local_therapy),
+        ("Against local therapy", Direction.against_local_therapy),
+        ("Neutral", Direction.neutral),
+    )
+    for title, direction in groups:
+        chosen = [f for f in a.factors if f.direction is direction]
+        if not chosen:
+            continue
+        console.print(f"[bold {style[direction]}]{title}[/]")
+        for f in chosen:
+            name = FACTOR_LABELS[f.factor]
+            console.print(
+                f"  • [bold]{name}[/bold]: {f.finding}. {f.explanation} "
+                f"[dim]\\[{', '.join(f.evidence)}][/dim]"
+            )
+    console.print(f"[bold]Prognosis[/bold]  median overall survival {months_text(a)}")
+    console.print(f"  {a.prognosis.basis}")
+    console.print(f"[bold]Local control[/bold]  {a.local_control.summary}")
+    if a.local_control.overall_survival:
+        console.print(f"  {a.local_control.overall_survival}")
+    for title, items in (
+        ("Goals of care", a.goals_of_care),
+        ("What would change the recommendation", a.would_change),
+        ("Missing data", a.missing_data),
+        ("Warnings", a.warnings),
+    ):
+        if items:
+            console.print(f"[bold]{title}[/bold]")
+            for item in items:
+                console.print(f"  • {item}")
+    console.print(f"[bold]Evidence[/bold]  {', '.join(a.evidence)}")
+    versions = ", ".join(f"{k} {v}" for k, v in a.versions.items())
+    console.print(f"[dim]{a.disclaimer} Versions: {versions}.[/dim]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def assess(
+        file: Path = typer.Argument(..., help="Patient as JSON or YAML (CONTRACTS.md §1)."),
+        format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    ) -> None:
+        """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
+        from locoreg.decision import assess as run
+        from locoreg.errors import InputError
+        from locoreg.patient import load_patient
+
+        try:
+            patient = load_patient(file)
+        except InputError as exc:
+            fail(exc)
+        assessment = run(patient)
+        if format is OutputFormat.json:
+            typer.echo(assessment.model_dump_json(indent=2))
+        elif format is OutputFormat.markdown:
+            from locoreg.report.markdown import assessment_markdown
+
+            typer.echo(assessment_markdown(assessment))
+        else:
+            _print_text(assessment)

@@ -1,0 +1,385 @@
+"""`locoreg cohort`: synthetic registries, registry checks and the analysis ladder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from locoreg.cli._common import DataFormat, fail
+
+
+class OnErrorChoice(StrEnum):
+    stop = "stop"
+    exclude = "exclude"
+
+
+class CovariateSet(StrEnum):
+    minimal = "minimal"
+    standard = "standard"
+    full = "full"
+
+
+cohort_app = typer.Typer(
+    name="cohort",
+    help="Registry re-analysis: simulate a registry, check it, run the bias ladder.",
+    no_args_is_help=True,
+)
+
+# Options shared by analyze and multiverse.
+ON_ERROR = typer.Option(
+    OnErrorChoice.stop,
+    "--on-error",
+    help="Rows that break the registry contract: stop (exit 2, list them) or exclude them.",
+)
+MAX_ERRORS = typer.Option(20, "--max-errors", min=1, help="Problems listed before stopping.")
+AGE_MIN = typer.Option(None, "--age-min", help="Keep patients at least this old.")
+AGE_MAX = typer.Option(None, "--age-max", help="Keep patients at most this old.")
+YEAR_MIN = typer.Option(None, "--year-min", help="First year of diagnosis kept.")
+YEAR_MAX = typer.Option(None, "--year-max", help="Last year of diagnosis kept.")
+EXCL_RECEPTORS = typer.Option(
+    False, "--exclude-unknown-receptors", help="Drop patients with ER, PR or HER2 unknown."
+)
+EXCL_BRAIN = typer.Option(False, "--exclude-brain", help="Drop patients with brain metastases.")
+
+
+def _load(
+    file: Path,
+    on_error: OnErrorChoice,
+    max_errors: int,
+    selection_args: dict[str, Any],
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Load, check and extract; bad input exits 2 with one line per problem."""
+    from locoreg.cohort.load import load_registry
+    from locoreg.cohort.select import Selection, extract
+    from locoreg.errors import InputError
+
+    try:
+        registry = load_registry(file, on_error=on_error.value, max_errors=max_errors)
+        selection = Selection(**selection_args)
+        table = extract(registry, selection)
+    except InputError as exc:
+        fail(exc)
+    if registry.n_excluded:
+        rules = ", ".join(f"{k} {v}" for k, v in registry.excluded_by_rule.items())
+        print(
+            f"excluded {registry.n_excluded} of {registry.n_rows} rows with problems ({rules})",
+            file=sys.stderr,
+        )
+    cohort = {
+        "file": file.name,
+        "rows_in_file": registry.n_rows,
+        "rows_excluded": registry.n_excluded,
+        "excluded_by_rule": registry.excluded_by_rule,
+        "selection": selection.describe(),
+        "selected": table.n,
+    }
+    return registry, table, cohort
+
+
+def _selection(
+    age_min: int | None,
+    age_max: int | None,
+    year_min: int | None,
+    year_max: int | None,
+    exclude_unknown_receptors: bool,
+    exclude_brain: bool,
+) -> dict[str, Any]:
+    return {
+        "age_min": age_min,
+        "age_max": age_max,
+        "year_min": year_min,
+        "year_max": year_max,
+        "exclude_unknown_receptors": exclude_unknown_receptors,
+        "exclude_brain_metastases": exclude_brain,
+    }
+
+
+@cohort_app.command("simulate")
+def simulate(
+    n: int = typer.Option(..., "--n", min=1, help="Number of patients."),
+    out: Path = typer.Option(..., "-o", "--output", help="Output file, .csv or .parquet."),
+    true_hr: float = typer.Option(
+        1.0, "--true-hr", help="True hazard ratio of surgery, acting from surgery onwards."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (reproducible output)."),
+    unmeasured: float = typer.Option(
+        0.0,
+        "--unmeasured-confounding",
+        help="Strength γ of a confounder missing from the registry (0 = none).",
+    ),
+) -> None:
+    """Write a synthetic de novo stage IV registry with a known surgery effect."""
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        fail(f"output: file must end in .csv or .parquet, got {out.name!r}")
+    if true_hr <= 0:
+        fail(f"--true-hr: must be > 0, got {true_hr:g}")
+    if unmeasured < 0:
+        fail(f"--unmeasured-confounding: must be >= 0, got {unmeasured:g}")
+    from locoreg.cohort.simulate import simulate_registry, write_registry
+
+    sim = simulate_registry(n, true_hr=true_hr, seed=seed, unmeasured=unmeasured)
+    try:
+        write_registry(sim, out)
+    except OSError as exc:
+        fail(f"output: cannot write {out}: {exc.strerror}")
+    print(
+        f"wrote {sim.n_patients} patients to {out} "
+        f"({int(sim.surgery.sum())} operated, {int(sim.dead.sum())} deaths, true HR {true_hr:g})",
+        file=sys.stderr,
+    )
+
+
+@cohort_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    max_errors: int = MAX_ERRORS,
+) -> None:
+    """Check a registry file against the contract; exit 2 listing the problems."""
+    from locoreg.cohort.load import load_registry
+    from locoreg.errors import InputError
+
+    try:
+        registry = load_registry(file, on_error="stop", max_errors=max_errors)
+    except InputError as exc:
+        fail(exc)
+    print(f"{file.name}: {registry.n_rows} rows, no problems")
+
+
+@cohort_app.command("sql")
+def sql(
+    age_min: int | None = AGE_MIN,
+    age_max: int | None = AGE_MAX,
+    year_min: int | None = YEAR_MIN,
+    year_max: int | None = YEAR_MAX,
+    exclude_unknown_receptors: bool = EXCL_RECEPTORS,
+    exclude_brain: bool = EXCL_BRAIN,
+    ecog: bool = typer.Option(False, "--ecog", help="The registry has an ecog column."),
+) -> None:
+    """Print the extraction SQL (runs on a table named `registry`), e.g. in your own engine."""
+    from locoreg.cohort.select import Selection, extraction_sql
+
+    selection = Selection(
+        **_selection(age_min, age_max, year_min, year_max, exclude_unknown_receptors, exclude_brain)
+    )
+    print(extraction_sql(selection, has_ecog=ecog))
+
+
+@cohort_app.command("analyze")
+def analyze(
+    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+    landmark: float = typer.Option(12.0, "--landmark", min=0.0, help="Landmark (months)."),
+    grace: float = typer.Option(
+        6.0, "--grace", min=0.5, help="Emulated trial: grace period for surgery (months)."
+    ),
+    covariates: CovariateSet = typer.Option(
+        CovariateSet.full, "--covariates", help="Adjustment set."
+    ),
+    trim: float = typer.Option(
+        0.01,
+        "--trim",
+        min=0.0,
+        max=0.2,
+        help="IPTW: truncate weights at their t and 1-t quantiles.",
+    ),
+    caliper: float = typer.Option(
+        0.2, "--caliper", min=0.0, help="Matching caliper (SD of the logit propensity score)."
+    ),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", min=0, help="Emulated trial: bootstrap replicates (0 = robust SE)."
+    ),
+    seed: int = typer.Option(20240601, "--seed", help="Seed of the bootstrap."),
+    on_error: OnErrorChoice = ON_ERROR,
+    max_errors: int = MAX_ERRORS,
+    age_min: int | None = AGE_MIN,
+    age_max: int | None = AGE_MAX,
+    year_min: int | None = YEAR_MIN,
+    year_max: int | None = YEAR_MAX,
+    exclude_unknown_receptors: bool = EXCL_RECEPTORS,
+    exclude_brain: bool = EXCL_BRAIN,
+) -> None:
+    """Run the analysis ladder, naive → emulated target trial, on a registry file."""
+    from locoreg.cohort.ladder import LadderSettings, run_ladder
+    from locoreg.cohort.summary import as_json
+
+    _, table, cohort = _load(
+        file,
+        on_error,
+        max_errors,
+        _selection(age_min, age_max, year_min, year_max, exclude_unknown_receptors, exclude_brain),
+    )
+    settings = LadderSettings(
+        covariates=covariates.value,
+        landmark=landmark,
+        grace=grace,
+        trim=trim,
+        caliper=caliper,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    try:
+        result = run_ladder(table, settings)
+    except ValueError as exc:
+        fail(f"analysis: {exc}")
+    if report is not None:
+        from locoreg.report.cohort import write_cohort_report
+
+        write_cohort_report(report, result, table, cohort)
+    if fmt is DataFormat.json:
+        print(json.dumps(as_json(result, cohort), indent=2, allow_nan=False, default=float))
+    else:
+        _print_text(result, cohort)
+
+
+@cohort_app.command("multiverse")
+def multiverse(
+    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
+    fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the specification curve (SVG)."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also run the ladder and write the HTML report with the curve."
+    ),
+    exclusions: str = typer.Option(
+        "none,known_receptors,no_brain,age_80_or_less",
+        "--exclusions",
+        help="Comma-separated exclusions to vary: none, known_receptors, no_brain, age_80_or_less.",
+    ),
+    on_error: OnErrorChoice = ON_ERROR,
+    max_errors: int = MAX_ERRORS,
+) -> None:
+    """Estimate the surgery HR under every defensible specification (specification curve)."""
+    from rich.progress import Progress
+
+    from locoreg.cohort.multiverse import EXCLUSIONS, default_specs, run_multiverse
+
+    wanted = [e.strip() for e in exclusions.split(",") if e.strip()]
+    unknown = [e for e in wanted if e not in EXCLUSIONS]
+    if unknown or not wanted:
+        fail(
+            f"--exclusions: unknown {', '.join(unknown) or '(none given)'} "
+            f"(allowed: {', '.join(EXCLUSIONS)})"
+        )
+    _, table, cohort = _load(
+        file, on_error, max_errors, _selection(None, None, None, None, False, False)
+    )
+    specs = default_specs(wanted)
+    with Progress(transient=True, disable=fmt is DataFormat.json) as progress:
+        task = progress.add_task("specifications", total=len(specs))
+        result = run_multiverse(
+            table, specs, workers=workers, progress=lambda _: progress.advance(task)
+        )
+    if plot is not None or report is not None:
+        from locoreg.report.cohort import randomised_trials, speccurve_svg
+
+        pooled = randomised_trials()[1]
+        if plot is not None:
+            plot.write_text(speccurve_svg(result, pooled.hr if pooled else None), encoding="utf-8")
+    if report is not None:
+        from locoreg.cohort.ladder import run_ladder
+        from locoreg.report.cohort import write_cohort_report
+
+        try:
+            ladder = run_ladder(table)
+        except ValueError as exc:
+            fail(f"analysis: {exc}")
+        write_cohort_report(report, ladder, table, cohort, result)
+    if fmt is DataFormat.json:
+        out = {
+            "summary": result.summary(),
+            "specifications": [r.as_dict() for r in result.results],
+            "cohort": cohort,
+        }
+        print(json.dumps(out, indent=2, default=float))
+        return
+    _print_multiverse(result, cohort)
+
+
+def _print_multiverse(result: Any, cohort: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    summary = result.summary()
+    table = Table(
+        title=f"Multiverse — {cohort['file']}: {summary['specifications']} specifications",
+        title_justify="left",
+    )
+    for name in ("method", "covariates", "exclusion", "HR", "95% CI", "n"):
+        table.add_column(name, justify="right" if name in ("HR", "95% CI", "n") else "left")
+    for r in sorted(result.results, key=lambda r: (r.error != "", r.hr)):
+        par = "" if r.spec.parameter is None else f" {r.spec.parameter:g} mo"
+        ci = r.error or f"{r.ci_low:.2f}–{r.ci_high:.2f}"
+        hr = "–" if r.error else f"{r.hr:.2f}"
+        table.add_row(r.spec.method + par, r.spec.covariates, r.spec.exclusion, hr, ci, str(r.n))
+    console.print(table)
+    for key, words in (
+        ("immortal_time_not_handled", "Methods that ignore the timing of surgery"),
+        ("immortal_time_handled", "Methods that respect it"),
+    ):
+        if key in summary:
+            s = summary[key]
+            console.print(
+                f"{words}: median HR {s['median_hr']:.2f} "
+                f"(range {s['min_hr']:.2f}–{s['max_hr']:.2f}, {s['k']} specifications)"
+            )
+    if summary["failed"]:
+        console.print(f"{summary['failed']} specifications failed (see the table).")
+
+
+def _print_text(result: Any, cohort: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from locoreg.cohort.summary import DISCLAIMER, rung_rows, summarise
+
+    console = Console()
+    table = Table(
+        title=(
+            f"Surgery of the primary vs none — {cohort['file']}: {result.n} patients, "
+            f"{result.n_surgery} operated, {result.n_events} deaths"
+        ),
+        title_justify="left",
+    )
+    for name, justify in (
+        ("method", "left"),
+        ("HR", "right"),
+        ("95% CI", "right"),
+        ("n", "right"),
+        ("still biased by", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rung_rows(result):
+        e = row["estimate"]
+        table.add_row(
+            row["label"],
+            f"{e.hr:.2f}",
+            f"{e.ci_low:.2f}–{e.ci_high:.2f}",
+            str(e.n),
+            row["bias"],
+        )
+    console.print(table)
+    sens = ", ".join(
+        f"{at:g} mo {e.hr:.2f} ({e.ci_low:.2f}–{e.ci_high:.2f})"
+        for at, e in result.landmark_sensitivity.items()
+    )
+    console.print(f"Landmark sensitivity: {sens}")
+    console.print(
+        f"E-value (adjusted): {result.e_value.point:.2f}, CI bound {result.e_value.ci:.2f}"
+    )
+    console.print()
+    for paragraph in summarise(result):
+        console.print(paragraph)
+        console.print()
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `cohort` command group to the root app."""
+    app.add_typer(cohort_app, name="cohort")

@@ -1,0 +1,80 @@
+"""The one place where the cohort analyses call the survival engine.
+
+Every fit goes through :mod:`locoreg.survival` (house rule); this module only
+reads the pieces the ladder needs from its results, so that the rungs stay
+short and a change in a result's shape is handled here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True, slots=True)
+class HazardRatio:
+    """Hazard ratio of the first column of a Cox model with its Wald 95 % CI."""
+
+    hr: float
+    ci_low: float
+    ci_high: float
+    se: float  # of log(hr); robust when the fit was robust
+    n: int
+    events: int
+
+
+def cox_first(
+    time: FloatArray,
+    event: FloatArray,
+    X: FloatArray,
+    *,
+    entry: FloatArray | None = None,
+    weights: FloatArray | None = None,
+    robust: bool = False,
+    cluster: NDArray[np.int64] | None = None,
+    n_patients: int | None = None,
+    names: Sequence[str] | None = None,
+) -> HazardRatio:
+    """Fit a Cox model (Efron ties) and return the hazard ratio of column 0 of ``X``.
+
+    ``names`` label the columns in the engine's error messages (e.g. a covariate
+    level without deaths in a small registry).
+    """
+    from locoreg.survival.cox import cox
+
+    fit = cox(
+        time,
+        event,
+        X,
+        ties="efron",
+        weights=weights,
+        robust=robust,
+        cluster=cluster,
+        entry=entry,
+        names=None if names is None else list(names),
+    )
+    coef = float(np.atleast_1d(fit.coef)[0])
+    robust_se = fit.robust_se if robust else None
+    se = float(np.atleast_1d(robust_se if robust_se is not None else fit.se)[0])
+    return HazardRatio(
+        hr=float(np.exp(coef)),
+        ci_low=float(np.exp(coef - Z95 * se)),
+        ci_high=float(np.exp(coef + Z95 * se)),
+        se=se,
+        n=int(n_patients if n_patients is not None else time.size),
+        events=int(np.sum(event)),
+    )
+
+
+def logistic_fit(X: FloatArray, outcome: FloatArray) -> tuple[float, FloatArray]:
+    """Intercept and coefficients of a logistic model of ``outcome`` on ``X``."""
+    from locoreg.survival import propensity_score
+
+    coef = np.asarray(propensity_score(X, outcome.astype(bool)).coef, dtype=np.float64)
+    return float(coef[0]), coef[1:]

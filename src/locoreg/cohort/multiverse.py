@@ -1,0 +1,219 @@
+"""The multiverse: one estimate per defensible specification, side by side.
+
+A specification is a choice of method × adjustment set × method parameter
+(landmark time, grace period) × exclusion. Reading all of them at once
+(specification curve: Simonsohn, Simmons & Nelson, Nat Hum Behav 2020;4:1208–14)
+shows how much of a registry "effect" is owed to analytic choices — here,
+mostly to whether the method handles immortal time.
+
+Specifications run in a process pool (``workers``; ``workers=1`` runs in this
+process); each worker receives the analytic table once, at start-up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from locoreg.cohort.ladder import (
+    adjusted,
+    iptw,
+    landmark,
+    matched,
+    naive,
+    propensity,
+    time_dependent,
+)
+from locoreg.cohort.select import COVARIATE_SETS, AnalyticTable
+
+# Exclusions as row filters on the analytic table (they mirror Selection options).
+EXCLUSIONS: dict[str, str] = {
+    "none": "all patients",
+    "known_receptors": "ER, PR and HER2 known",
+    "no_brain": "no brain metastases",
+    "age_80_or_less": "aged 80 or less",
+}
+# Does the method handle immortal time? (colours the specification curve)
+HANDLES_IMMORTAL_TIME: dict[str, bool] = {
+    "naive": False,
+    "adjusted": False,
+    "iptw": False,
+    "matched": False,
+    "landmark": True,
+    "time_dependent": True,
+    "emulated_trial": True,
+}
+LANDMARKS: tuple[float, ...] = (6.0, 12.0, 18.0, 24.0)
+GRACES: tuple[float, ...] = (3.0, 6.0, 9.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    method: str
+    covariates: str  # a key of COVARIATE_SETS ("none" for the naive rung)
+    exclusion: str  # a key of EXCLUSIONS
+    parameter: float | None = None  # landmark months or grace months
+
+    @property
+    def label(self) -> str:
+        par = "" if self.parameter is None else f" {self.parameter:g} mo"
+        return f"{self.method}{par} · {self.covariates} · {self.exclusion}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecResult:
+    spec: Spec
+    hr: float
+    ci_low: float
+    ci_high: float
+    n: int
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.spec.method,
+            "covariates": self.spec.covariates,
+            "exclusion": self.spec.exclusion,
+            "parameter": self.spec.parameter,
+            "handles_immortal_time": HANDLES_IMMORTAL_TIME[self.spec.method],
+            "hr": None if self.error else self.hr,
+            "ci_low": None if self.error else self.ci_low,
+            "ci_high": None if self.error else self.ci_high,
+            "n": self.n,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+@dataclass(frozen=True)
+class MultiverseResult:
+    results: tuple[SpecResult, ...]
+
+    def ok(self) -> tuple[SpecResult, ...]:
+        return tuple(r for r in self.results if not r.error)
+
+    def summary(self) -> dict[str, Any]:
+        """Median and range of the HRs, separately by handling of immortal time."""
+        out: dict[str, Any] = {"specifications": len(self.results), "failed": 0}
+        out["failed"] = sum(1 for r in self.results if r.error)
+        for flag, key in ((False, "immortal_time_not_handled"), (True, "immortal_time_handled")):
+            hrs = np.array(
+                [r.hr for r in self.ok() if HANDLES_IMMORTAL_TIME[r.spec.method] is flag]
+            )
+            if hrs.size:
+                out[key] = {
+                    "k": int(hrs.size),
+                    "median_hr": float(np.median(hrs)),
+                    "min_hr": float(hrs.min()),
+                    "max_hr": float(hrs.max()),
+                }
+        return out
+
+
+def default_specs(exclusions: Iterable[str] = tuple(EXCLUSIONS)) -> list[Spec]:
+    """Every method × covariate set × parameter × exclusion (136 specifications by default)."""
+    specs: list[Spec] = []
+    for exc in exclusions:
+        if exc not in EXCLUSIONS:
+            raise ValueError(f"unknown exclusion {exc!r}; allowed: {', '.join(EXCLUSIONS)}")
+        specs.append(Spec("naive", "none", exc))
+        for cov in COVARIATE_SETS:
+            specs += [Spec(m, cov, exc) for m in ("adjusted", "iptw", "matched", "time_dependent")]
+            specs += [Spec("landmark", cov, exc, at) for at in LANDMARKS]
+            specs += [Spec("emulated_trial", cov, exc, g) for g in GRACES]
+    return specs
+
+
+def _keep(table: AnalyticTable, exclusion: str) -> np.ndarray:
+    c = table.covariates
+    if exclusion == "known_receptors":
+        return c["subtype_unknown"] == 0
+    if exclusion == "no_brain":
+        return c["mets_brain"] == 0
+    if exclusion == "age_80_or_less":
+        return table.age <= 80
+    return np.ones(table.n, dtype=bool)
+
+
+def run_spec(
+    table: AnalyticTable, spec: Spec, trim: float = 0.01, caliper: float = 0.2
+) -> SpecResult:
+    """Fit one specification; a failure is recorded, not raised."""
+    from locoreg.cohort.emulation import emulated_trial
+
+    sub = table.subset(_keep(table, spec.exclusion))
+    names = COVARIATE_SETS.get(spec.covariates, ())
+    try:
+        if spec.method == "naive":
+            e = naive(sub)
+        elif spec.method == "adjusted":
+            e = adjusted(sub, names)
+        elif spec.method == "iptw":
+            e = iptw(sub, propensity(sub, names), trim)
+        elif spec.method == "matched":
+            e = matched(sub, propensity(sub, names), caliper)
+        elif spec.method == "landmark":
+            e = landmark(sub, names, float(spec.parameter or 12.0))
+        elif spec.method == "time_dependent":
+            e = time_dependent(sub, names)
+        elif spec.method == "emulated_trial":
+            e = emulated_trial(sub, names, grace=float(spec.parameter or 6.0))
+        else:
+            raise ValueError(f"unknown method {spec.method!r}")
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        return SpecResult(spec, float("nan"), float("nan"), float("nan"), sub.n, str(exc))
+    if not np.isfinite([e.hr, e.ci_low, e.ci_high]).all():
+        return SpecResult(spec, e.hr, e.ci_low, e.ci_high, e.n, "non-finite estimate")
+    return SpecResult(spec, e.hr, e.ci_low, e.ci_high, e.n)
+
+
+_WORKER_TABLE: AnalyticTable | None = None
+
+
+def _init_worker(table: AnalyticTable) -> None:
+    global _WORKER_TABLE
+    _WORKER_TABLE = table
+
+
+def _run_in_worker(spec: Spec) -> SpecResult:
+    assert _WORKER_TABLE is not None, "worker not initialised"
+    return run_spec(_WORKER_TABLE, spec)
+
+
+def run_multiverse(
+    table: AnalyticTable,
+    specs: list[Spec] | None = None,
+    *,
+    workers: int = 1,
+    progress: Callable[[SpecResult], None] | None = None,
+) -> MultiverseResult:
+    """Run every specification; results come back in the order of ``specs``."""
+    specs = default_specs() if specs is None else specs
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    done: dict[Spec, SpecResult] = {}
+    if workers == 1:
+        for spec in specs:
+            done[spec] = run_spec(table, spec)
+            if progress:
+                progress(done[spec])
+    else:
+        # forkserver, not fork: forking a process that already runs BLAS or test-runner
+        # threads can deadlock or kill the child (Python 3.14 makes this the default).
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=(table,),
+        ) as pool:
+            futures = [pool.submit(_run_in_worker, spec) for spec in specs]
+            for fut in as_completed(futures):
+                res = fut.result()
+                done[res.spec] = res
+                if progress:
+                    progress(res)
+    return MultiverseResult(tuple(done[s] for s in specs))

@@ -1,0 +1,250 @@
+"""Cohort selection and extraction: SQL that turns the checked registry into an analytic table.
+
+The SQL (:func:`extraction_sql`) is plain DuckDB/ANSI SQL over the contract
+columns, so it can run unchanged in the user's own engine (PostgreSQL, Spark
+SQL) on a national registry; the statistics then run on the extracted table,
+here as numpy arrays (:class:`AnalyticTable`).
+
+De novo stage IV is implied by the registry (one row per patient with distant
+metastasis at diagnosis); the options below narrow it further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from locoreg.cohort.load import TABLE, Registry
+from locoreg.errors import InputError
+
+FloatArray = NDArray[np.float64]
+
+# A survival of 0 months (common in registries that round down) is counted as
+# this many months, so that every patient has a non-empty (start, stop] interval.
+MIN_TIME = 0.01
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Who enters the analysis. Bounds are inclusive; ``None`` means no bound."""
+
+    age_min: int | None = None
+    age_max: int | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    exclude_unknown_receptors: bool = False
+    exclude_brain_metastases: bool = False
+
+    def where(self) -> list[str]:
+        out: list[str] = []
+        if self.age_min is not None:
+            out.append(f"age >= {int(self.age_min)}")
+        if self.age_max is not None:
+            out.append(f"age <= {int(self.age_max)}")
+        if self.year_min is not None:
+            out.append(f"year_of_diagnosis >= {int(self.year_min)}")
+        if self.year_max is not None:
+            out.append(f"year_of_diagnosis <= {int(self.year_max)}")
+        if self.exclude_unknown_receptors:
+            out.append("er <> 'unknown' AND pr <> 'unknown' AND her2 <> 'unknown'")
+        if self.exclude_brain_metastases:
+            out.append("NOT mets_brain")
+        return out
+
+    def describe(self) -> str:
+        parts = self.where()
+        return " AND ".join(parts) if parts else "all patients"
+
+
+# Covariates built by the SQL; every one is numeric (0/1 indicators or centred scales).
+BASE_COVARIATES: tuple[str, ...] = (
+    "age10",  # (age - 60) / 10
+    "hrpos_her2pos",  # subtype indicators, reference HR+/HER2-
+    "hrneg_her2pos",
+    "triple_negative",
+    "subtype_unknown",
+    "mets_bone",
+    "mets_lung",
+    "mets_liver",
+    "mets_brain",
+    "mets_other",
+    "bone_only",
+    "t4",
+    "t_unknown",
+    "node_positive",
+    "n_unknown",
+    "year_c",  # year_of_diagnosis - 2015
+)
+OPTIONAL_COVARIATES: tuple[str, ...] = ("ecog", "ecog_missing")
+
+# Named adjustment sets, smallest first; "full" uses ECOG when the registry has it.
+COVARIATE_SETS: dict[str, tuple[str, ...]] = {
+    "minimal": ("age10", "hrpos_her2pos", "hrneg_her2pos", "triple_negative", "subtype_unknown"),
+    "standard": (
+        "age10",
+        "hrpos_her2pos",
+        "hrneg_her2pos",
+        "triple_negative",
+        "subtype_unknown",
+        "mets_bone",
+        "mets_lung",
+        "mets_liver",
+        "mets_brain",
+        "mets_other",
+        "bone_only",
+        "t4",
+        "t_unknown",
+        "node_positive",
+        "n_unknown",
+    ),
+    "full": (*BASE_COVARIATES, *OPTIONAL_COVARIATES),
+}
+
+LABELS: dict[str, str] = {
+    "age10": "age (per 10 years)",
+    "hrpos_her2pos": "HR+/HER2+",
+    "hrneg_her2pos": "HR−/HER2+",
+    "triple_negative": "triple negative",
+    "subtype_unknown": "subtype unknown",
+    "mets_bone": "bone metastases",
+    "mets_lung": "lung metastases",
+    "mets_liver": "liver metastases",
+    "mets_brain": "brain metastases",
+    "mets_other": "other metastases",
+    "bone_only": "bone only",
+    "t4": "T4",
+    "t_unknown": "T unknown",
+    "node_positive": "N1–3",
+    "n_unknown": "N unknown",
+    "year_c": "year of diagnosis",
+    "ecog": "ECOG",
+    "ecog_missing": "ECOG missing",
+}
+
+
+def extraction_sql(selection: Selection = Selection(), *, has_ecog: bool = False) -> str:
+    """The SQL that extracts the analytic table from the ``registry`` table."""
+    hr = (
+        "CASE WHEN er = 'positive' OR pr = 'positive' THEN 'positive' "
+        "WHEN er = 'negative' AND pr = 'negative' THEN 'negative' ELSE 'unknown' END"
+    )
+    ecog = (
+        "CAST(COALESCE(ecog, 0) AS DOUBLE) AS ecog, CAST(ecog IS NULL AS DOUBLE) AS ecog_missing"
+        if has_ecog
+        else "0.0 AS ecog, 1.0 AS ecog_missing"
+    )
+    where = selection.where()
+    return f"""
+WITH base AS (
+  SELECT *, {hr} AS hr_status FROM {TABLE}
+  {"WHERE " + " AND ".join(where) if where else ""}
+)
+SELECT
+  _row AS source_row,
+  GREATEST(survival_months, {MIN_TIME}) AS time,
+  CAST(dead AS DOUBLE) AS event,
+  CAST(surgery AS DOUBLE) AS surgery,
+  CASE WHEN surgery THEN surgery_months ELSE 'NaN'::DOUBLE END AS surgery_time,
+  CAST(age AS DOUBLE) AS age,
+  (age - 60) / 10.0 AS age10,
+  CAST(hr_status = 'positive' AND her2 = 'positive' AS DOUBLE) AS hrpos_her2pos,
+  CAST(hr_status = 'negative' AND her2 = 'positive' AS DOUBLE) AS hrneg_her2pos,
+  CAST(hr_status = 'negative' AND her2 = 'negative' AS DOUBLE) AS triple_negative,
+  CAST(hr_status = 'unknown' OR her2 = 'unknown' AS DOUBLE) AS subtype_unknown,
+  CAST(mets_bone AS DOUBLE) AS mets_bone,
+  CAST(mets_lung AS DOUBLE) AS mets_lung,
+  CAST(mets_liver AS DOUBLE) AS mets_liver,
+  CAST(mets_brain AS DOUBLE) AS mets_brain,
+  CAST(mets_other AS DOUBLE) AS mets_other,
+  CAST(mets_bone AND NOT (mets_lung OR mets_liver OR mets_brain OR mets_other) AS DOUBLE)
+    AS bone_only,
+  CAST(t LIKE 'T4%' AS DOUBLE) AS t4,
+  CAST(t = 'TX' AS DOUBLE) AS t_unknown,
+  CAST(n NOT IN ('NX', 'N0') AS DOUBLE) AS node_positive,
+  CAST(n = 'NX' AS DOUBLE) AS n_unknown,
+  CAST(year_of_diagnosis - 2015 AS DOUBLE) AS year_c,
+  {ecog}
+FROM base
+ORDER BY _row
+""".strip()
+
+
+@dataclass(frozen=True)
+class AnalyticTable:
+    """One row per selected patient, as numpy arrays.
+
+    ``time`` months to death or last contact, ``event`` 1 = death, ``surgery``
+    1 = operated, ``surgery_time`` months to surgery (nan if none),
+    ``covariates`` name → array.
+    """
+
+    time: FloatArray
+    event: FloatArray
+    surgery: FloatArray
+    surgery_time: FloatArray
+    age: FloatArray
+    source_row: NDArray[np.int64]
+    covariates: dict[str, FloatArray] = field(repr=False)
+    has_ecog: bool = False
+
+    @property
+    def n(self) -> int:
+        return int(self.time.size)
+
+    def subset(self, keep: NDArray[np.bool_] | NDArray[np.int64]) -> AnalyticTable:
+        """Rows selected by a boolean mask or by indices (repeats allowed: bootstrap)."""
+        return AnalyticTable(
+            time=self.time[keep],
+            event=self.event[keep],
+            surgery=self.surgery[keep],
+            surgery_time=self.surgery_time[keep],
+            age=self.age[keep],
+            source_row=self.source_row[keep],
+            covariates={k: v[keep] for k, v in self.covariates.items()},
+            has_ecog=self.has_ecog,
+        )
+
+    def design(self, names: Sequence[str]) -> tuple[FloatArray, tuple[str, ...]]:
+        """Covariate matrix for ``names``, without columns that do not vary in this table.
+
+        A constant column (e.g. no patient with unknown subtype, or no ECOG in the
+        registry) carries no information and would make the fit singular.
+        """
+        usable = [
+            k
+            for k in names
+            if k in self.covariates
+            and np.ptp(self.covariates[k]) > 0
+            and (self.has_ecog or k not in OPTIONAL_COVARIATES)
+        ]
+        if not usable:
+            return np.zeros((self.n, 0)), ()
+        return np.column_stack([self.covariates[k] for k in usable]), tuple(usable)
+
+
+def extract(registry: Registry, selection: Selection = Selection()) -> AnalyticTable:
+    """Run :func:`extraction_sql` in the registry's DuckDB and return the analytic table."""
+    has_ecog = "ecog" in registry.columns
+    cols = registry.con.execute(extraction_sql(selection, has_ecog=has_ecog)).fetchnumpy()
+    if len(cols["time"]) == 0:
+        raise InputError.single(
+            "selection", f"no patient left after selection ({selection.describe()})"
+        )
+
+    def arr(name: str) -> FloatArray:
+        return np.asarray(cols[name], dtype=np.float64)
+
+    names = (*BASE_COVARIATES, *OPTIONAL_COVARIATES)
+    return AnalyticTable(
+        time=arr("time"),
+        event=arr("event"),
+        surgery=arr("surgery"),
+        surgery_time=arr("surgery_time"),
+        age=arr("age"),
+        source_row=np.asarray(cols["source_row"], dtype=np.int64),
+        covariates={k: arr(k) for k in names},
+        has_ecog=has_ecog,
+    )

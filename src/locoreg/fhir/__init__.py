@@ -1,0 +1,31 @@
+"""FHIR R4 / mCODE input and CDS Hooks 2.0 support (docs/fhir.md, docs/cds-hooks.md).
+
+Names are resolved lazily so that ``import locoreg.fhir`` loads neither
+``fhir.resources`` nor PyJWT until they are used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    # name -> submodule
+    "bundle_to_patient": "mapping",
+    "bundle_to_patient_input": "mapping",
+    "JwtVerifier": "auth",
+    "AuthError": "auth",
+    "cds_jwt_enabled": "auth",
+    "assessment_card": "cards",
+    "missing_data_card": "cards",
+    "gather_bundle": "fetch",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'locoreg.fhir' has no attribute {name!r}")
+    return getattr(import_module(f"locoreg.fhir.{module}"), name)

@@ -1,0 +1,247 @@
+"""CDS Hooks 2.0 request authentication: the EHR's signed JWT (PyJWT).
+
+Every call to a CDS service carries ``Authorization: Bearer <JWT>`` signed by the
+CDS client (the EHR). A token is accepted only if all of these hold:
+
+* header ``alg`` is ES384 or RS384 (the algorithms the spec allows; ``none`` and
+  HMAC are refused before any key is looked at) and ``kid`` names a key;
+* ``iss`` is a configured issuer; its key comes from that issuer's JWKS — inline
+  in the configuration, or fetched from its ``jwks_url`` (cached). A ``jku``
+  header is honoured only when the URL is in that issuer's allow-list;
+* the signature verifies with that key;
+* ``aud`` equals the URL of the service endpoint that was called;
+* ``exp`` is present and not passed, ``iat`` is present (a small leeway for
+  clock skew); ``jti`` is present and not seen before (replay cache).
+
+The replay cache lives in the process: with several workers, a token replayed to
+another worker is not detected. Run one worker, or put a shared cache in front
+(docs/cds-hooks.md).
+
+Configuration: ``LOCOREG_CDS_ISSUERS`` is a JSON object mapping ``iss`` to either a
+JWKS URL string, or an object ``{"jwks_url": ..., "jwks": {...}, "jku": [...]}``.
+``LOCOREG_CDS_JWT=off`` turns the check off (local testing only).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+
+ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
+LEEWAY_SECONDS = 30
+JWKS_TTL_SECONDS = 300.0
+_OFF = {"off", "0", "false", "no", "disabled"}
+
+
+class AuthError(Exception):
+    """The request is not authenticated; ``reason`` is safe to show to the caller."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def cds_jwt_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """False only when ``LOCOREG_CDS_JWT`` is explicitly off (the app logs a warning)."""
+    import os
+
+    source = os.environ if env is None else env
+    return source.get("LOCOREG_CDS_JWT", "on").strip().lower() not in _OFF
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """One trusted CDS client: where its keys are, and which ``jku`` URLs it may name."""
+
+    iss: str
+    jwks: Mapping[str, Any] | None = None
+    jwks_url: str | None = None
+    jku_allowed: frozenset[str] = frozenset()
+
+
+def parse_issuers(raw: str | Mapping[str, Any] | None) -> dict[str, Issuer]:
+    """Read ``LOCOREG_CDS_ISSUERS`` (JSON text or an already-parsed mapping)."""
+    if raw is None or raw == "":
+        return {}
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise ValueError(f"LOCOREG_CDS_ISSUERS is not valid JSON: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise ValueError("LOCOREG_CDS_ISSUERS must be a JSON object mapping iss to its keys")
+    out: dict[str, Issuer] = {}
+    for iss, spec in data.items():
+        if isinstance(spec, str):
+            out[iss] = Issuer(iss, jwks_url=spec)
+        elif isinstance(spec, Mapping):
+            jwks = spec.get("jwks")
+            if jwks is None and "keys" in spec:
+                jwks = spec  # a bare inline JWKS
+            url = spec.get("jwks_url")
+            if jwks is None and url is None:
+                raise ValueError(f"LOCOREG_CDS_ISSUERS[{iss!r}] needs 'jwks_url' or 'jwks'")
+            out[iss] = Issuer(
+                iss, jwks=jwks, jwks_url=url, jku_allowed=frozenset(spec.get("jku", []))
+            )
+        else:
+            raise ValueError(f"LOCOREG_CDS_ISSUERS[{iss!r}] must be a URL or an object")
+    return out
+
+
+@dataclass
+class _TTLSet:
+    """Seen ``(iss, jti)`` pairs until their token expires (thread-safe)."""
+
+    clock: Callable[[], float]
+    _seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_if_new(self, key: tuple[str, str], expires_at: float) -> bool:
+        now = self.clock()
+        with self._lock:
+            if len(self._seen) > 1024:  # prune occasionally, not on every call
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            if self._seen.get(key, 0.0) > now:
+                return False
+            self._seen[key] = expires_at
+            return True
+
+
+class JwtVerifier:
+    """Verify CDS Hooks bearer tokens against the configured issuers."""
+
+    def __init__(
+        self,
+        issuers: Mapping[str, Issuer],
+        *,
+        http: httpx.Client | None = None,
+        leeway: int = LEEWAY_SECONDS,
+        jwks_ttl: float = JWKS_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.issuers = dict(issuers)
+        self.http = http
+        self.leeway = leeway
+        self.jwks_ttl = jwks_ttl
+        self.clock = clock
+        self._jti = _TTLSet(clock)
+        self._jwks: dict[str, tuple[float, Mapping[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> JwtVerifier:
+        return cls(parse_issuers(env.get("LOCOREG_CDS_ISSUERS")), **kwargs)
+
+    def verify_header(self, authorization: str | None, audience: str | list[str]) -> dict[str, Any]:
+        """Check an ``Authorization`` header value; returns the verified claims."""
+        if not authorization:
+            raise AuthError("missing Authorization header (expected 'Bearer <JWT>')")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("Authorization header must be 'Bearer <JWT>'")
+        return self.verify(token.strip(), audience)
+
+    def verify(self, token: str, audience: str | list[str]) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"malformed JWT: {exc}") from None
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
+            raise AuthError(f"JWT alg {alg!r} is not allowed (allowed: {', '.join(ALGORITHMS)})")
+        iss = unverified.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise AuthError(f"JWT issuer {iss!r} is not trusted")
+        key = self._key(issuer, header)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer.iss,
+                leeway=self.leeway,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("JWT has expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("JWT aud does not match this service's URL") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"JWT is missing the required claim {exc.claim!r}") from None
+        except jwt.InvalidSignatureError:
+            raise AuthError("JWT signature does not verify") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"JWT rejected: {exc}") from None
+        expires_at = float(claims["exp"]) + self.leeway
+        if not self._jti.add_if_new((issuer.iss, str(claims["jti"])), expires_at):
+            raise AuthError("JWT jti has been used before (replay)")
+        return claims
+
+    # Keys
+
+    def _key(self, issuer: Issuer, header: Mapping[str, Any]) -> Any:
+        jku = header.get("jku")
+        if jku is not None:
+            allowed = issuer.jku_allowed | ({issuer.jwks_url} if issuer.jwks_url else set())
+            if jku not in allowed:
+                raise AuthError(f"JWT jku {jku!r} is not allowed for issuer {issuer.iss!r}")
+            jwks = self._fetch(str(jku))
+        elif issuer.jwks is not None:
+            jwks = issuer.jwks
+        elif issuer.jwks_url is not None:
+            jwks = self._fetch(issuer.jwks_url)
+        else:  # pragma: no cover - parse_issuers guarantees one of them
+            raise AuthError(f"no keys configured for issuer {issuer.iss!r}")
+        kid = header.get("kid")
+        found = _find_key(jwks, kid, header.get("alg"))
+        if found is None and jku is None and issuer.jwks is None and issuer.jwks_url:
+            # Key rotation: the cached set may be stale; refetch once.
+            found = _find_key(self._fetch(issuer.jwks_url, force=True), kid, header.get("alg"))
+        if found is None:
+            raise AuthError(f"no key with kid {kid!r} in the JWKS of issuer {issuer.iss!r}")
+        try:
+            return jwt.PyJWK(dict(found), algorithm=header.get("alg")).key
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"JWKS key {kid!r} is unusable: {exc}") from None
+
+    def _fetch(self, url: str, *, force: bool = False) -> Mapping[str, Any]:
+        now = self.clock()
+        with self._lock:
+            cached = self._jwks.get(url)
+            if cached is not None and not force and now - cached[0] < self.jwks_ttl:
+                return cached[1]
+        client = self.http or httpx.Client(timeout=5.0)
+        try:
+            response = client.get(url, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            jwks = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AuthError(f"cannot fetch the JWKS at {url}: {type(exc).__name__}") from None
+        finally:
+            if self.http is None:
+                client.close()
+        if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
+            raise AuthError(f"the document at {url} is not a JWKS")
+        with self._lock:
+            self._jwks[url] = (now, jwks)
+        return jwks
+
+
+def _find_key(jwks: Mapping[str, Any], kid: Any, alg: Any) -> Mapping[str, Any] | None:
+    keys = [k for k in jwks.get("keys") or [] if isinstance(k, Mapping)]
+    if kid is not None:
+        keys = [k for k in keys if k.get("kid") == kid]
+    elif len(keys) != 1:
+        return None  # without kid, only an unambiguous single-key set is usable
+    keys = [k for k in keys if k.get("alg") in (None, alg)]
+    return keys[0] if keys else None

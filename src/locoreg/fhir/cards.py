@@ -1,0 +1,155 @@
+"""CDS Hooks 2.0 cards from an Assessment (or from what is missing to make one).
+
+One card per call: the recommendation with its reasons, evidence and a link to the
+stored assessment. When the record lacks what the Patient contract needs, the card
+says what is missing instead — an EHR shows a card, not an error, and the
+clinician learns what to document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment, Recommendation
+from locoreg.errors import FieldError
+from locoreg.fhir.codes import LOCOREG_CS
+
+SERVICE_ID = "locoreg-primary-tumour"
+SUMMARY_MAX = 140  # CDS Hooks 2.0: summary SHALL be < 140 characters
+SOURCE_LABEL = "locoreg"
+
+# Reasons a clinician may give when overriding the card (sent back in feedback).
+OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
+    {
+        "system": LOCOREG_CS,
+        "code": "tumour-board-decision",
+        "display": "Tumour board decided otherwise",
+    },
+    {"system": LOCOREG_CS, "code": "patient-preference", "display": "Patient preference"},
+    {
+        "system": LOCOREG_CS,
+        "code": "record-incomplete",
+        "display": "The record is incomplete or wrong",
+    },
+    {"system": LOCOREG_CS, "code": "not-applicable", "display": "Not applicable to this patient"},
+)
+
+_INDICATOR: dict[Recommendation, str] = {Recommendation.palliative_local_therapy: "warning"}
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) < SUMMARY_MAX else text[: SUMMARY_MAX - 2].rstrip() + "…"
+
+
+def _bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def assessment_detail(assessment: Assessment) -> str:
+    """The card body in GitHub-flavoured markdown (CDS Hooks ``detail``)."""
+    label = RECOMMENDATION_LABELS[assessment.recommendation]
+    parts = [f"**{label}.** {assessment.headline}"]
+    if assessment.factors:
+        parts.append(
+            "**Key factors**\n"
+            + _bullets(
+                f"{f.finding} — {f.direction.value.replace('_', ' ')}"
+                + (f" ({', '.join(f.evidence)})" if f.evidence else "")
+                for f in assessment.factors
+            )
+        )
+    p = assessment.prognosis
+    if p.median_os_months is not None:
+        interval = (
+            f" ({p.interval_months[0]:g}–{p.interval_months[1]:g})" if p.interval_months else ""
+        )
+        cite = f" [{', '.join(p.evidence)}]" if p.evidence else ""
+        parts.append(
+            f"**Prognosis:** median overall survival {p.median_os_months:g} months"
+            f"{interval}; {p.basis}{cite}"
+        )
+    else:
+        parts.append(f"**Prognosis:** {p.basis}")
+    lc = assessment.local_control
+    lc_text = lc.summary + (f" {lc.overall_survival}" if lc.overall_survival else "")
+    if lc.evidence:
+        lc_text += f" [{', '.join(lc.evidence)}]"
+    parts.append(f"**Local control:** {lc_text}")
+    if assessment.missing_data:
+        parts.append("**Missing data**\n" + _bullets(assessment.missing_data))
+    if assessment.would_change:
+        parts.append("**What would change this**\n" + _bullets(assessment.would_change))
+    if assessment.warnings:
+        parts.append("**Warnings**\n" + _bullets(assessment.warnings))
+    if assessment.evidence:
+        parts.append("**Evidence:** " + ", ".join(assessment.evidence))
+    if assessment.disclaimer:
+        parts.append(f"*{assessment.disclaimer}*")
+    return "\n\n".join(parts)
+
+
+def _source(topic: Recommendation | None = None, url: str | None = None) -> dict[str, Any]:
+    source: dict[str, Any] = {"label": SOURCE_LABEL}
+    if url:
+        source["url"] = url
+    if topic is not None:
+        source["topic"] = {
+            "system": LOCOREG_CS,
+            "code": topic.value,
+            "display": RECOMMENDATION_LABELS[topic],
+        }
+    return source
+
+
+def assessment_card(
+    assessment: Assessment,
+    *,
+    assessment_url: str | None = None,
+    smart_launch_url: str | None = None,
+    source_url: str | None = None,
+) -> dict[str, Any]:
+    """The card for one assessment; links to the stored record and the SMART app if given."""
+    label = RECOMMENDATION_LABELS[assessment.recommendation]
+    links: list[dict[str, Any]] = []
+    if assessment_url:
+        links.append(
+            {"label": "Full assessment in locoreg", "url": assessment_url, "type": "absolute"}
+        )
+    if smart_launch_url:
+        links.append(
+            {"label": "Open locoreg (SMART app)", "url": smart_launch_url, "type": "smart"}
+        )
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": _summary(f"Primary tumour, stage IV: {label}. {assessment.headline}"),
+        "indicator": _INDICATOR.get(assessment.recommendation, "info"),
+        "detail": assessment_detail(assessment),
+        "source": _source(assessment.recommendation, source_url),
+        "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],
+    }
+    if links:
+        card["links"] = links
+    return card
+
+
+def missing_data_card(
+    problems: Sequence[FieldError], *, source_url: str | None = None
+) -> dict[str, Any]:
+    """An info card that lists what the record lacks for an assessment (not an error)."""
+    detail = (
+        "locoreg could not assess the primary tumour from the record. "
+        "Document the following, then reopen the chart:\n\n" + _bullets(str(p) for p in problems)
+    )
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": _summary(
+            f"Primary tumour, stage IV: {len(problems)} item(s) missing or contradictory"
+            " in the record"
+        ),
+        "indicator": "info",
+        "detail": detail,
+        "source": _source(url=source_url),
+    }

@@ -1,0 +1,667 @@
+"""FHIR R4 Bundle with mCODE profiles → the Patient contract.
+
+The mapping reads plain dicts (what an EHR actually sends), after a structural check
+of each resource with ``fhir.resources`` (R4B models, wire-compatible with R4 for the
+resources used here). Every problem — a missing required item, a contradiction
+between resources, a value that cannot be read — becomes a :class:`FieldError` whose
+field names the FHIR resource and path (``Observation(ER, LOINC 85337-4): missing``),
+and all of them are raised together as one :class:`InputError`.
+
+docs/fhir.md gives the code tables and the rules in prose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from locoreg.errors import FieldError, InputError
+from locoreg.fhir import codes as c
+from locoreg.patient import Patient, parse_patient
+
+Resource = Mapping[str, Any]
+
+# Where each Patient field comes from, to name the FHIR source in contract errors.
+FIELD_SOURCES: dict[str, str] = {
+    "age": "Patient.birthDate",
+    "sex": "Patient.gender",
+    "ecog": f"Observation(ECOG, LOINC {c.ECOG})",
+    "histology_confirmed": "Condition(PrimaryCancerCondition).verificationStatus",
+    "er": f"Observation(ER, LOINC {c.ER_CODES[0]})",
+    "pr": f"Observation(PR, LOINC {c.PR_CODES[0]})",
+    "her2": f"Observation(HER2, LOINC {c.HER2_CODES[0]})",
+    "t": f"Observation(TNM primary tumour, LOINC {c.TNM_T_CLINICAL})",
+    "n": f"Observation(TNM regional nodes, LOINC {c.TNM_N_CLINICAL})",
+    "m": f"Observation(TNM distant metastases, LOINC {c.TNM_M_CLINICAL})",
+    "metastases": "Condition(SecondaryCancerCondition)",
+    "systemic_therapy": "MedicationStatement/MedicationRequest(CancerRelated)",
+    "local_symptoms": "Condition(local symptom of the primary)",
+    "local_symptoms_controlled": f"Condition.extension({c.EXT_SYMPTOM_CONTROLLED})",
+    "surgical_risk": f"Observation({c.LOCOREG_CS}#{c.SURGICAL_RISK})",
+    "resectable": f"Observation({c.LOCOREG_CS}#{c.RESECTABLE})",
+    "patient_preference": f"Observation({c.LOCOREG_CS}#{c.PREFERENCE})",
+}
+
+_DAYS_PER_MONTH = 365.25 / 12
+_CATEGORY = re.compile(r"(?<![A-Za-z])(?:y?[cp])?([TNM](?:is|X|\d[a-d]?(?:mi)?))(?![A-Za-z0-9])")
+_STAGE = re.compile(r"\b(?:stage\s*)?(0|I{1,3}V?|IV)[ABC]?\b", re.IGNORECASE)
+
+
+def ref(resource: Resource) -> str:
+    """``Observation/er-1`` — how a resource is named in error messages."""
+    kind = str(resource.get("resourceType", "Resource"))
+    rid = resource.get("id")
+    return f"{kind}/{rid}" if rid else kind
+
+
+# --- small readers over plain dicts ---------------------------------------------------
+
+
+def _codings(concept: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(concept, Mapping):
+        return []
+    return [x for x in concept.get("coding") or [] if isinstance(x, Mapping)]
+
+
+def _has_code(concept: Any, system: str, codes: Iterable[str]) -> bool:
+    wanted = set(codes)
+    return any(x.get("system") == system and x.get("code") in wanted for x in _codings(concept))
+
+
+def _first_code(concept: Any, system: str) -> str | None:
+    for x in _codings(concept):
+        if x.get("system") == system and isinstance(x.get("code"), str):
+            return str(x["code"])
+    return None
+
+
+def _texts(concept: Any) -> list[str]:
+    out = [str(x["display"]) for x in _codings(concept) if x.get("display")]
+    out += [str(x["code"]) for x in _codings(concept) if x.get("code")]
+    if isinstance(concept, Mapping) and concept.get("text"):
+        out.append(str(concept["text"]))
+    return out
+
+
+def _profiles(resource: Resource) -> set[str]:
+    meta = resource.get("meta") or {}
+    # Profiles may carry a version suffix (``...|4.0.0``).
+    return {str(p).split("|")[0] for p in meta.get("profile") or []}
+
+
+def _extensions(resource: Resource, url: str) -> list[Mapping[str, Any]]:
+    return [e for e in resource.get("extension") or [] if e.get("url") == url]
+
+
+def _date(value: Any) -> date | None:
+    """FHIR date/dateTime → date (partial dates take the first day)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value[:10]
+    parts = text.split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 1
+        day = int(parts[2]) if len(parts) > 2 else 1
+        return date(year, month, day)
+    except (ValueError, IndexError):
+        return None
+
+
+def _effective(resource: Resource) -> str:
+    """Sort key: the observation time (ISO strings sort chronologically)."""
+    period = resource.get("effectivePeriod") or {}
+    return str(
+        resource.get("effectiveDateTime") or period.get("start") or resource.get("issued") or ""
+    )
+
+
+def _usable(resource: Resource) -> bool:
+    return resource.get("status") not in {"entered-in-error", "cancelled"}
+
+
+def _latest(observations: Sequence[Resource]) -> Resource | None:
+    return max(observations, key=_effective) if observations else None
+
+
+# --- the bundle, indexed ---------------------------------------------------------------
+
+
+def resources_of(bundle: Any) -> list[Resource]:
+    """The resources of a Bundle; nested Bundles (prefetched searchsets) are flattened."""
+    if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+        raise InputError.single("Bundle", "expected a FHIR Bundle (resourceType 'Bundle')")
+    out: list[Resource] = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping):
+            continue
+        if resource.get("resourceType") == "Bundle":
+            out.extend(resources_of(resource))
+        elif resource.get("resourceType") != "OperationOutcome":
+            out.append(resource)
+    return out
+
+
+def validate_resources(resources: Sequence[Resource]) -> list[FieldError]:
+    """Structural check of each resource against the FHIR models (fhir.resources R4B)."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    errors: list[FieldError] = []
+    for resource in resources:
+        kind = resource.get("resourceType")
+        if not isinstance(kind, str):
+            errors.append(FieldError("Bundle.entry.resource", "resourceType is missing"))
+            continue
+        try:
+            model = get_fhir_model_class(kind)
+        except KeyError:
+            errors.append(FieldError(ref(resource), f"unknown FHIR resource type {kind!r}"))
+            continue
+        try:
+            model.model_validate(dict(resource))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                path = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+                where = f"{ref(resource)}.{path}" if path else ref(resource)
+                errors.append(FieldError(where, f"not valid FHIR: {err.get('msg', 'invalid')}"))
+    return errors
+
+
+@dataclass
+class _Index:
+    patients: list[Resource] = field(default_factory=list)
+    conditions: list[Resource] = field(default_factory=list)
+    observations: list[Resource] = field(default_factory=list)
+    medications: list[Resource] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, resources: Iterable[Resource]) -> _Index:
+        idx = cls()
+        for r in resources:
+            if not _usable(r):
+                continue
+            kind = r.get("resourceType")
+            if kind == "Patient":
+                idx.patients.append(r)
+            elif kind == "Condition":
+                verification = _first_code(r.get("verificationStatus"), c.CONDITION_VERIFICATION)
+                if verification in {"refuted", "entered-in-error"}:
+                    continue
+                idx.conditions.append(r)
+            elif kind == "Observation":
+                idx.observations.append(r)
+            elif kind in {"MedicationStatement", "MedicationRequest"}:
+                idx.medications.append(r)
+        return idx
+
+    def observations_with(self, system: str, codes: Iterable[str]) -> list[Resource]:
+        wanted = tuple(codes)
+        return [o for o in self.observations if _has_code(o.get("code"), system, wanted)]
+
+
+# --- the mapping -----------------------------------------------------------------------
+
+
+def _is_secondary(cond: Resource) -> bool:
+    code = cond.get("code")
+    return (
+        c.PROFILE_SECONDARY in _profiles(cond)
+        or _has_code(code, c.SNOMED, [c.SECONDARY_SNOMED])
+        or any(
+            x.get("system") == c.ICD10CM
+            and str(x.get("code", "")).startswith(("C77", "C78", "C79"))
+            for x in _codings(code)
+        )
+    )
+
+
+def _is_primary_breast(cond: Resource) -> bool:
+    if _is_secondary(cond):
+        return False
+    if c.PROFILE_PRIMARY in _profiles(cond):
+        return True
+    code = cond.get("code")
+    if _has_code(code, c.SNOMED, c.BREAST_CANCER_SNOMED):
+        return True
+    if any(
+        x.get("system") == c.ICD10CM and str(x.get("code", "")).startswith("C50")
+        for x in _codings(code)
+    ):
+        return True
+    on_breast = any(
+        _has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in cond.get("bodySite") or []
+    )
+    return on_breast and _has_code(code, c.SNOMED, [c.MALIGNANT_NEOPLASM_SNOMED])
+
+
+def _diagnosis_date(cond: Resource) -> date | None:
+    period = cond.get("onsetPeriod") or {}
+    for value in (cond.get("onsetDateTime"), period.get("start"), cond.get("recordedDate")):
+        if (d := _date(value)) is not None:
+            return d
+    for ext in _extensions(cond, c.EXT_ASSERTED_DATE):
+        if (d := _date(ext.get("valueDateTime"))) is not None:
+            return d
+    return None
+
+
+def _age(birth: date, at: date) -> int:
+    return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+
+
+class _Mapper:
+    def __init__(self, resources: Sequence[Resource], as_of: date):
+        self.idx = _Index.of(resources)
+        self.as_of = as_of
+        self.errors: list[FieldError] = []
+        self.out: dict[str, Any] = {}
+
+    def fail(self, where: str, message: str, allowed: str | None = None) -> None:
+        self.errors.append(FieldError(where, message, allowed))
+
+    def run(self) -> dict[str, Any]:
+        primary = self._primary()
+        self._demographics(primary)
+        self._receptors()
+        secondaries = self._metastases()
+        self._tnm(secondaries)
+        self._ecog()
+        self._symptoms()
+        self._systemic_therapy()
+        self._locoreg_observations()
+        if self.errors:
+            raise InputError(self.errors)
+        return self.out
+
+    # Patient and primary tumour
+
+    def _primary(self) -> Resource | None:
+        primaries = [x for x in self.idx.conditions if _is_primary_breast(x)]
+        if not primaries:
+            self.fail(
+                "Condition(PrimaryCancerCondition)",
+                "missing: no primary breast cancer Condition (mCODE PrimaryCancerCondition, "
+                "SNOMED 254837009/372137005 or ICD-10-CM C50)",
+            )
+            return None
+        primary = primaries[0]
+        verification = _first_code(primary.get("verificationStatus"), c.CONDITION_VERIFICATION)
+        has_histology = bool(_extensions(primary, c.EXT_HISTOLOGY))
+        # Rule (docs/fhir.md): confirmed verification OR a coded histology counts as
+        # histological confirmation; provisional/unconfirmed/differential without a
+        # histology code does not.
+        self.out["histology_confirmed"] = verification == "confirmed" or has_histology
+        return primary
+
+    def _demographics(self, primary: Resource | None) -> None:
+        if not self.idx.patients:
+            self.fail("Patient", "missing: the Bundle has no Patient resource")
+            return
+        if len({ref(p) for p in self.idx.patients}) > 1:
+            self.fail(
+                "Patient", "the Bundle holds more than one Patient; send one patient's record"
+            )
+            return
+        patient = self.idx.patients[0]
+        gender = patient.get("gender")
+        if gender in {"female", "male"}:
+            self.out["sex"] = gender
+        else:
+            self.fail(
+                f"{ref(patient)}.gender",
+                "missing" if gender is None else f"{gender!r} cannot be mapped",
+                "female, male",
+            )
+        birth = _date(patient.get("birthDate"))
+        if birth is None:
+            self.fail(f"{ref(patient)}.birthDate", "missing (needed for age at diagnosis)")
+            return
+        if primary is None:
+            return
+        diagnosed = _diagnosis_date(primary)
+        if diagnosed is None:
+            self.fail(
+                f"{ref(primary)}.onsetDateTime",
+                "missing: no onset, recordedDate or assertedDate (needed for age at diagnosis)",
+            )
+            return
+        self.out["age"] = _age(birth, diagnosed)
+
+    # Tumour markers
+
+    def _receptors(self) -> None:
+        for name, key, loinc in (
+            ("ER", "er", c.ER_CODES),
+            ("PR", "pr", c.PR_CODES),
+            ("HER2", "her2", c.HER2_CODES),
+        ):
+            observations = self.idx.observations_with(c.LOINC, loinc)
+            label = f"Observation({name}, LOINC {' / '.join(loinc)})"
+            if not observations:
+                self.fail(label, "missing")
+                continue
+            results = {ref(o): self._marker_value(o) for o in observations}
+            definite = {v for v in results.values() if v in {c.POSITIVE, c.NEGATIVE}}
+            if len(definite) > 1:
+                detail = ", ".join(f"{k} = {v}" for k, v in results.items())
+                self.fail(label, f"contradictory results ({detail}); correct or retract one")
+                continue
+            self.out[key] = definite.pop() if definite else c.UNKNOWN
+
+    @staticmethod
+    def _marker_value(obs: Resource) -> str:
+        if obs.get("status") in {"registered", "preliminary"} or obs.get("dataAbsentReason"):
+            return c.UNKNOWN
+        concepts = [obs.get("valueCodeableConcept"), *(obs.get("interpretation") or [])]
+        for concept in concepts:
+            for coding in _codings(concept):
+                key = (str(coding.get("system")), str(coding.get("code")))
+                if key in c.MARKER_VALUES:
+                    return c.MARKER_VALUES[key]
+        text = " ".join(t.lower() for concept in concepts for t in _texts(concept))
+        if "negative" in text:
+            return c.NEGATIVE
+        if "positive" in text:
+            return c.POSITIVE
+        return c.UNKNOWN
+
+    # Metastases and TNM
+
+    def _metastases(self) -> list[Resource]:
+        secondaries = [x for x in self.idx.conditions if _is_secondary(x)]
+        by_site: dict[str, int | None] = {}
+        for cond in secondaries:
+            site = self._site(cond)
+            lesions: int | None = None
+            for ext in _extensions(cond, c.EXT_LESION_COUNT):
+                value = ext.get("valueInteger", ext.get("valuePositiveInt"))
+                if isinstance(value, int) and value >= 1:
+                    lesions = value
+                else:
+                    self.fail(f"{ref(cond)}.extension(lesion-count)", "must be an integer >= 1")
+            if site in by_site:
+                # Two Conditions at one site: add the counts, unknown if either is unknown.
+                known = by_site[site]
+                by_site[site] = None if known is None or lesions is None else known + lesions
+            else:
+                by_site[site] = lesions
+        self.out["metastases"] = [{"site": s, "lesions": n} for s, n in by_site.items()]
+        return secondaries
+
+    @staticmethod
+    def _site(cond: Resource) -> str:
+        for body_site in cond.get("bodySite") or []:
+            for coding in _codings(body_site):
+                if coding.get("system") == c.SNOMED and coding.get("code") in c.SITE_SNOMED:
+                    return c.SITE_SNOMED[str(coding["code"])]
+        for coding in _codings(cond.get("code")):
+            if coding.get("system") == c.ICD10CM:
+                code = str(coding.get("code", ""))
+                for prefix, site in c.SITE_ICD10:
+                    if code.startswith(prefix):
+                        return site
+        return "other"
+
+    def _category(self, obs: Resource, letter: str) -> str | None:
+        concept = obs.get("valueCodeableConcept")
+        for coding in _codings(concept):
+            if coding.get("system") == c.SNOMED and coding.get("code") in c.SNOMED_TNM:
+                value = c.SNOMED_TNM[str(coding["code"])]
+                if value.startswith(letter):
+                    return value
+        for text in _texts(concept):
+            for match in _CATEGORY.finditer(text):
+                if match.group(1).startswith(letter):
+                    return match.group(1)
+        self.fail(
+            f"{ref(obs)}.valueCodeableConcept",
+            f"cannot read a {letter} category (AJCC code such as c{letter}1, or SNOMED CT)",
+        )
+        return None
+
+    def _tnm_value(self, letter: str, clinical: str, pathological: str, label: str) -> str | None:
+        """Clinical category if recorded, else pathological; disagreeing values are an error."""
+        for loinc in (clinical, pathological):
+            observations = self.idx.observations_with(c.LOINC, [loinc])
+            values = {ref(o): self._category(o, letter) for o in observations}
+            found = {v for v in values.values() if v is not None}
+            if len(found) > 1:
+                detail = ", ".join(f"{k} = {v}" for k, v in values.items())
+                self.fail(
+                    f"Observation({label}, LOINC {loinc})", f"contradictory values ({detail})"
+                )
+                return None
+            if found:
+                return found.pop()
+        return None
+
+    def _stage_group(self) -> str | None:
+        for loinc in (c.STAGE_GROUP_CLINICAL, c.STAGE_GROUP_PATHOLOGICAL):
+            obs = _latest(self.idx.observations_with(c.LOINC, [loinc]))
+            if obs is None:
+                continue
+            for text in _texts(obs.get("valueCodeableConcept")):
+                if match := _STAGE.search(text):
+                    return match.group(1).upper()
+        return None
+
+    def _tnm(self, secondaries: list[Resource]) -> None:
+        t = self._tnm_value("T", c.TNM_T_CLINICAL, c.TNM_T_PATHOLOGICAL, "TNM primary tumour")
+        n = self._tnm_value("N", c.TNM_N_CLINICAL, c.TNM_N_PATHOLOGICAL, "TNM regional nodes")
+        m = self._tnm_value("M", c.TNM_M_CLINICAL, c.TNM_M_PATHOLOGICAL, "TNM distant metastases")
+        if t is not None:
+            self.out["t"] = t
+        if n is not None:
+            self.out["n"] = n
+        stage = self._stage_group()
+        m_codes = f"{c.TNM_M_CLINICAL} / {c.TNM_M_PATHOLOGICAL}"
+        m_label = f"Observation(TNM distant metastases, LOINC {m_codes})"
+        if m is not None and m.startswith("M1"):
+            m = "M1"
+        if m == "M0" and secondaries:
+            sites = ", ".join(ref(x) for x in secondaries)
+            self.fail(m_label, f"M0 contradicts the SecondaryCancerCondition(s) {sites}")
+            return
+        if m == "M1" and not secondaries:
+            self.fail(
+                "Condition(SecondaryCancerCondition)",
+                "missing: M1 is recorded but no SecondaryCancerCondition names a metastatic site",
+            )
+        if stage is not None and m is not None and (stage == "IV") != (m == "M1"):
+            self.fail(
+                f"Observation(stage group, LOINC {c.STAGE_GROUP_CLINICAL})",
+                f"stage {stage} contradicts {m}",
+            )
+            return
+        if m is None:
+            if stage == "IV" or secondaries:
+                m = "M1"  # stage IV or a documented metastasis implies M1
+            elif stage is not None:
+                m = "M0"
+            else:
+                self.fail(
+                    m_label, "missing (no M category, stage group or SecondaryCancerCondition)"
+                )
+                return
+        if m == "MX":
+            self.fail(m_label, "MX: distant metastases not assessed", "M0, M1")
+            return
+        self.out["m"] = m
+
+    # Performance status, symptoms, therapy
+
+    def _ecog(self) -> None:
+        obs = _latest(self.idx.observations_with(c.LOINC, [c.ECOG]))
+        if obs is None:
+            return
+        value = obs.get("valueInteger")
+        if not isinstance(value, int):
+            answer = _first_code(obs.get("valueCodeableConcept"), c.LOINC)
+            answer = answer or next(
+                (_first_code(i, c.LOINC) for i in obs.get("interpretation") or []), None
+            )
+            value = c.ECOG_ANSWERS.get(answer or "")
+        if value is None:
+            self.fail(
+                f"{ref(obs)}.valueInteger", "missing or unreadable ECOG grade", "0, 1, 2, 3, 4"
+            )
+        else:
+            self.out["ecog"] = value
+
+    def _symptom(self, cond: Resource) -> str | None:
+        code = cond.get("code")
+        if (local := _first_code(code, c.LOCOREG_CS)) in c.SYMPTOM_LOCOREG:
+            return local
+        snomed = _first_code(code, c.SNOMED) or ""
+        if snomed in c.SYMPTOM_SNOMED_BREAST:
+            return c.SYMPTOM_SNOMED_BREAST[snomed]
+        on_breast = any(
+            _has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in cond.get("bodySite") or []
+        )
+        if on_breast and snomed in c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE:
+            return c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE[snomed]
+        return None
+
+    def _symptoms(self) -> None:
+        symptoms: list[str] = []
+        controlled: list[bool] = []
+        for cond in self.idx.conditions:
+            symptom = self._symptom(cond)
+            if symptom is None:
+                continue
+            status = _first_code(
+                cond.get("clinicalStatus"),
+                "http://terminology.hl7.org/CodeSystem/condition-clinical",
+            )
+            if status is not None and status not in c.ACTIVE_CLINICAL_STATUS:
+                continue  # resolved / inactive / remission: no longer a symptom
+            symptoms.append(symptom)
+            flags = [e.get("valueBoolean") for e in _extensions(cond, c.EXT_SYMPTOM_CONTROLLED)]
+            controlled.append(bool(flags) and all(f is True for f in flags))
+        if symptoms:
+            self.out["local_symptoms"] = list(dict.fromkeys(symptoms))
+            self.out["local_symptoms_controlled"] = all(controlled)
+
+    def _start(self, med: Resource) -> date | None:
+        period = med.get("effectivePeriod") or {}
+        validity = (med.get("dispenseRequest") or {}).get("validityPeriod") or {}
+        for value in (
+            period.get("start"),
+            med.get("effectiveDateTime"),
+            validity.get("start"),
+            med.get("authoredOn"),
+        ):
+            if (d := _date(value)) is not None:
+                return d
+        return None
+
+    def _systemic_therapy(self) -> None:
+        related = [
+            m
+            for m in self.idx.medications
+            if _profiles(m) & {c.PROFILE_MEDICATION_STATEMENT, c.PROFILE_MEDICATION_REQUEST}
+            and m.get("status") not in {"not-taken", "draft"}
+        ]
+        if not related:
+            return
+        starts = [(d, m) for m in related if (d := self._start(m)) is not None]
+        if not starts:
+            self.fail(
+                f"{ref(related[0])}.effectivePeriod.start", "missing (needed for months on therapy)"
+            )
+            return
+        first = min(d for d, _ in starts)
+        months = round(max((self.as_of - first).days, 0) / _DAYS_PER_MONTH, 1)
+        response = "not_evaluated"
+        status = _latest(self.idx.observations_with(c.LOINC, [c.DISEASE_STATUS]))
+        if status is not None:
+            code = _first_code(status.get("valueCodeableConcept"), c.SNOMED)
+            if code in c.DISEASE_STATUS_VALUES:
+                response = c.DISEASE_STATUS_VALUES[code]
+            else:
+                self.fail(
+                    f"{ref(status)}.valueCodeableConcept",
+                    f"unknown disease status code {code!r}",
+                    ", ".join(f"SNOMED {k}" for k in c.DISEASE_STATUS_VALUES),
+                )
+        self.out["systemic_therapy"] = {"months": months, "response": response}
+
+    # locoreg-specific observations
+
+    def _locoreg_observations(self) -> None:
+        risk = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.SURGICAL_RISK]))
+        if risk is not None:
+            self.out["surgical_risk"] = _first_code(risk.get("valueCodeableConcept"), c.LOCOREG_CS)
+        else:
+            asa = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.ASA_CLASS]))
+            if asa is not None:
+                grade = asa.get("valueInteger")
+                if isinstance(grade, int) and 1 <= grade <= 6:
+                    # ASA I → low, II–III → standard, IV and above → high (docs/fhir.md).
+                    self.out["surgical_risk"] = (
+                        "low" if grade == 1 else "standard" if grade <= 3 else "high"
+                    )
+                else:
+                    self.fail(
+                        f"{ref(asa)}.valueInteger",
+                        "ASA class must be an integer",
+                        "1, 2, 3, 4, 5, 6",
+                    )
+        resectable = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.RESECTABLE]))
+        if resectable is not None:
+            value = resectable.get("valueBoolean")
+            if isinstance(value, bool):
+                self.out["resectable"] = value
+            else:
+                self.fail(f"{ref(resectable)}.valueBoolean", "missing", "true, false")
+        preference = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.PREFERENCE]))
+        if preference is not None:
+            self.out["patient_preference"] = _first_code(
+                preference.get("valueCodeableConcept"), c.LOCOREG_CS
+            )
+
+
+def _as_of(bundle: Mapping[str, Any]) -> date:
+    stamp = _date(bundle.get("timestamp"))
+    return stamp if stamp is not None else datetime.now(UTC).date()
+
+
+def bundle_to_patient_input(
+    bundle: Any, *, as_of: date | None = None, validate: bool = True
+) -> dict[str, Any]:
+    """Map a FHIR Bundle to the Patient contract's input dict (not yet validated by it).
+
+    ``as_of`` is the date "months on systemic therapy" is counted to; default the
+    Bundle's ``timestamp``, else today (UTC).
+    """
+    resources = resources_of(bundle)
+    if validate and (problems := validate_resources(resources)):
+        raise InputError(problems)
+    return _Mapper(resources, as_of or _as_of(bundle)).run()
+
+
+def bundle_to_patient(bundle: Any, *, as_of: date | None = None, validate: bool = True) -> Patient:
+    """Map a FHIR Bundle (mCODE profiles) to a validated :class:`Patient`.
+
+    Contract errors from :func:`parse_patient` are re-labelled with the FHIR source of
+    the field (``Patient.birthDate: age ...``) so the sender knows what to fix.
+    """
+    data = bundle_to_patient_input(bundle, as_of=as_of, validate=validate)
+    try:
+        return parse_patient(data)
+    except InputError as exc:
+        raise InputError([relabel(e) for e in exc.errors]) from None
+
+
+def relabel(error: FieldError) -> FieldError:
+    """Name the FHIR source of a Patient-contract field in its error."""
+    head = error.field.split(".")[0]
+    source = FIELD_SOURCES.get(head)
+    if source is None:
+        return error
+    return FieldError(f"{source} ({error.field})", error.message, error.allowed)

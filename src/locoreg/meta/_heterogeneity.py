@@ -1,0 +1,238 @@
+"""Estimators of the between-study variance τ², as metafor's ``rma.uni`` computes them.
+
+Notation (Viechtbauer 2005; metafor's source): ``y`` the k effect sizes, ``v`` their
+sampling variances, ``X`` the k×p model matrix (a column of ones for a plain
+random-effects model), ``W = diag(w)`` a weight matrix and
+
+    P(w) = W − W X (XᵀW X)⁻¹ XᵀW,      Q(τ²) = yᵀ P(1/(v + τ²)) y,
+
+the generalised Q statistic (for τ² = 0 Cochran's Q). Every estimator below is
+followed by metafor's standard error of τ² where metafor reports one.
+
+References: DerSimonian & Laird 1986 (DL); Hedges 1983/1985, Hedges & Olkin 1985 (HE);
+Hunter & Schmidt 2004 (HS); Sidik & Jonkman 2005 (SJ); Paule & Mandel 1982 (PM);
+Morris 1983 (EB); Viechtbauer 2005 (ML, REML, Fisher scoring).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from locoreg.meta._zeroin import R_TOL, zeroin
+
+FloatArray = NDArray[np.float64]
+
+
+class ConvergenceError(ArithmeticError):
+    """An iterative τ² estimator did not converge; the message names method and iterations."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tau2Fit:
+    tau2: float
+    se: float | None
+    iterations: int
+
+
+def hat_p(X: FloatArray, w: FloatArray) -> FloatArray:
+    """P = W − W X (XᵀW X)⁻¹ XᵀW for weights ``w`` (k×k)."""
+    wx = X * w[:, None]
+    return np.diag(w) - wx @ np.linalg.solve(X.T @ wx, wx.T)
+
+
+def q_stat(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    """Generalised Q(τ²) = Σ wᵢ (yᵢ − xᵢb)², wᵢ = 1/(vᵢ + τ²), b the weighted LS fit."""
+    w = 1.0 / (v + tau2)
+    wx = X * w[:, None]
+    b = np.linalg.solve(X.T @ wx, wx.T @ y)
+    r = y - X @ b
+    return float(np.sum(w * r * r))
+
+
+def _quad(P: FloatArray, y: FloatArray) -> float:
+    return float(y @ P @ y)
+
+
+def _r_mad(y: FloatArray) -> float:
+    """R's ``mad()``: 1.4826 × median absolute deviation from the median."""
+    return 1.4826 * float(np.median(np.abs(y - np.median(y))))
+
+
+def estimate_tau2(
+    y: FloatArray,
+    v: FloatArray,
+    X: FloatArray,
+    method: str,
+    *,
+    threshold: float = 1e-5,
+    maxiter: int = 100,
+) -> Tau2Fit:
+    """τ² by ``method`` (one of DL, HE, HS, SJ, PM, EB, ML, REML); truncated at 0.
+
+    ``y`` is centred first, as metafor does (it changes nothing but rounding when X has
+    an intercept). Iterative methods stop as metafor's: Fisher scoring (ML, REML, EB)
+    when successive values differ by less than ``threshold``, starting from the
+    Hedges estimate truncated at 0; PM by Brent root finding to ``uniroot``'s default
+    tolerance on [0, max(100, 10·mad(y)²)].
+    """
+    k, p = X.shape
+    y = y - y.mean()
+    iterations = 0
+    se: float | None = None
+    extra: dict[str, float] = {}
+
+    if method in ("HS", "DL"):
+        w = 1.0 / v
+        P = hat_p(X, w)
+        rss = _quad(P, y)
+        trP = float(np.trace(P))
+        # Hunter–Schmidt: (Q − k) / Σwᵢ;  DerSimonian–Laird: (Q − (k − p)) / tr(P)
+        tau2 = (rss - k) / float(w.sum()) if method == "HS" else (rss - (k - p)) / trP
+    elif method == "SJ":
+        # Sidik–Jonkman: τ₀² = Σ(yᵢ − ȳ)²/k, then τ² = τ₀² · Q(τ₀²)/(k − p)
+        tau2_0 = float(np.mean(y * y))
+        w = 1.0 / (v + tau2_0)
+        P = hat_p(X, w)
+        PV = P * v[None, :]
+        tau2 = tau2_0 * _quad(P, y) / (k - p)
+        extra["tau2_0"] = tau2_0
+    elif method == "PM":
+        tau2, iterations = _paule_mandel(y, v, X, k - p)
+    else:
+        # Hedges (HE): OLS residual variance minus the mean sampling variance part;
+        # also the starting value of the Fisher scoring algorithms.
+        P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
+        PV = P0 * v[None, :]
+        trPV = float(np.trace(PV))
+        tau2 = (_quad(P0, y) - trPV) / (k - p)
+        if method != "HE":
+            tau2, iterations = _fisher_scoring(
+                y, v, X, method, max(0.0, tau2), threshold=threshold, maxiter=maxiter
+            )
+
+    tau2 = max(0.0, tau2)
+    t = tau2
+    if method == "HS":
+        se = math.sqrt(
+            (2 * (k - p) + 4 * t * trP + 2 * t * t * float(np.sum(P * P))) / w.sum() ** 2
+        )
+    elif method == "DL":
+        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * float(np.sum(P * P))) / trP**2)
+    elif method == "HE":
+        se = math.sqrt(
+            (2 * float(np.sum(PV * PV.T)) + 4 * t * trPV + 2 * t * t * (k - p)) / (k - p) ** 2
+        )
+    elif method == "SJ":
+        se = math.sqrt(
+            extra["tau2_0"] ** 2
+            / (k - p) ** 2
+            * (
+                2 * float(np.sum(PV * PV.T))
+                + 4 * t * float(np.sum(PV * P))
+                + 2 * t * t * float(np.sum(P * P))
+            )
+        )
+    elif method == "ML":
+        w = 1.0 / (v + t)
+        se = math.sqrt(2.0 / float(np.sum(w * w)))
+    elif method == "REML":
+        P = hat_p(X, 1.0 / (v + t))
+        se = math.sqrt(2.0 / float(np.sum(P * P)))
+    elif method in ("EB", "PM"):
+        w = 1.0 / (v + t)
+        se = math.sqrt(2.0 * k * k / (k - p) / float(w.sum()) ** 2)
+    return Tau2Fit(tau2=tau2, se=se, iterations=iterations)
+
+
+def _paule_mandel(y: FloatArray, v: FloatArray, X: FloatArray, df: int) -> tuple[float, int]:
+    """Paule–Mandel: the τ² ≥ 0 solving Q(τ²) = k − p (0 when Q(0) < k − p)."""
+    tau2_max = max(100.0, 10.0 * _r_mad(y) ** 2)
+    if q_stat(0.0, y, v, X) < df:
+        return 0.0, 0
+    if q_stat(tau2_max, y, v, X) > df:
+        raise ConvergenceError(
+            f"PM estimator: Q(tau2) still exceeds k - p at tau2 = {tau2_max:g}; use another method"
+        )
+    try:
+        return zeroin(lambda t: q_stat(t, y, v, X) - df, 0.0, tau2_max, tol=R_TOL, maxiter=100)
+    except ArithmeticError as exc:
+        raise ConvergenceError(f"PM estimator did not converge in 100 iterations: {exc}") from exc
+
+
+def _fisher_scoring(
+    y: FloatArray,
+    v: FloatArray,
+    X: FloatArray,
+    method: str,
+    tau2: float,
+    *,
+    threshold: float,
+    maxiter: int,
+) -> tuple[float, int]:
+    """ML, REML or EB (Morris) τ² by metafor's Fisher scoring updates.
+
+    With P = P(1/(v + τ²)) and w = 1/(v + τ²), the step added to τ² is
+      ML:   (yᵀP P y − Σw) / Σw²
+      REML: (yᵀP P y − tr P) / tr(P P)
+      EB:   (yᵀP y · k/(k − p) − k) / Σw
+    halved until τ² stays ≥ 0; iteration stops when |Δτ²| < ``threshold``.
+    """
+    k, p = X.shape
+    iteration = 0
+    change = threshold + 1.0
+    while change > threshold:
+        iteration += 1
+        old = tau2
+        w = 1.0 / (v + tau2)
+        P = hat_p(X, w)
+        Py = P @ y
+        if method == "ML":
+            adj = (float(Py @ Py) - float(w.sum())) / float(np.sum(w * w))
+        elif method == "REML":
+            adj = (float(Py @ Py) - float(np.trace(P))) / float(np.sum(P * P))
+        else:  # EB
+            adj = (float(y @ Py) * k / (k - p) - k) / float(w.sum())
+        if math.isnan(adj):
+            adj = 0.0
+        while tau2 + adj < 0.0:
+            adj /= 2.0
+        tau2 = tau2 + adj
+        change = abs(old - tau2)
+        if iteration > maxiter:
+            raise ConvergenceError(
+                f"{method} estimator: Fisher scoring did not converge in {maxiter} iterations "
+                f"(last change in tau2 {change:.3g} > threshold {threshold:g})"
+            )
+    if method in ("ML", "REML") and tau2 > threshold:
+        tau2 = _check_against_zero(y, v, X, method, tau2)
+    return tau2, iteration
+
+
+def _check_against_zero(
+    y: FloatArray, v: FloatArray, X: FloatArray, method: str, tau2: float
+) -> float:
+    """metafor's ``ll0check``: if τ² = 0 has a higher (RE)ML log-likelihood than the
+    value Fisher scoring reached, the algorithm was stuck and τ² = 0 is returned."""
+
+    def loglik(t: float) -> float:
+        w = 1.0 / (v + t)
+        wx = X * w[:, None]
+        xtwx = X.T @ wx
+        b = np.linalg.solve(xtwx, wx.T @ y)
+        rss = float(np.sum(w * (y - X @ b) ** 2))
+        k, p = X.shape
+        if method == "ML":
+            return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + t))) - 0.5 * rss
+        logdet = float(np.linalg.slogdet(xtwx)[1])
+        return (
+            -0.5 * (k - p) * math.log(2 * math.pi)
+            - 0.5 * float(np.sum(np.log(v + t)))
+            - 0.5 * logdet
+            - 0.5 * rss
+        )
+
+    return 0.0 if loglik(0.0) - loglik(tau2) > R_TOL else tau2

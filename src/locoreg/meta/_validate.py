@@ -1,0 +1,48 @@
+"""Argument checks shared by the meta-analysis functions; errors name the argument and index."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+def as_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """A finite 1-D float array; ``ValueError`` naming ``name[i]`` for the first bad value."""
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected numbers ({exc})") from exc
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name}: no studies (empty array)")
+    bad = np.flatnonzero(~np.isfinite(a))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}]: value {a[i]} is not a finite number")
+    return a
+
+
+def as_effects(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Effect sizes and sampling variances: same length, finite, variances > 0."""
+    y = as_vector(yi, "yi")
+    v = as_vector(vi, "vi")
+    if y.shape != v.shape:
+        raise ValueError(f"yi and vi differ in length ({y.size} vs {v.size})")
+    bad = np.flatnonzero(v <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"vi[{i}]: sampling variance {v[i]} must be > 0")
+    return y, v
+
+
+def as_level(level: float) -> float:
+    """A confidence level strictly between 0 and 1."""
+    lv = float(level)
+    if not (math.isfinite(lv) and 0.0 < lv < 1.0):
+        raise ValueError(f"level: {level} must be strictly between 0 and 1 (for example 0.95)")
+    return lv

@@ -1,0 +1,427 @@
+"""Fixed- and random-effects meta-analysis and meta-regression (metafor's ``rma.uni``).
+
+Model: yᵢ = xᵢβ + uᵢ + εᵢ, εᵢ ~ N(0, vᵢ) with vᵢ known, uᵢ ~ N(0, τ²) (τ² = 0 for the
+fixed-effect model ``method="FE"``). Given τ̂², with wᵢ = 1/(vᵢ + τ̂²):
+
+    β̂ = (XᵀWX)⁻¹XᵀWy,   Var(β̂) = (XᵀWX)⁻¹                            (test="z")
+    Var(β̂) = s² (XᵀWX)⁻¹, s² = Σwᵢ(yᵢ − xᵢβ̂)²/(k − p), t with k − p df  (test="knha")
+
+(Knapp & Hartung 2003; as in metafor, s² is not truncated at 1.) Heterogeneity:
+Cochran's Q = Σ(1/vᵢ)(yᵢ − xᵢβ̂_FE)² on k − p df; for random-effects models
+I² = 100·τ̂²/(τ̂² + ṽ) and H² = (τ̂² + ṽ)/ṽ with the typical within-study variance
+ṽ = (k − p)/tr(P) (Higgins & Thompson 2002; for p = 1, ṽ = (k − 1)Σw/((Σw)² − Σw²));
+for the fixed-effect model I² = max(0, (Q − (k − p))/Q) and H² = Q/(k − p).
+The τ² confidence interval is the Q-profile interval (Viechtbauer 2007):
+{τ²: χ²_{α/2, k−p} ≤ Q(τ²) ≤ χ²_{1−α/2, k−p}} on [0, max(100, 10τ̂²)], as ``confint()``.
+The prediction interval is β̂ ± c·√(SE² + τ̂²), c the normal quantile (z) or the t
+quantile with k − p df (knha), as ``predict()``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from locoreg.meta._heterogeneity import ConvergenceError, estimate_tau2, hat_p, q_stat
+from locoreg.meta._validate import as_effects, as_level
+from locoreg.meta._zeroin import R_TOL, zeroin
+
+__all__ = ["METHODS", "TESTS", "ConvergenceError", "MetaResult", "rma"]
+
+METHODS: tuple[str, ...] = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
+TESTS: tuple[str, ...] = ("z", "knha")
+
+Method = Literal["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
+Test = Literal["z", "knha"]
+FloatArray = NDArray[np.float64]
+
+#: keys of :meth:`MetaResult.to_dict` fixed by CONTRACTS.md §3, in that order
+CONTRACT_KEYS: tuple[str, ...] = (
+    "k", "method", "test", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high",
+    "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MetaResult:
+    """One fitted meta-analysis. Scalar effect fields describe the first coefficient
+    (the pooled effect, or the intercept of a meta-regression); ``coef_*`` arrays hold
+    every coefficient. ``None`` means "not defined for this model" (for example the τ²
+    interval of a fixed-effect model, or a p-value with 0 residual df)."""
+
+    k: int
+    method: str
+    test: str
+    level: float
+    estimate: float
+    se: float
+    statistic: float
+    p_value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    tau2: float
+    tau2_se: float | None
+    tau2_ci_low: float | None
+    tau2_ci_high: float | None
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_p: float
+    pi_low: float | None
+    pi_high: float | None
+    #: percent weight of each study in the fit, 1/(vᵢ + τ̂²) normalised
+    weights: FloatArray
+    #: degrees of freedom of the t distribution (knha), else None
+    df: int | None
+    converged: bool
+    #: iterations of the τ² algorithm (Fisher scoring or root finding; 0 if closed form)
+    iterations: int
+    #: Knapp–Hartung scale factor s² (1 for test="z")
+    s2w: float
+    coef_names: tuple[str, ...]
+    coef: FloatArray
+    coef_se: FloatArray
+    coef_statistic: FloatArray
+    coef_p: FloatArray
+    coef_ci_low: FloatArray
+    coef_ci_high: FloatArray
+    #: omnibus test of the moderators (all coefficients but the intercept; for an
+    #: intercept-only model the intercept): χ² (z) or F (knha) statistic, df, p
+    qm: float
+    qm_df: tuple[int, int | None]
+    qm_p: float
+    #: pseudo-R² (percent) of a meta-regression, None for an intercept-only model
+    r2: float | None = None
+    vcov: FloatArray = field(default_factory=lambda: np.zeros((1, 1)), repr=False)
+
+    @property
+    def p(self) -> int:
+        """Number of coefficients (1 for a plain meta-analysis)."""
+        return len(self.coef)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the contract keys first, then the extras; NaN becomes None."""
+        out: dict[str, Any] = {key: _clean(getattr(self, key)) for key in CONTRACT_KEYS}
+        out.update(
+            level=self.level,
+            tau2_se=_clean(self.tau2_se),
+            df=self.df,
+            converged=self.converged,
+            iterations=self.iterations,
+            weights=[_clean(x) for x in self.weights],
+        )
+        if self.p > 1:
+            out["coefficients"] = [
+                {
+                    "name": name,
+                    "estimate": _clean(self.coef[j]),
+                    "se": _clean(self.coef_se[j]),
+                    "statistic": _clean(self.coef_statistic[j]),
+                    "p_value": _clean(self.coef_p[j]),
+                    "ci_low": _clean(self.coef_ci_low[j]),
+                    "ci_high": _clean(self.coef_ci_high[j]),
+                }
+                for j, name in enumerate(self.coef_names)
+            ]
+            out.update(
+                qm=_clean(self.qm), qm_df=list(self.qm_df), qm_p=_clean(self.qm_p), r2=self.r2
+            )
+        return out
+
+
+def _clean(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _opt(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(x)
+
+
+def rma(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    method: Method | str = "REML",
+    test: Test | str = "z",
+    level: float = 0.95,
+    mods: ArrayLike | None = None,
+    *,
+    mod_names: tuple[str, ...] | list[str] | None = None,
+    threshold: float = 1e-5,
+    maxiter: int = 100,
+) -> MetaResult:
+    """Fit a fixed-effect (``method="FE"``), random-effects or mixed-effects model.
+
+    Parameters
+    ----------
+    yi, vi
+        Effect sizes (for example log hazard ratios) and their sampling variances (> 0).
+    method
+        τ² estimator: FE, DL, REML, ML, PM, HE, SJ, EB or HS (metafor's definitions).
+    test
+        ``"z"`` (normal) or ``"knha"`` (Knapp–Hartung, t with k − p df). As in metafor,
+        k = 1 falls back to ``"z"``.
+    level
+        Confidence level of the intervals, in (0, 1).
+    mods
+        Moderators, shape (k,) or (k, m); an intercept column is added.
+    threshold, maxiter
+        Convergence control of Fisher scoring (metafor defaults). Non-convergence raises
+        :class:`ConvergenceError` naming the method and the iterations.
+
+    Returns
+    -------
+    MetaResult
+    """
+    y, v = as_effects(yi, vi)
+    level = as_level(level)
+    if method not in METHODS:
+        raise ValueError(f"method: {method!r} is not one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"test: {test!r} is not one of {', '.join(TESTS)}")
+    if maxiter < 1 or not threshold > 0:
+        raise ValueError("maxiter must be >= 1 and threshold > 0")
+    X, names = _design(mods, len(y), mod_names)
+    k, p = X.shape
+    if k == 1:
+        test = "z"  # metafor: no residual df for a t test
+
+    iterations = 0
+    tau2_se: float | None = None
+    if method == "FE" or k == 1:
+        tau2 = 0.0
+    else:
+        fit = estimate_tau2(y, v, X, method, threshold=threshold, maxiter=maxiter)
+        tau2, tau2_se, iterations = fit.tau2, fit.se, fit.iterations
+
+    # fixed effects given τ²
+    w = 1.0 / (v + tau2)
+    wx = X * w[:, None]
+    vb = np.linalg.inv(X.T @ wx)
+    beta = vb @ (wx.T @ y)
+    s2w = 1.0
+    df: int | None = None
+    if test == "knha":
+        rss = float(np.sum(w * (y - X @ beta) ** 2))
+        s2w = rss / (k - p) if rss > np.finfo(float).eps else 0.0
+        df = k - p
+        vb = s2w * vb
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = beta / se
+    alpha = 1.0 - level
+    if df is None:
+        crit = float(stats.norm.isf(alpha / 2))
+        pval = 2.0 * stats.norm.sf(np.abs(zval))
+    else:
+        crit = float(stats.t.isf(alpha / 2, df)) if df > 0 else math.nan
+        pval = 2.0 * stats.t.sf(np.abs(zval), df) if df > 0 else np.full(p, np.nan)
+    ci_lb, ci_ub = beta - crit * se, beta + crit * se
+
+    # omnibus test of moderators (the intercept alone for an intercept-only model)
+    btt = np.arange(1, p) if p > 1 else np.arange(1)
+    m = len(btt)
+    bb = beta[btt]
+    qm = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
+    if df is None:
+        qm_df: tuple[int, int | None] = (m, None)
+        qm_p = float(stats.chi2.sf(qm, m))
+    else:
+        qm /= m
+        qm_df = (m, df)
+        qm_p = float(stats.f.sf(qm, m, df)) if df > 0 else math.nan
+
+    # heterogeneity
+    q, q_p, i2, h2 = _heterogeneity(y, v, X, tau2, fixed=(method == "FE"))
+
+    # Q-profile interval for τ² (random-effects models with k >= 2)
+    tau2_ci: tuple[float | None, float | None] = (None, None)
+    if method != "FE" and k > 1:
+        tau2_ci = _q_profile(y, v, X, tau2, level)
+
+    # prediction interval at the first coefficient (metafor predict(); not for FE)
+    pi_low = pi_high = None
+    if method != "FE" and p == 1:
+        pi_crit = crit if df is None else float(stats.t.isf(alpha / 2, max(df, 1)))
+        half = pi_crit * math.sqrt(float(se[0]) ** 2 + tau2)
+        pi_low, pi_high = float(beta[0] - half), float(beta[0] + half)
+
+    r2 = None
+    if p > 1:
+        r2 = _pseudo_r2(y, v, X, beta, tau2, method, test, level, threshold, maxiter)
+
+    return MetaResult(
+        k=k,
+        method=str(method),
+        test=str(test),
+        level=level,
+        estimate=float(beta[0]),
+        se=float(se[0]),
+        statistic=float(zval[0]),
+        p_value=_opt(float(pval[0])),
+        ci_low=_opt(float(ci_lb[0])),
+        ci_high=_opt(float(ci_ub[0])),
+        tau2=tau2,
+        tau2_se=tau2_se,
+        tau2_ci_low=tau2_ci[0],
+        tau2_ci_high=tau2_ci[1],
+        i2=i2,
+        h2=h2,
+        q=q,
+        q_df=k - p,
+        q_p=q_p,
+        pi_low=pi_low,
+        pi_high=pi_high,
+        weights=100.0 * w / w.sum(),
+        df=df,
+        converged=True,
+        iterations=iterations,
+        s2w=s2w,
+        coef_names=names,
+        coef=beta,
+        coef_se=se,
+        coef_statistic=zval,
+        coef_p=np.asarray(pval, dtype=float),
+        coef_ci_low=ci_lb,
+        coef_ci_high=ci_ub,
+        qm=qm,
+        qm_df=qm_df,
+        qm_p=qm_p,
+        r2=r2,
+        vcov=np.asarray(vb, dtype=np.float64),
+    )
+
+
+def _design(
+    mods: ArrayLike | None, k: int, mod_names: tuple[str, ...] | list[str] | None
+) -> tuple[FloatArray, tuple[str, ...]]:
+    """Model matrix [1, mods] and coefficient names."""
+    if mods is None:
+        return np.ones((k, 1)), ("intercept",)
+    Z = np.asarray(mods, dtype=float)
+    if Z.ndim == 1:
+        Z = Z[:, None]
+    if Z.ndim != 2 or Z.shape[0] != k:
+        raise ValueError(f"mods: expected {k} rows (one per study), got shape {Z.shape}")
+    bad = np.argwhere(~np.isfinite(Z))
+    if len(bad):
+        i, j = bad[0]
+        raise ValueError(f"mods[{i}, {j}]: moderator values must be finite numbers")
+    X = np.column_stack([np.ones(k), Z])
+    if X.shape[1] >= k:
+        # p = k would leave no residual df for τ², Q or the Knapp–Hartung t
+        raise ValueError(
+            f"mods: {X.shape[1]} coefficients cannot be estimated from {k} studies "
+            "(need more studies than coefficients)"
+        )
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError("mods: the model matrix (intercept + moderators) is not of full rank")
+    if mod_names is None:
+        names = tuple(f"mod{j + 1}" for j in range(Z.shape[1]))
+    else:
+        names = tuple(str(n) for n in mod_names)
+        if len(names) != Z.shape[1]:
+            raise ValueError(f"mod_names: expected {Z.shape[1]} names, got {len(names)}")
+    return X, ("intercept", *names)
+
+
+def _heterogeneity(
+    y: FloatArray, v: FloatArray, X: FloatArray, tau2: float, *, fixed: bool
+) -> tuple[float, float, float, float]:
+    """Cochran's Q (residual QE for a meta-regression), its p-value, I² (%) and H²."""
+    k, p = X.shape
+    if k <= p:
+        return 0.0, 1.0, 0.0, 1.0
+    w = 1.0 / v
+    P = hat_p(X, w)
+    yc = y - y.mean()
+    q = max(0.0, float(yc @ P @ yc))
+    q_p = float(stats.chi2.sf(q, k - p))
+    if fixed:
+        i2 = max(0.0, 100.0 * (q - (k - p)) / q) if q > 0 else 0.0
+        return q, q_p, i2, q / (k - p)
+    vt = (k - p) / float(np.trace(P))  # typical within-study variance
+    return q, q_p, 100.0 * tau2 / (vt + tau2), tau2 / vt + 1.0
+
+
+def _q_profile(
+    y: FloatArray, v: FloatArray, X: FloatArray, tau2: float, level: float
+) -> tuple[float | None, float | None]:
+    """Q-profile confidence interval for τ² (Viechtbauer 2007), as metafor's ``confint``.
+
+    The bounds solve Q(τ²) = χ²_{1−α/2} (lower) and Q(τ²) = χ²_{α/2} (upper) on
+    [0, max(100, 10τ̂²)]; a bound that does not cross is set to the end of that
+    range (both are 0 when even Q(0) is below χ²_{α/2}: the interval is the null set,
+    reported as [0, 0] like metafor).
+    """
+    k, p = X.shape
+    alpha = 1.0 - level
+    crit_u = float(stats.chi2.isf(alpha / 2, k - p))
+    crit_l = float(stats.chi2.ppf(alpha / 2, k - p))
+    lo_end, hi_end = 0.0, max(100.0, 10.0 * tau2)
+    q_lo = q_stat(lo_end, y, v, X)
+    q_hi = q_stat(hi_end, y, v, X)
+
+    def root(target: float) -> float | None:
+        try:
+            return zeroin(lambda t: q_stat(t, y, v, X) - target, lo_end, hi_end, tol=R_TOL)[0]
+        except ArithmeticError:
+            return None
+
+    lb: float | None
+    ub: float | None
+    if q_lo < crit_l:
+        lb = ub = lo_end
+    else:
+        ub = hi_end if q_hi > crit_l else root(crit_l)
+        lb = None
+    if q_hi > crit_u:
+        lb = ub = hi_end
+    else:
+        lb = lo_end if q_lo < crit_u else root(crit_u)
+    return lb, ub
+
+
+def _pseudo_r2(
+    y: FloatArray,
+    v: FloatArray,
+    X: FloatArray,
+    beta: FloatArray,
+    tau2: float,
+    method: str,
+    test: str,
+    level: float,
+    threshold: float,
+    maxiter: int,
+) -> float | None:
+    """Proportion of τ² accounted for by the moderators (Raudenbush 2009), percent:
+    max(0, (τ̂²_RE − τ̂²_ME)/τ̂²_RE) with τ̂²_RE from the intercept-only model (metafor);
+    for the fixed-effect model the adjusted R² of the weighted least squares fit."""
+    k, p = X.shape
+    if method == "FE":
+        if np.var(y) == 0:
+            return 0.0
+        w = 1.0 / v
+        ybar = float(np.sum(w * y) / w.sum())
+        rss = float(np.sum(w * (y - X @ beta) ** 2))
+        tss = float(np.sum(w * (y - ybar) ** 2))
+        adj = 1.0 - (rss / (k - p)) / (tss / (k - 1))
+        return max(0.0, 100.0 * adj)
+    try:
+        tau2_re = rma(y, v, method, test, level, threshold=threshold, maxiter=maxiter).tau2
+    except ConvergenceError:
+        return None
+    if tau2_re == 0:
+        return 0.0
+    return max(0.0, 100.0 * (tau2_re - tau2) / tau2_re)

@@ -1,0 +1,7 @@
+"""Figures (matplotlib → SVG/PNG/PDF by file suffix; matplotlib is imported lazily).
+
+Meta-analysis: :mod:`locoreg.plots.forest` (``ForestRow``, ``ForestSummary``,
+``forest_plot``, ``cumulative_forest_plot``) and :mod:`locoreg.plots.funnel`
+(``funnel_plot``, contour-enhanced, with trim-and-fill points). Cohorts: ``km``,
+``balance``, ``speccurve``; patients: ``icon_array``.
+"""

@@ -1,0 +1,58 @@
+"""The FastAPI application: REST API, server-rendered pages, CDS Hooks, static assets.
+
+``create_app()`` wires one :class:`~locoreg.store.AuditStore` (migrated on start)
+and the :class:`~locoreg.web.settings.Settings` into ``app.state``, where the API,
+the pages and the CDS Hooks router find them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+
+from locoreg import __version__
+from locoreg.errors import InputError
+from locoreg.store import AuditStore
+from locoreg.web import api, pages
+from locoreg.web.problems import on_input_error, on_request_validation, on_unexpected
+from locoreg.web.settings import Settings
+
+log = logging.getLogger("locoreg.web")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, store: AuditStore | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="locoreg",
+        version=__version__,
+        # Swagger UI and ReDoc load their scripts from a CDN; the app serves no CDN assets.
+        docs_url=None,
+        redoc_url=None,
+        description=(
+            "Decision support for the intact primary tumour in de novo stage IV breast cancer. "
+            "Not a substitute for clinical judgement."
+        ),
+    )
+    app.state.settings = settings
+    app.state.store = store or AuditStore(settings.database_url)
+    if not settings.cds_jwt_enabled:
+        log.warning("LOCOREG_CDS_JWT=off: CDS Hooks JWT check is OFF (local testing only)")
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(InputError, on_input_error)
+    app.add_exception_handler(Exception, on_unexpected)
+    app.include_router(api.router)
+    _include_cds(app)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _include_cds(app: FastAPI) -> None:
+    from locoreg.web import cds
+
+    app.include_router(cds.router)

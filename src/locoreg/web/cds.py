@@ -1,0 +1,285 @@
+"""CDS Hooks 2.0 service: discovery, the ``patient-view`` service and its feedback.
+
+Include with ``app.include_router(router)``. The router reads, when present:
+
+* ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
+  ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``); without it, ``os.environ``;
+* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit);
+* ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
+  the settings on first use if absent);
+* ``app.state.cds_http_client`` — an ``httpx.Client`` for FHIR-server reads.
+
+Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
+cannot be obtained (prefetch incomplete and no usable ``fhirServer``), 200 with
+cards otherwise — including a card listing what is missing from the record.
+docs/cds-hooks.md describes the service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from locoreg.errors import FieldError, InputError
+from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled
+from locoreg.fhir.cards import SERVICE_ID
+from locoreg.fhir.fetch import PREFETCH
+
+log = logging.getLogger("locoreg.web.cds")
+
+router = APIRouter(tags=["cds-hooks"])
+
+HOOK = "patient-view"
+SERVICE_PATH = f"/cds-services/{SERVICE_ID}"
+FEEDBACK_PATH = f"{SERVICE_PATH}/feedback"
+SERVICE: dict[str, Any] = {
+    "hook": HOOK,
+    "id": SERVICE_ID,
+    "title": "locoreg: the intact primary tumour in de novo stage IV breast cancer",
+    "description": (
+        "Evidence-based decision support on local therapy of the intact primary tumour in "
+        "de novo stage IV breast cancer, from the mCODE record (staging, receptors, "
+        "metastatic sites, performance status, symptoms, systemic therapy). Decision "
+        "support for the tumour board, not a substitute for clinical judgement."
+    ),
+    "prefetch": PREFETCH,
+}
+
+
+def _env(request: Request) -> Mapping[str, str]:
+    settings = getattr(request.app.state, "settings", None)
+    env = getattr(settings, "env", None)
+    return env if env else os.environ
+
+
+def _jwt_enabled(request: Request) -> bool:
+    settings = getattr(request.app.state, "settings", None)
+    enabled = getattr(settings, "cds_jwt_enabled", None)
+    return cds_jwt_enabled(_env(request)) if enabled is None else bool(enabled)
+
+
+def _public_base(request: Request) -> str:
+    return (_env(request).get("LOCOREG_PUBLIC_URL") or str(request.base_url)).rstrip("/")
+
+
+def _problem(status: int, errors: list[FieldError], **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [e.as_dict() for e in errors]}, status_code=status, headers=headers or None
+    )
+
+
+def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None:
+    """None when the request may proceed; a 401 answer otherwise."""
+    if not _jwt_enabled(request):
+        return None
+    state = request.app.state
+    verifier = getattr(state, "cds_verifier", None)
+    if verifier is None:
+        try:
+            verifier = JwtVerifier.from_env(_env(request))
+        except ValueError as exc:
+            log.error("CDS Hooks JWT configuration is invalid: %s", exc)
+            return _problem(401, [FieldError("Authorization", "no trusted issuers configured")])
+        state.cds_verifier = verifier
+    try:
+        verifier.verify_header(request.headers.get("authorization"), audiences)
+    except AuthError as exc:
+        log.warning("CDS Hooks request refused: %s", exc.reason)
+        return _problem(
+            401,
+            [FieldError("Authorization", exc.reason)],
+            **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return None
+
+
+async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
+    raw = await request.body()
+    try:
+        return json.loads(raw), None
+    except ValueError:
+        return None, _problem(400, [FieldError("", "the request body is not valid JSON")])
+
+
+def _request_problems(body: Any) -> list[FieldError]:
+    """Shape of a CDS Hooks 2.0 request (the parts this service relies on)."""
+    if not isinstance(body, Mapping):
+        return [FieldError("", "the request body must be a JSON object")]
+    problems: list[FieldError] = []
+    if body.get("hook") != HOOK:
+        problems.append(FieldError("hook", f"must be {HOOK!r}, got {body.get('hook')!r}", HOOK))
+    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+        problems.append(FieldError("hookInstance", "required: a UUID string"))
+    context = body.get("context")
+    if not isinstance(context, Mapping):
+        problems.append(FieldError("context", "required: an object"))
+    elif not isinstance(context.get("patientId"), str) or not context["patientId"]:
+        problems.append(FieldError("context.patientId", "required: the FHIR id of the patient"))
+    if body.get("prefetch") is not None and not isinstance(body["prefetch"], Mapping):
+        problems.append(FieldError("prefetch", "must be an object keyed by prefetch template"))
+    if body.get("fhirServer") is not None and not isinstance(body["fhirServer"], str):
+        problems.append(FieldError("fhirServer", "must be the base URL of the FHIR server"))
+    auth = body.get("fhirAuthorization")
+    if auth is not None:
+        if not isinstance(auth, Mapping):
+            problems.append(FieldError("fhirAuthorization", "must be an object"))
+        else:
+            for key in ("access_token", "token_type", "scope", "subject"):
+                if not isinstance(auth.get(key), str):
+                    problems.append(FieldError(f"fhirAuthorization.{key}", "required: a string"))
+            if not isinstance(auth.get("expires_in"), int):
+                problems.append(FieldError("fhirAuthorization.expires_in", "required: seconds"))
+        if not body.get("fhirServer"):
+            problems.append(FieldError("fhirServer", "required when fhirAuthorization is given"))
+    return problems
+
+
+@router.get("/cds-services")
+def discovery() -> dict[str, Any]:
+    """CDS Hooks discovery: the one service this server offers."""
+    return {"services": [SERVICE]}
+
+
+@router.post(SERVICE_PATH)
+async def patient_view(request: Request) -> JSONResponse:
+    """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
+    service_url = f"{_public_base(request)}{SERVICE_PATH}"
+    if (refused := _authenticate(request, [service_url])) is not None:
+        return refused
+    body, bad = await _json_body(request)
+    if bad is not None:
+        return bad
+    if problems := _request_problems(body):
+        return _problem(400, problems)
+    return await run_in_threadpool(_answer, request, body)
+
+
+def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
+    from locoreg.decision import assess
+    from locoreg.fhir.cards import assessment_card, missing_data_card
+    from locoreg.fhir.fetch import FetchError, gather_bundle
+    from locoreg.fhir.mapping import bundle_to_patient, ref, resources_of
+
+    patient_id = str(body["context"]["patientId"])
+    auth = body.get("fhirAuthorization") or {}
+    try:
+        bundle = gather_bundle(
+            body.get("prefetch"),
+            patient_id,
+            fhir_server=body.get("fhirServer"),
+            access_token=auth.get("access_token"),
+            client=getattr(request.app.state, "cds_http_client", None),
+        )
+    except FetchError as exc:
+        log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
+        return _problem(412, [FieldError("prefetch", str(exc))])
+
+    base = _public_base(request)
+    source_url = f"{base}/"
+    try:
+        others = [
+            ref(r)
+            for r in resources_of(bundle)
+            if r.get("resourceType") == "Patient" and r.get("id") not in (None, patient_id)
+        ]
+        if others:
+            raise InputError.single(
+                others[0], f"the Patient does not match context.patientId {patient_id!r}"
+            )
+        patient = bundle_to_patient(bundle)
+    except InputError as exc:
+        card = missing_data_card(exc.errors, source_url=source_url)
+        return JSONResponse({"cards": [card]})
+
+    assessment = assess(patient)
+    store = getattr(request.app.state, "store", None)
+    assessment_url = None
+    if store is not None:
+        record_id = store.record_assessment(
+            patient.model_dump(mode="json"),
+            assessment.model_dump(mode="json"),
+            assessment.versions,
+            source="cds-hooks",
+        )
+        assessment_url = f"{base}/assessments/{record_id}"
+    card = assessment_card(
+        assessment,
+        assessment_url=assessment_url,
+        smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
+        source_url=source_url,
+    )
+    return JSONResponse({"cards": [card]})
+
+
+def _feedback_problems(body: Any) -> list[FieldError]:
+    if not isinstance(body, Mapping) or not isinstance(body.get("feedback"), list):
+        return [FieldError("feedback", "required: an array of feedback entries")]
+    problems: list[FieldError] = []
+    for i, item in enumerate(body["feedback"]):
+        where = f"feedback.{i}"
+        if not isinstance(item, Mapping):
+            problems.append(FieldError(where, "must be an object"))
+            continue
+        if not isinstance(item.get("card"), str) or not item["card"]:
+            problems.append(FieldError(f"{where}.card", "required: the uuid of the card"))
+        outcome = item.get("outcome")
+        if outcome not in ("accepted", "overridden"):
+            problems.append(FieldError(f"{where}.outcome", "required", "accepted, overridden"))
+        if not isinstance(item.get("outcomeTimestamp"), str):
+            problems.append(FieldError(f"{where}.outcomeTimestamp", "required: an ISO timestamp"))
+        reason = item.get("overrideReason")
+        if reason is not None:
+            if outcome != "overridden":
+                problems.append(
+                    FieldError(f"{where}.overrideReason", "only allowed when outcome is overridden")
+                )
+            if not isinstance(reason, Mapping):
+                problems.append(FieldError(f"{where}.overrideReason", "must be an object"))
+            elif reason.get("reason") is not None and not isinstance(reason["reason"], Mapping):
+                problems.append(FieldError(f"{where}.overrideReason.reason", "must be a Coding"))
+        accepted = item.get("acceptedSuggestions")
+        if accepted is not None and not isinstance(accepted, list):
+            problems.append(FieldError(f"{where}.acceptedSuggestions", "must be an array"))
+    return problems
+
+
+@router.post(FEEDBACK_PATH)
+async def feedback(request: Request) -> JSONResponse:
+    """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
+    base = _public_base(request)
+    # The spec names the service endpoint as aud; a client may also use the feedback URL.
+    if (
+        refused := _authenticate(request, [f"{base}{SERVICE_PATH}", f"{base}{FEEDBACK_PATH}"])
+    ) is not None:
+        return refused
+    body, bad = await _json_body(request)
+    if bad is not None:
+        return bad
+    if problems := _feedback_problems(body):
+        return _problem(400, problems)
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        return _problem(503, [FieldError("", "feedback cannot be recorded: no audit store")])
+
+    def record() -> list[str]:
+        return [
+            store.record_feedback(
+                SERVICE_ID,
+                item["card"],
+                item["outcome"],
+                [item["overrideReason"]] if item.get("overrideReason") else [],
+                item,
+            )
+            for item in body["feedback"]
+        ]
+
+    ids = await run_in_threadpool(record)
+    log.info("CDS Hooks feedback recorded: %d item(s)", len(ids))
+    return JSONResponse({})

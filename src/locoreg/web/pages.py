@@ -1,0 +1,264 @@
+"""Server-rendered pages: assessment form and result, history, evidence, meta-analysis.
+
+The pages call the same functions as the API; the result page and the printable
+summary render the stored Assessment, so a re-opened record shows what was said
+at the time, with the versions it was said under.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from locoreg import DISCLAIMER, __version__
+from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment
+from locoreg.errors import InputError
+from locoreg.patient import (
+    N_CATEGORIES,
+    T_CATEGORIES,
+    LocalSymptom,
+    MetastaticSite,
+    PatientPreference,
+    ReceptorStatus,
+    SurgicalRisk,
+    parse_patient,
+)
+from locoreg.patient import (
+    Response as TherapyResponse,
+)
+from locoreg.report.assessment import FACTOR_LABELS
+from locoreg.store import AuditStore
+from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _pairs(values: list[str], readable: bool = False) -> list[tuple[str, str]]:
+    """(value, text) options for a select; ``readable`` turns underscores into spaces."""
+    return [(v, v.replace("_", " ") if readable else v) for v in values]
+
+
+templates.env.globals.update(
+    pairs=_pairs,
+    factor_labels=FACTOR_LABELS,
+    version=__version__,
+    disclaimer=DISCLAIMER,
+    labels={r.value: label for r, label in RECOMMENDATION_LABELS.items()},
+)
+
+CHOICES: dict[str, list[str]] = {
+    "receptor": [s.value for s in ReceptorStatus],
+    "t": list(T_CATEGORIES),
+    "n": list(N_CATEGORIES),
+    "site": [s.value for s in MetastaticSite],
+    "response": [r.value for r in TherapyResponse],
+    "symptom": [s.value for s in LocalSymptom],
+    "surgical_risk": [s.value for s in SurgicalRisk],
+    "preference": [p.value for p in PatientPreference],
+}
+
+
+def _store(request: Request) -> AuditStore:
+    store: AuditStore = request.app.state.store
+    return store
+
+
+def _examples(request: Request) -> dict[str, Path]:
+    directory: Path | None = request.app.state.settings.examples_dir
+    if directory is None or not directory.is_dir():
+        return {}
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
+    return {p.stem: p for p in files}
+
+
+def _not_found(request: Request, what: str) -> HTMLResponse:
+    return templates.TemplateResponse(request, "not_found.html", {"what": what}, status_code=404)
+
+
+def _form_page(request: Request, state: FormState, status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "form.html",
+        {"state": state, "choices": CHOICES, "examples": list(_examples(request))},
+        status_code=status_code,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def form_page(request: Request, example: str | None = None) -> HTMLResponse:
+    state = FormState()
+    if example is not None:
+        path = _examples(request).get(example)
+        if path is None:
+            state.general.append(f"no example named {example!r}")
+        else:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            state = input_to_values(data)
+            state.general.append(f"Loaded example {example!r}; check every field before use.")
+    return _form_page(request, state)
+
+
+@router.post("/assess", response_model=None)
+async def submit(request: Request) -> Response:
+    from locoreg.web.api import assess_and_record
+
+    form = await request.form()
+    symptoms = [str(s) for s in form.getlist("local_symptoms")]
+    data, row_of = form_to_input(dict(form), symptoms)
+    try:
+        patient = parse_patient(data)
+    except InputError as exc:
+        state = FormState(values={**dict(form), "local_symptoms": symptoms})
+        state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
+        attach_errors(state, list(exc.errors), row_of)
+        return _form_page(request, state, status_code=422)
+    record_id, _ = assess_and_record(_store(request), patient, data, "web")
+    return RedirectResponse(f"/assessments/{record_id}", status_code=303)
+
+
+@router.get("/assessments/{record_id}", response_class=HTMLResponse)
+def result_page(request: Request, record_id: str) -> HTMLResponse:
+    from locoreg.report.assessment import assessment_context
+    from locoreg.web.evidence_view import cite_all
+
+    record = _store(request).get_assessment(record_id)
+    if record is None:
+        return _not_found(request, "assessment")
+    a = Assessment.model_validate(record.assessment)
+    return templates.TemplateResponse(
+        request,
+        "result.html",
+        {
+            **assessment_context(a),
+            "record": record,
+            "studies": cite_all(a.evidence),
+        },
+    )
+
+
+@router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)
+def summary_page(request: Request, record_id: str) -> HTMLResponse:
+    from locoreg.report.assessment import render_assessment_html
+
+    record = _store(request).get_assessment(record_id)
+    if record is None:
+        return _not_found(request, "assessment")
+    html = render_assessment_html(
+        Assessment.model_validate(record.assessment),
+        record_id=record.id,
+        created_at=record.created_at,
+        patient_input=record.patient_input,
+    )
+    return HTMLResponse(html)
+
+
+@router.get("/assessments/{record_id}/edit", response_class=HTMLResponse)
+def edit_page(request: Request, record_id: str) -> HTMLResponse:
+    record = _store(request).get_assessment(record_id)
+    if record is None:
+        return _not_found(request, "assessment")
+    state = input_to_values(record.patient_input)
+    state.general.append("A new assessment is recorded; the original stays unchanged.")
+    return _form_page(request, state)
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(request: Request, page: int = 1) -> HTMLResponse:
+    per_page = 25
+    page = max(1, min(page, 10**6))
+    store = _store(request)
+    total = store.count_assessments()
+    items = store.list_assessments(per_page, (page - 1) * per_page)
+    return templates.TemplateResponse(
+        request,
+        "history.html",
+        {"items": items, "page": page, "pages": max(1, -(-total // per_page)), "total": total},
+    )
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def evidence_page(
+    request: Request, design: str | None = None, outcome: str | None = None
+) -> HTMLResponse:
+    from locoreg.evidence.model import Design, OutcomeKind
+    from locoreg.web.evidence_view import filter_studies
+
+    problems: list[str] = []
+    try:
+        base, studies = filter_studies(design, outcome)
+    except InputError as exc:
+        problems = [str(e) for e in exc.errors]
+        base, studies = filter_studies(None, None)
+        design = outcome = None
+    return templates.TemplateResponse(
+        request,
+        "evidence.html",
+        {
+            "studies": studies,
+            "snapshot": base.snapshot,
+            "designs": [d.value for d in Design],
+            "outcomes": [o.value for o in OutcomeKind],
+            "design": design or "",
+            "outcome": outcome or "",
+            "problems": problems,
+        },
+        status_code=422 if problems else 200,
+    )
+
+
+@router.get("/evidence/{study_id}", response_class=HTMLResponse)
+def study_page(request: Request, study_id: str) -> HTMLResponse:
+    from locoreg.evidence.base import load_evidence_base
+
+    base = load_evidence_base()
+    if study_id not in base:
+        return _not_found(request, "study")
+    study = base.get(study_id)
+    rob = study.risk_of_bias
+    return templates.TemplateResponse(
+        request,
+        "study.html",
+        {"s": study, "rob_domains": rob.domains() if rob is not None else {}},
+    )
+
+
+@router.get("/meta", response_class=HTMLResponse)
+def meta_page(
+    request: Request,
+    outcome: str = "overall_survival",
+    method: str = "REML",
+    test: str = "z",
+    by: str = "design",
+) -> HTMLResponse:
+    from locoreg.web.meta_page import META_BY, META_METHODS, META_TESTS, pooled_evidence
+
+    problems: list[str] = []
+    result: dict[str, Any] | None = None
+    try:
+        result = pooled_evidence(outcome, method, test, by)
+    except InputError as exc:
+        problems = [str(e) for e in exc.errors]
+    return templates.TemplateResponse(
+        request,
+        "meta.html",
+        {
+            "result": result,
+            "problems": problems,
+            "outcome": outcome,
+            "method": method,
+            "test": test,
+            "by": by,
+            "methods": META_METHODS,
+            "tests": META_TESTS,
+            "bys": META_BY,
+        },
+        status_code=422 if problems else 200,
+    )

@@ -1,0 +1,78 @@
+"""HTTP error answers: every problem as ``{"field", "message", "allowed"?}``.
+
+The API answers 422 with ``{"detail": [...]}`` listing every problem at once, with
+the same field paths and words as the CLI (``locoreg.errors.FieldError``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from locoreg.errors import FieldError, InputError
+
+log = logging.getLogger("locoreg.web")
+
+# Where FastAPI says the value came from; users name the field, not the transport.
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
+def _field(loc: Sequence[Any], ctx: dict[str, Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    if parts:
+        return ".".join(str(p) for p in parts)
+    return str(ctx.get("field", ""))
+
+
+def _enum_values(expected: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" → "a, b, c" (the CLI's wording)."""
+    return expected.replace("' or '", ", ").replace("', '", ", ").strip("'")
+
+
+def validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
+    """FastAPI/pydantic error dicts → :class:`FieldError` (same wording as the CLI)."""
+    out: list[FieldError] = []
+    for err in errors:
+        ctx = err.get("ctx") or {}
+        kind = err.get("type", "")
+        field = _field(err.get("loc", ()), ctx)
+        allowed = ctx.get("allowed") or (_enum_values(ctx["expected"]) if kind == "enum" else None)
+        if kind == "extra_forbidden":
+            message = "unknown field; it is not part of the input contract"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind == "json_invalid":
+            message = "the request body is not valid JSON"
+        else:
+            message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        out.append(FieldError(field, message, str(allowed) if allowed is not None else None))
+    return out
+
+
+def problem_response(errors: Iterable[FieldError], status_code: int = 422) -> JSONResponse:
+    return JSONResponse({"detail": [e.as_dict() for e in errors]}, status_code=status_code)
+
+
+async def on_request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(validation_errors(exc.errors()))
+
+
+async def on_input_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InputError)
+    return problem_response(exc.errors)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: log the exception type and the route, never the body (patient data)."""
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem_response(
+        [FieldError("", "internal error; the request was not processed")], status_code=500
+    )

@@ -1,0 +1,120 @@
+"""Property-based: every valid patient gets exactly one cited recommendation; every invalid
+patient is rejected with a message that names a field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from locoreg.decision import Recommendation, assess
+from locoreg.errors import InputError
+from locoreg.patient import (
+    N_CATEGORIES,
+    T_CATEGORIES,
+    LocalSymptom,
+    MetastaticSite,
+    PatientPreference,
+    ReceptorStatus,
+    Response,
+    SurgicalRisk,
+    parse_patient,
+)
+
+
+def values(enum: Any) -> st.SearchStrategy[str]:
+    return st.sampled_from([e.value for e in enum])
+
+
+metastasis = st.fixed_dictionaries(
+    {"site": values(MetastaticSite)},
+    optional={"lesions": st.none() | st.integers(1, 30)},
+)
+therapy = st.none() | st.fixed_dictionaries(
+    {"months": st.floats(0, 60, allow_nan=False)}, optional={"response": values(Response)}
+)
+
+
+@st.composite
+def valid_patients(draw: st.DrawFn) -> dict[str, Any]:
+    m = draw(st.sampled_from(["M0", "M1"]))
+    data: dict[str, Any] = {
+        "age": draw(st.integers(18, 110)),
+        "sex": draw(st.sampled_from(["female", "male", "FEMALE"])),
+        "histology_confirmed": draw(st.booleans()),
+        "er": draw(values(ReceptorStatus)),
+        "pr": draw(values(ReceptorStatus)),
+        "her2": draw(values(ReceptorStatus)),
+        "m": m,
+        "metastases": draw(st.lists(metastasis, min_size=1, max_size=6)) if m == "M1" else [],
+    }
+    optional = {
+        "ecog": st.none() | st.integers(0, 4),
+        "t": st.none() | st.sampled_from(T_CATEGORIES),
+        "n": st.none() | st.sampled_from(N_CATEGORIES),
+        "systemic_therapy": therapy,
+        "local_symptoms": st.lists(values(LocalSymptom), max_size=5),
+        "local_symptoms_controlled": st.booleans(),
+        "surgical_risk": values(SurgicalRisk),
+        "resectable": st.none() | st.booleans(),
+        "patient_preference": values(PatientPreference),
+    }
+    for key, strategy in optional.items():
+        if draw(st.booleans()):
+            data[key] = draw(strategy)
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_patients())
+def test_any_valid_patient_gets_one_cited_recommendation(data: dict[str, Any]) -> None:
+    a = assess(parse_patient(data))
+    assert a.recommendation in set(Recommendation)
+    assert a.rules_fired[0].startswith("R")
+    assert sum(rule.startswith("R") for rule in a.rules_fired) == 1
+    assert a.factors, "at least one factor"
+    assert a.evidence, "cited evidence"
+    assert all(f.evidence for f in a.factors)
+    assert set(e for f in a.factors for e in f.evidence) <= set(a.evidence)
+    assert a.headline and a.disclaimer
+    # The same recommendation again: the engine is deterministic.
+    assert assess(parse_patient(data)).recommendation is a.recommendation
+
+
+CORRUPTIONS: list[tuple[str, Any]] = [
+    ("age", 17),
+    ("age", "old"),
+    ("sex", "unknown"),
+    ("ecog", 7),
+    ("er", "maybe"),
+    ("her2", 3),
+    ("t", "T5"),
+    ("n", "N9"),
+    ("m", "M2"),
+    ("metastases", "bone"),
+    ("metastases", [{"site": "heart"}]),
+    ("systemic_therapy", {"months": -2}),
+    ("local_symptoms", ["itching"]),
+    ("surgical_risk", "extreme"),
+    ("resectable", "perhaps"),
+    ("patient_preference", "no"),
+    ("histology_confirmed", "unsure"),
+    ("nickname", "x"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(valid_patients(), st.sampled_from(CORRUPTIONS))
+def test_any_invalid_patient_is_rejected_naming_the_field(
+    data: dict[str, Any], corruption: tuple[str, Any]
+) -> None:
+    field, bad = corruption
+    data = {**data, field: bad}
+    try:
+        parse_patient(data)
+    except InputError as exc:
+        assert any(e.field.split(".")[0] == field for e in exc.errors), exc.errors
+        assert all(e.message for e in exc.errors)
+    else:
+        raise AssertionError(f"{field}={bad!r} was accepted")

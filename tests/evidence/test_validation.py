@@ -1,0 +1,209 @@
+"""Every kind of broken record is reported with its file and field; the loader refuses them."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from locoreg.evidence.base import (
+    DATA_DIR,
+    EvidenceError,
+    load_evidence_base,
+    snapshot_id,
+    validate_evidence,
+)
+
+URL = "https://example.org/trial"
+
+STUDY: dict[str, Any] = {
+    "id": "trial2020",
+    "citation": {"authors": "Doe J, et al.", "first_author": "Doe", "year": 2020, "journal": "J"},
+    "design": "rct",
+    "summary": "A randomised trial.",
+    "timing_of_surgery": "upfront",
+    "outcomes": [
+        {
+            "outcome": "overall_survival",
+            "label": "overall survival",
+            "measure": "HR",
+            "estimate": 0.8,
+            "ci_low": 0.6,
+            "ci_high": 1.1,
+            "ci_level": 0.95,
+            "source_url": URL,
+        }
+    ],
+    "risk_of_bias_not_assessed": "test record",
+}
+
+
+def _write(directory: Path, name: str, record: Any) -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _study(**outcome_changes: Any) -> dict[str, Any]:
+    record = copy.deepcopy(STUDY)
+    record["outcomes"][0].update(outcome_changes)
+    return record
+
+
+def _lines(directory: Path) -> list[str]:
+    return [str(p) for p in validate_evidence(directory)]
+
+
+def test_a_valid_record_passes(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", STUDY)
+    assert validate_evidence(tmp_path) == []
+    base = load_evidence_base(tmp_path)
+    assert base.ids == ("trial2020",) and base.cite("trial2020") == "Doe 2020, J"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"estimate": 1.5}, "outcomes.0.estimate", "outside its interval"),
+        ({"ci_low": 1.2, "ci_high": 0.9, "estimate": 1.0}, "outcomes.0.ci_low", "above upper"),
+        ({"source_url": None}, "outcomes.0.source_url", "URL"),
+        ({"ci_level": 95}, "outcomes.0.ci_level", "between 0 and 1"),
+        ({"ci_level": None}, "outcomes.0.ci_level", "level"),
+        ({"ci_high": None}, "outcomes.0.ci_high", "both interval bounds"),
+        ({"estimate": "abc"}, "outcomes.0.estimate", "number"),
+        ({"estimate": -0.2, "ci_low": -0.5}, "outcomes.0.estimate", "positive"),
+        ({"measure": "risk"}, "outcomes.0.measure", "Input should be"),
+        ({"converted": True}, "outcomes.0.conversion", "reason"),
+        ({"estimate": None, "ci_low": None, "ci_high": None}, "outcomes.0.not_found", "not found"),
+        ({"colour": "red"}, "outcomes.0.colour", "unknown field"),
+    ],
+)
+def test_broken_outcomes_are_reported_with_their_field(
+    tmp_path: Path, changes: dict[str, Any], field: str, message: str
+) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(**changes))
+    problems = validate_evidence(tmp_path)
+    assert any(p.file == "trial2020.yaml" and p.field == field for p in problems), problems
+    assert any(message in p.message for p in problems if p.field == field), problems
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "trial2020.yaml").write_text("id: trial2020\ncitation: [unclosed\n")
+    (problem,) = validate_evidence(tmp_path)
+    assert problem.file == "trial2020.yaml" and "YAML syntax error" in problem.message
+    assert re.fullmatch(r"line \d+", problem.field)
+
+
+def test_unknown_design_lists_the_allowed_values(tmp_path: Path) -> None:
+    record = copy.deepcopy(STUDY) | {"design": "cohort"}
+    _write(tmp_path, "trial2020.yaml", record)
+    (problem,) = validate_evidence(tmp_path)
+    assert problem.field == "design" and "'rct'" in problem.message
+
+
+def test_file_name_must_match_id_and_ids_are_unique(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", STUDY)
+    _write(tmp_path, "copy.yaml", STUDY)
+    lines = _lines(tmp_path)
+    assert "copy.yaml: id: id 'trial2020' does not match the file name" in lines
+    assert any(line.startswith("trial2020.yaml: id: duplicate id") for line in lines)
+
+
+def test_study_level_checks(tmp_path: Path) -> None:
+    observational = copy.deepcopy(STUDY) | {
+        "id": "cohort2020",
+        "design": "retrospective_registry",
+        "n_total": 10,
+        "n_local_therapy": 8,
+        "n_no_local_therapy": 8,
+    }
+    observational.pop("risk_of_bias_not_assessed")
+    _write(tmp_path, "cohort2020.yaml", observational)
+    fields = {p.field for p in validate_evidence(tmp_path)}
+    assert {"n_total", "risk_of_bias"} <= fields
+
+
+def test_risk_of_bias_tool_must_fit_the_design_and_overall_the_domains(tmp_path: Path) -> None:
+    domain = {"judgement": "low", "reason": "fine"}
+    rob2 = {
+        "tool": "rob2",
+        **{
+            name: domain
+            for name in (
+                "randomisation",
+                "deviations",
+                "missing_data",
+                "measurement",
+                "selection_of_reported_result",
+            )
+        },
+        "overall": domain,
+    }
+    rob2["deviations"] = {"judgement": "high", "reason": "crossover"}
+    record = copy.deepcopy(STUDY) | {"design": "single_institution", "risk_of_bias": rob2}
+    _write(tmp_path, "trial2020.yaml", record)
+    fields = {p.field for p in validate_evidence(tmp_path)}
+    assert "risk_of_bias.rob2.overall" in fields
+    rob2["overall"] = {"judgement": "high", "reason": "crossover"}
+    _write(tmp_path, "trial2020.yaml", record)
+    assert {p.field for p in validate_evidence(tmp_path)} == {"risk_of_bias.tool"}
+
+
+def test_unknown_cross_references(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", copy.deepcopy(STUDY) | {"related": ["nosuch"]})
+    assert _lines(tmp_path) == ["trial2020.yaml: related: unknown study id 'nosuch'"]
+
+
+def test_grade_file_is_checked(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", STUDY)
+    rating = {
+        "outcome": "overall_survival",
+        "body": "randomised",
+        "certainty": "low",
+        "studies": ["trial2020"],
+        "rated_by": "locoreg",
+    }
+    _write(tmp_path, "_grade.yaml", [rating])
+    assert [p.field for p in validate_evidence(tmp_path)] == ["0.downgrades"]
+
+
+def test_every_broken_record_is_reported_and_the_loader_refuses(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(estimate=2.0))
+    _write(tmp_path, "other2021.yaml", copy.deepcopy(STUDY) | {"id": "other2021", "design": "x"})
+    (tmp_path / "broken.yaml").write_text("id: [")
+    assert {p.file for p in validate_evidence(tmp_path)} == {
+        "trial2020.yaml",
+        "other2021.yaml",
+        "broken.yaml",
+    }
+    with pytest.raises(EvidenceError) as info:
+        load_evidence_base(tmp_path)
+    assert len(info.value.problems) == 3 and "3 problem(s)" in str(info.value)
+
+
+def test_bad_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        validate_evidence(tmp_path / "missing")
+    (tmp_path / "file.yaml").write_text("")
+    with pytest.raises(NotADirectoryError):
+        validate_evidence(tmp_path / "file.yaml")
+
+
+def test_snapshot_is_stable_and_tracks_every_change(tmp_path: Path) -> None:
+    packaged = load_evidence_base().snapshot
+    assert re.fullmatch(r"2026\.11-[0-9a-f]{12}", packaged)
+    assert snapshot_id(DATA_DIR) == packaged
+    copy_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy_dir)
+    assert snapshot_id(copy_dir) == packaged  # content, not location
+    record = copy_dir / "badwe2015.yaml"
+    record.write_bytes(record.read_bytes() + b"# edited\n")
+    edited = snapshot_id(copy_dir)
+    assert edited != packaged
+    _write(copy_dir, "trial2020.yaml", STUDY)
+    assert snapshot_id(copy_dir) not in (packaged, edited)

@@ -1,0 +1,152 @@
+"""Invariances, degenerate input and the O(n log n) concordance of locoreg.survival.cox."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from locoreg.survival import cox
+from locoreg.survival._concordance import concordance
+
+
+def simulate(seed: int, n: int = 120, p: int = 2, ties: bool = True):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p))
+    t = rng.exponential(np.exp(-x @ np.linspace(0.5, -0.5, p)))
+    t = np.ceil(t * 5) if ties else t
+    d = rng.random(n) < 0.7
+    return t, d, x, rng
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), ties=st.sampled_from(["efron", "breslow"]))
+def test_row_order_does_not_matter(seed: int, ties: str) -> None:
+    t, d, x, rng = simulate(seed)
+    strata = rng.integers(0, 2, t.shape[0])
+    perm = rng.permutation(t.shape[0])
+    a = cox(t, d, x, ties=ties, strata=strata)
+    b = cox(t[perm], d[perm], x[perm], ties=ties, strata=strata[perm])
+    np.testing.assert_allclose(b.coef, a.coef, rtol=1e-9)
+    np.testing.assert_allclose(b.var, a.var, rtol=1e-9)
+    np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-12)
+    np.testing.assert_allclose(b.concordance, a.concordance, rtol=1e-12)
+    np.testing.assert_allclose(b.residuals()[np.argsort(perm)], a.residuals(), atol=1e-10)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), ties=st.booleans())
+def test_duplicated_rows_with_half_weight_change_nothing(seed: int, ties: bool) -> None:
+    """R case-weight semantics: point estimate, log-likelihood and the model-based
+    variance depend only on the total weight per distinct row. This holds for Breslow
+    with or without tied times; not for Efron, because duplicating a death creates a
+    tied pair and R's Efron step counts tied deaths (d), not their weight (see the next
+    test). (Non-integer weights switch R - and locoreg - to the robust variance.)"""
+    t, d, x, _ = simulate(seed, ties=ties)
+    a = cox(t, d, x, ties="breslow")
+    b = cox(
+        np.tile(t, 2),
+        np.tile(d, 2),
+        np.tile(x, (2, 1)),
+        ties="breslow",
+        weights=np.full(2 * t.shape[0], 0.5),
+    )
+    np.testing.assert_allclose(b.coef, a.coef, rtol=1e-9)
+    np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-12)
+    np.testing.assert_allclose(b.naive_se, a.naive_se, rtol=1e-9)
+    np.testing.assert_allclose(b.concordance, a.concordance, rtol=1e-12)
+    assert b.robust_se is not None
+
+
+def test_efron_with_tied_deaths_counts_deaths_not_weights() -> None:
+    """Duplicating tied deaths at weight 1/2 changes Efron (as R), never Breslow."""
+    t, d, x, _ = simulate(5, ties=True)
+    dup = (np.tile(t, 2), np.tile(d, 2), np.tile(x, (2, 1)))
+    half = np.full(2 * t.shape[0], 0.5)
+    assert not np.allclose(cox(*dup, weights=half).coef, cox(t, d, x).coef, rtol=1e-6)
+    np.testing.assert_allclose(
+        cox(*dup, weights=half, ties="breslow").coef, cox(t, d, x, ties="breslow").coef, rtol=1e-9
+    )
+
+
+def brute_concordance(stop, event, lp, w, stratum, entry):
+    conc = disc = tied = 0.0
+    for i in np.flatnonzero(event):
+        at_risk = (stratum == stratum[i]) & (stop >= stop[i]) & ~((stop == stop[i]) & event)
+        if entry is not None:
+            at_risk &= entry < stop[i]
+        conc += w[i] * w[at_risk] @ (lp[at_risk] < lp[i])
+        disc += w[i] * w[at_risk] @ (lp[at_risk] > lp[i])
+        tied += w[i] * w[at_risk] @ (lp[at_risk] == lp[i])
+    return conc, disc, tied
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), counting=st.booleans(), strata=st.booleans())
+def test_concordance_matches_quadratic_definition(seed: int, counting: bool, strata: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    stop = rng.integers(1, 8, n).astype(float)
+    entry = np.floor(rng.random(n) * stop) if counting else None
+    event = rng.random(n) < 0.6
+    lp = rng.integers(0, 5, n).astype(float)  # many ties in x
+    w = rng.choice([0.5, 1.0, 2.0], n)
+    stratum = rng.integers(0, 3, n) if strata else np.zeros(n, dtype=np.intp)
+    got = concordance(stop, event, lp, w, stratum, entry)
+    conc, disc, tied = brute_concordance(stop, event, lp, w, stratum, entry)
+    np.testing.assert_allclose(
+        [got.concordant, got.discordant, got.tied_x], [conc, disc, tied], atol=1e-9
+    )
+
+
+BASE_T = np.array([5.0, 3, 8, 2, 9, 4, 7, 6])
+BASE_D = np.array([1, 0, 1, 1, 0, 1, 1, 0])
+BASE_X = np.array([[0.1, 1], [0.5, 0], [-0.3, 1], [1.2, 0], [0.0, 1], [0.7, 0], [-1, 1], [0.2, 0]])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"event": np.zeros(8)}, "no events"),
+        ({"time": BASE_T[:7]}, "event has length 8, expected 7"),
+        ({"time": np.where(np.arange(8) == 2, np.nan, BASE_T)}, "NaN"),
+        ({"time": -BASE_T}, "negative"),
+        ({"entry": BASE_T}, "entry must be < time"),
+        ({"X": np.column_stack([BASE_X, np.full(8, 3.0)])}, "'x3' is constant"),
+        ({"X": np.column_stack([BASE_X, 2 * BASE_X[:, 0] - BASE_X[:, 1]])}, "'x3' is collinear"),
+        ({"X": np.where(np.arange(16).reshape(8, 2) == 3, np.inf, BASE_X)}, "X contains NaN"),
+        ({"weights": -np.ones(8)}, "weights must be positive"),
+        ({"event": np.full(8, 2)}, "only 0/1"),
+        ({"ties": "exact"}, "ties must be"),
+        ({"names": ["a"]}, "names has 1"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(kwargs: dict, message: str) -> None:
+    args = {"time": BASE_T, "event": BASE_D, "X": BASE_X} | kwargs
+    with pytest.raises(ValueError, match=message):
+        cox(**args)
+
+
+def test_monotone_likelihood_names_the_covariate() -> None:
+    """All deaths in group 1 before any in group 0: the hazard ratio is infinite."""
+    t = np.arange(1.0, 21.0)
+    d = np.ones(20)
+    group = (t <= 10).astype(float)
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.normal(size=20), group])
+    with pytest.raises(ValueError, match=r"'grp'.*monotone likelihood"):
+        cox(t, d, x, names=["age", "grp"])
+
+
+def test_ridge_penalty_keeps_separated_data_finite() -> None:
+    t = np.arange(1.0, 21.0)
+    group = (t <= 10).astype(float)
+    fit = cox(t, np.ones(20), group[:, None], penalty=1.0)
+    assert np.isfinite(fit.coef).all() and fit.coef[0] > 0
+
+
+def test_non_convergence_is_reported() -> None:
+    t, d, x, _ = simulate(1)
+    with pytest.raises(ValueError, match="did not converge in 1 iterations"):
+        cox(t, d, x, max_iter=1)

@@ -1,0 +1,223 @@
+"""locoreg.survival.cox against R survival::coxph (tests/fixtures/survival/make_cox_fixtures.R)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from locoreg.survival import CoxResult, cox, cox_zph
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "survival"
+RTOL = 1e-6
+
+GBSG_COLS = ["age", "meno", "size", "grade", "nodes", "pgr", "er", "hormon"]
+ROT_COLS = ["age", "meno", "nodes", "pgr", "er", "hormon", "chemo"]
+SYN_COLS = ["x1", "x2", "x3"]
+
+
+@cache
+def ref() -> dict[str, Any]:
+    return json.loads((FIX / "cox_reference.json").read_text())
+
+
+@cache
+def syn() -> pd.DataFrame:
+    return pd.read_csv(FIX / "cox_synthetic.csv", skipinitialspace=True)
+
+
+@cache
+def counting() -> pd.DataFrame:
+    return pd.read_csv(FIX / "cox_counting.csv", skipinitialspace=True)
+
+
+@cache
+def r_dataset(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIX / f"cox_{name}.csv", skipinitialspace=True)
+
+
+def close(actual: Any, expected: Any, rtol: float = RTOL, atol: float = 0.0) -> None:
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol
+    )
+
+
+def check_summary(fit: CoxResult, r: dict[str, Any], iterations: bool = True) -> None:
+    close(fit.coef, r["coef"])
+    close(fit.loglik, r["loglik"])
+    close(fit.score_test.statistic, r["score"])
+    close(fit.wald_test.statistic, r["wald"])
+    close(fit.concordance, r["concordance"])
+    close(fit.means, r["means"])
+    if r["naive_var"] is None:
+        close(fit.var, r["var"])
+        assert fit.robust_var is None
+    else:
+        close(fit.var, r["naive_var"])
+        close(fit.robust_var, r["var"])
+    if iterations:
+        assert fit.iterations == r["iter"]
+
+
+def check_zph(fit: CoxResult, r: dict[str, Any], transform: str) -> None:
+    z = cox_zph(fit, transform=transform)
+    close(z.chisq, r["chisq"])
+    close(z.df, r["df"])
+    close(z.p_value, r["p"], atol=1e-12)
+
+
+def check_basehaz(fit: CoxResult, r: dict[str, Any]) -> None:
+    b = fit.baseline_hazard(centered=False)
+    close(b.time, r["time"])
+    close(b.cumhaz, r["hazard"])
+    if r["strata"] is not None:
+        np.testing.assert_array_equal(b.stratum, r["strata"])
+
+
+def gbsg_fit(ties: str) -> CoxResult:
+    gb = r_dataset("gbsg")
+    return cox(gb.rfstime, gb.status, gb[GBSG_COLS].values, ties=ties, names=GBSG_COLS)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_gbsg_full(ties: str) -> None:
+    r = ref()[f"gbsg_{ties}"]
+    fit = gbsg_fit(ties)
+    check_summary(fit, r)
+    close(fit.lr_test.statistic, 2 * (r["loglik"][1] - r["loglik"][0]))
+    assert fit.names == tuple(GBSG_COLS)
+    assert fit.n == 686 and fit.n_events == 299
+    check_basehaz(fit, r["basehaz"])
+    for transform in ("km", "rank", "identity"):
+        check_zph(fit, r[f"zph_{transform}"], transform)
+    res = r["resid"]
+    close(fit.residuals("martingale"), res["martingale"], atol=1e-10)
+    close(fit.residuals("deviance"), res["deviance"], atol=1e-10)
+    close(fit.residuals("score"), res["score"], atol=1e-9)
+    sch = fit.schoenfeld()
+    close(sch.time, res["schoenfeld_time"])
+    close(sch.residuals, res["schoenfeld"], atol=1e-9)
+    close(fit.schoenfeld(scaled=True).residuals, res["scaledsch"], atol=1e-9)
+    pr = r["predict"]
+    new = np.array([[45, 0, 20, 2, 1, 100, 80, 1], [65, 1, 35, 3, 6, 10, 5, 0]], dtype=float)
+    pred = fit.predict_survival(new, pr["times"])
+    close(pred.survival, pr["surv"])
+    close(pred.cumhaz, pr["cumhaz"])
+    close(pred.se_cumhaz * pred.survival, pr["std_err"])
+    close(pred.ci_low, pr["lower"])
+    close(pred.ci_high, pr["upper"])
+
+
+def test_gbsg_confidence_intervals_are_on_hazard_ratio_scale() -> None:
+    fit = gbsg_fit("efron")
+    z = 1.959963984540054
+    close(fit.ci_low, np.exp(fit.coef - z * fit.se))
+    close(fit.ci_high, np.exp(fit.coef + z * fit.se))
+    close(fit.hazard_ratio, np.exp(fit.coef))
+    assert np.all(fit.p_value < 1) and fit.robust_se is None
+
+
+def test_rotterdam_stratified() -> None:
+    r = ref()["rotterdam_strata"]
+    rot = r_dataset("rotterdam")
+    fit = cox(rot.dtime, rot.death, rot[ROT_COLS].values, strata=rot.grade, names=ROT_COLS)
+    check_summary(fit, r)
+    check_basehaz(fit, r["basehaz"])
+    check_zph(fit, r["zph_km"], "km")
+    close(fit.residuals(), r["martingale"], atol=1e-10)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_synthetic_heavy_ties(ties: str) -> None:
+    s = syn()
+    x = s[SYN_COLS].values
+    r = ref()[f"syn_{ties}"]
+    fit = cox(s.time, s.status, x, ties=ties)
+    check_summary(fit, r)
+    check_zph(fit, r["zph_km"], "km")
+    res = r["resid"]
+    close(fit.residuals("martingale"), res["martingale"], atol=1e-10)
+    close(fit.residuals("score"), res["score"], atol=1e-10)
+    close(fit.schoenfeld().residuals, res["schoenfeld"], atol=1e-10)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_synthetic_weights_cluster_robust(ties: str) -> None:
+    s = syn()
+    x = s[SYN_COLS].values
+    r = ref()[f"syn_weights_cluster_{ties}"]
+    fit = cox(s.time, s.status, x, ties=ties, weights=s.w, cluster=s.cl)
+    check_summary(fit, r)
+    close(fit.se, np.sqrt(np.diag(r["var"])))
+    close(fit.naive_se, np.sqrt(np.diag(r["naive_var"])))
+    close(fit.residuals("dfbeta") * s.w.values[:, None], r["dfbeta"], atol=1e-12)
+    check_basehaz(fit, r["basehaz"])
+    check_summary(cox(s.time, s.status, x, ties=ties, robust=True), ref()[f"syn_robust_{ties}"])
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_synthetic_strata_fractional_weights(ties: str) -> None:
+    """Non-integer case weights: robust variance by default, as R."""
+    s = syn()
+    r = ref()[f"syn_strata_weights_{ties}"]
+    fit = cox(s.time, s.status, s[SYN_COLS].values, ties=ties, weights=s.w, strata=s.st)
+    check_summary(fit, r)
+    check_basehaz(fit, r["basehaz"])
+    check_zph(fit, r["zph_km"], "km")
+    pr = r["predict"]
+    pred = fit.predict_survival([[0.5, 1, 0], [-1, 0, 0.2]], pr["times"], strata=[0, 2])
+    close(pred.survival, pr["surv"])
+    close(pred.se_cumhaz * pred.survival, pr["std_err"])
+    close(pred.ci_low, pr["lower"])
+    close(pred.ci_high, pr["upper"])
+
+
+def test_synthetic_offset() -> None:
+    s = syn()
+    fit = cox(s.time, s.status, s[SYN_COLS].values, offset=s.off)
+    check_summary(fit, ref()["syn_offset"])
+
+
+def test_synthetic_ridge_matches_r_ridge_scale_false() -> None:
+    s = syn()
+    r = ref()["syn_ridge"]
+    fit = cox(s.time, s.status, s[SYN_COLS].values, penalty=2.0)
+    close(fit.coef, r["coef"])
+    close(fit.loglik, r["loglik"])  # R reports the unpenalised partial likelihood
+    close(fit.var, r["var"])
+    close(fit.wald_test.statistic, r["wald"])
+    close(fit.concordance, r["concordance"])
+    close(2.0 / 2 * (fit.coef @ fit.coef), r["penalty"][-1])  # theta/2 * sum(beta^2)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_counting_process_cluster(ties: str) -> None:
+    c = counting()
+    r = ref()[f"counting_{ties}"]
+    fit = cox(
+        c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart, ties=ties, cluster=c.id
+    )
+    check_summary(fit, r)
+    check_basehaz(fit, r["basehaz"])
+    close(fit.residuals(), r["martingale"], atol=1e-10)
+    check_zph(fit, r["zph_km"], "km")
+
+
+def test_counting_process_strata_weights() -> None:
+    c = counting()
+    r = ref()["counting_strata_weights"]
+    fit = cox(
+        c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart, weights=c.w, strata=c.st
+    )
+    check_summary(fit, r)
+    check_zph(fit, r["zph_km"], "km")
+
+
+def test_fixture_records_versions() -> None:
+    assert ref()["R_version"].startswith("R version")
+    assert ref()["survival_version"].startswith("3.")
