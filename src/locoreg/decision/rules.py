@@ -401,7 +401,8 @@ FACTOR_RULES: tuple[Rule, ...] = (
         finding=_therapy_text,
         explanation="Disease controlled on systemic therapy, as in the patients E2108 and "
         "JCOG1017 randomised; in them local therapy improved local control (E2108 3-year "
-        "locoregional progression 16.3% vs 39.8%) without longer survival (HR 1.11; 0.86).",
+        "locoregional progression 16.3% vs 39.8%) without longer survival (E2108 HR 1.11, "
+        "JCOG1017 HR 0.86; 90% CIs 0.82–1.52 and 0.69–1.07).",
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
