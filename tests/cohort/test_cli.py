@@ -50,6 +50,10 @@ def test_simulate_then_analyze_json(runner: CliRunner, tmp_path: Path, suffix: s
     assert out["e_value"]["point"] > out["e_value"]["ci"] >= 1.0
     assert out["cohort"]["rows_in_file"] == 2500
     assert set(out["landmark_sensitivity"]) == {"6", "12", "18", "24"}
+    # The summary quotes the pooled randomised trials that the report draws.
+    pooled = out["rct_evidence_pooled"]
+    assert pooled["ci_low"] < 1.0 < pooled["ci_high"] and len(pooled["studies"]) >= 4
+    assert f"HR {pooled['hr']:.2f}" in out["summary"][-1]
 
 
 def test_analyze_text_and_report(runner: CliRunner, tmp_path: Path) -> None:
@@ -107,10 +111,59 @@ def test_empty_selection_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     path = _simulate(runner, tmp_path / "reg.csv", n=50)
     res = runner.invoke(app, ["cohort", "analyze", str(path), "--age-min", "100"])
     assert res.exit_code == 2
-    assert "no patient left after selection (age >= 100)" in res.stderr
+    assert "no patient left after selection (" in res.stderr and "age >= 100)" in res.stderr
+
+
+def test_rows_without_metastasis_are_not_selected(runner: CliRunner, tmp_path: Path) -> None:
+    """De novo stage IV means a metastatic site at diagnosis; other rows are left out, counted."""
+    path = _simulate(runner, tmp_path / "reg.csv", n=1200, seed=8)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    sites = [header.index(f"mets_{s}") for s in ("bone", "lung", "liver", "brain", "other")]
+    for i in (1, 2, 3):
+        cells = lines[i].split(",")
+        for k in sites:
+            cells[k] = "false"
+        lines[i] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["cohort", "analyze", str(path), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    cohort = json.loads(res.stdout)["cohort"]
+    assert (cohort["selected"], cohort["not_selected"]) == (1197, 3)
+    assert cohort["selection"].startswith("de novo stage IV")
+    res = runner.invoke(
+        app, ["cohort", "analyze", str(path), "--format", "json", "--keep-without-metastasis"]
+    )
+    assert json.loads(res.stdout)["cohort"]["selected"] == 1200
 
 
 def test_sql_prints_the_extraction(runner: CliRunner) -> None:
     res = runner.invoke(app, ["cohort", "sql", "--exclude-unknown-receptors", "--year-min", "2012"])
     assert res.exit_code == 0
     assert "FROM registry" in res.stdout and "year_of_diagnosis >= 2012" in res.stdout
+
+
+def test_analyze_multiverse_adds_the_curve_to_the_report(runner: CliRunner, tmp_path: Path) -> None:
+    path = _simulate(runner, tmp_path / "reg.parquet", n=800, seed=6)
+    html = tmp_path / "report.html"
+    res = runner.invoke(
+        app,
+        ["cohort", "analyze", str(path), "--multiverse", "--workers", "1", "--report", str(html)],
+    )
+    assert res.exit_code == 0, res.output
+    page = html.read_text()
+    assert "Multiverse of specifications" in page and "Not run for this report" not in page
+    assert "34 specifications" in page
+    assert "Specifications, sorted by hazard ratio" in page  # the curve's axis label
+
+
+def test_output_problems_exit_2_before_the_analysis(runner: CliRunner, tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "examples" / "registry" / "sample.csv"
+    missing_dir = tmp_path / "no" / "such" / "dir" / "r.html"
+    res = runner.invoke(app, ["cohort", "analyze", str(sample), "--report", str(missing_dir)])
+    assert res.exit_code == 2 and "--report: directory" in res.stderr
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["cohort", "multiverse", str(sample), "--plot", str(tmp_path)])
+    assert res.exit_code == 2 and "is a directory, not a file" in res.stderr
+    res = runner.invoke(app, ["cohort", "analyze", str(sample), "--multiverse"])
+    assert res.exit_code == 2 and "--multiverse: only with --report" in res.stderr

@@ -153,3 +153,25 @@ def test_unreadable_files(tmp_path: Path) -> None:
     fake = tmp_path / "fake.parquet"
     fake.write_text("not parquet")
     assert _errors(fake)[0].startswith("file: cannot read fake.parquet")
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "registry"
+
+
+def test_example_registries_behave_as_documented() -> None:
+    """examples/registry/README.md: sample.csv is clean; the bad copy breaks one rule per row."""
+    assert load_registry(EXAMPLES / "sample.csv").n_rows == 500
+    errors = _errors(EXAMPLES / "sample_bad_rows.csv")
+    rows = sorted({int(e.split(",")[0].removeprefix("row ")) for e in errors})
+    assert rows == [2, 3, 4, 7, 11, 14, 17, 20, 22, 25]
+    reg = load_registry(EXAMPLES / "sample_bad_rows.csv", on_error="exclude")
+    assert (reg.n_rows, reg.n_excluded) == (500, 10)
+    assert reg.excluded_by_rule == {
+        "duplicate patient_id": 2,
+        "missing value": 1,
+        "negative survival": 1,
+        "not readable": 1,
+        "surgery after death or last contact": 1,
+        "surgery flag and time disagree": 2,
+        "unknown code": 2,
+    }

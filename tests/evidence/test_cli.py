@@ -60,6 +60,9 @@ def test_show_text_and_json() -> None:
     first = data["outcomes"][0]
     assert first["estimate"] == 1.45 and first["reported"]["estimate"] == 0.691
     assert data["risk_of_bias"]["tool"] == "rob2"
+    # study-level numbers carry their source too
+    assert data["n_total"] == 90 and data["source_url"].startswith("https://journals.lww.com/")
+    assert "n and follow-up read at" in result.stdout
     grade = json.loads(_run("show", "tosello2018", "--format", "json").stdout)["grade"]
     assert {"outcome": "overall_survival", "certainty": "very_low"}.items() <= grade[0].items()
 

@@ -92,6 +92,78 @@ def test_broken_outcomes_are_reported_with_their_field(
     assert any(message in p.message for p in problems if p.field == field), problems
 
 
+# One test per kind of broken record named in the issue: each asserts the exact file and
+# field, and that the broken value is the only problem reported (no noise around it).
+
+
+def _only(directory: Path) -> tuple[str, str, str]:
+    (problem,) = validate_evidence(directory)
+    return problem.file, problem.field, problem.message
+
+
+def test_interval_not_containing_the_estimate(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(estimate=1.25))
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("trial2020.yaml", "outcomes.0.estimate")
+    assert message == "1.25 lies outside its interval [0.6, 1.1]"
+
+
+def test_lower_bound_above_upper_bound(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(ci_low=1.1, ci_high=0.6))
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("trial2020.yaml", "outcomes.0.ci_low")
+    assert message == "lower bound 1.1 is above upper bound 0.6"
+
+
+def test_missing_source_of_an_outcome_number(tmp_path: Path) -> None:
+    record = _study(source_url=None)
+    record["outcomes"].append(copy.deepcopy(record["outcomes"][0]) | {"source_url": URL})
+    _write(tmp_path, "trial2020.yaml", record)
+    file, field, message = _only(tmp_path)  # the second outcome, with its URL, is fine
+    assert (file, field) == ("trial2020.yaml", "outcomes.0.source_url")
+    assert "URL" in message
+
+
+def test_missing_source_of_the_study_sizes(tmp_path: Path) -> None:
+    record = copy.deepcopy(STUDY) | {"n_total": 100, "follow_up_months": 24.0}
+    _write(tmp_path, "trial2020.yaml", record)
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("trial2020.yaml", "source_url")
+    assert message.startswith("n_total, follow_up_months need the URL")
+    _write(tmp_path, "trial2020.yaml", record | {"source_url": URL})
+    assert validate_evidence(tmp_path) == []
+
+
+def test_unknown_design(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yaml", copy.deepcopy(STUDY) | {"design": "case_series"})
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("trial2020.yaml", "design")
+    for allowed in ("'rct'", "'prospective_registry'", "'retrospective_registry'"):
+        assert allowed in message
+    assert "'single_institution'" in message and "'meta_analysis'" in message
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    # the only way two files can hold one id is a record whose id differs from its file
+    # name; both problems are reported, each on the file that carries it
+    _write(tmp_path, "trial2020.yaml", STUDY)
+    _write(tmp_path, "trial2020_copy.yaml", STUDY)
+    problems = {(p.file, p.field, p.message) for p in validate_evidence(tmp_path)}
+    assert problems == {
+        ("trial2020_copy.yaml", "id", "id 'trial2020' does not match the file name"),
+        ("trial2020_copy.yaml", "id", "duplicate id, also in trial2020.yaml"),
+    }
+
+
+def test_a_record_with_the_wrong_extension_is_reported_not_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, "trial2020.yml", STUDY)
+    assert _only(tmp_path) == (
+        "trial2020.yml",
+        "",
+        "not read: records must end in .yaml, not .yml",
+    )
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "trial2020.yaml").write_text("id: trial2020\ncitation: [unclosed\n")
     (problem,) = validate_evidence(tmp_path)
@@ -206,4 +278,22 @@ def test_snapshot_is_stable_and_tracks_every_change(tmp_path: Path) -> None:
     edited = snapshot_id(copy_dir)
     assert edited != packaged
     _write(copy_dir, "trial2020.yaml", STUDY)
-    assert snapshot_id(copy_dir) not in (packaged, edited)
+    added = snapshot_id(copy_dir)
+    assert added not in (packaged, edited)
+    (copy_dir / "trial2020.yaml").rename(copy_dir / "trial2021.yaml")
+    assert snapshot_id(copy_dir) not in (packaged, edited, added)  # a rename counts too
+    (copy_dir / "trial2021.yaml").unlink()
+    record.write_bytes((DATA_DIR / "badwe2015.yaml").read_bytes())
+    assert snapshot_id(copy_dir) == packaged  # undoing every change restores the id
+    assert load_evidence_base(copy_dir).snapshot == packaged
+
+
+def test_every_assessment_records_the_snapshot() -> None:
+    from locoreg.decision.assessment import assess
+    from locoreg.patient import Patient
+
+    example = (
+        Path(__file__).parents[2] / "examples" / "patients" / "discuss_bone_oligometastatic.json"
+    )
+    assessment = assess(Patient.model_validate_json(example.read_text()))
+    assert assessment.versions["evidence"] == load_evidence_base().snapshot

@@ -160,3 +160,85 @@ def test_parse_issuers_and_the_off_switch() -> None:
     assert cds_jwt_enabled({}) is True
     assert cds_jwt_enabled({"LOCOREG_CDS_JWT": "off"}) is False
     assert cds_jwt_enabled({"LOCOREG_CDS_JWT": "on"}) is True
+
+
+def test_token_without_kid_is_refused(es384: Any, verifier: JwtVerifier) -> None:
+    now = int(time.time())
+    claims = {"iss": ISS, "aud": AUD, "iat": now, "exp": now + 60, "jti": "no-kid"}
+    token = jwt.encode(claims, es384.key, algorithm="ES384")  # PyJWT adds no kid
+    assert refused(verifier, token) == "JWT header has no 'kid' (the key id is required)"
+
+
+def test_typ_other_than_jwt_is_refused(es384: Any, verifier: JwtVerifier) -> None:
+    assert "typ 'at+jwt'" in refused(verifier, es384.token(headers={"typ": "at+jwt"}))
+
+
+def test_issued_in_the_future_is_refused(es384: Any, verifier: JwtVerifier) -> None:
+    now = int(time.time())
+    assert "iat" in refused(verifier, es384.token(iat=now + 3600, exp=now + 7200))
+
+
+def test_sub_allow_list(es384: Any) -> None:
+    issuer = Issuer(ISS, jwks={"keys": [es384.jwk]}, sub_allowed=frozenset({"ehr-client"}))
+    verifier = JwtVerifier({ISS: issuer})
+    assert verifier.verify(es384.token(), AUD)["sub"] == "ehr-client"
+    assert "sub 'intruder'" in refused(verifier, es384.token(sub="intruder"))
+
+
+def test_refused_token_does_not_burn_its_jti(es384: Any, verifier: JwtVerifier) -> None:
+    refused(verifier, es384.token(jti="j-1", aud="http://elsewhere"))
+    verifier.verify(es384.token(jti="j-1"), AUD)
+
+
+def test_jwks_url_is_refetched_when_the_key_rotated_at_most_once_a_minute(
+    es384: Any, rs384: Any
+) -> None:
+    calls: list[str] = []
+    url = "https://ehr.example.org/.well-known/jwks.json"
+    documents = {url: {"keys": [es384.jwk]}}
+    now = [time.time()]  # the verifier's clock (JWKS cache, replay cache)
+    verifier = JwtVerifier(
+        {ISS: Issuer(ISS, jwks_url=url)},
+        http=_jwks_transport(documents, calls),
+        clock=lambda: now[0],
+    )
+    verifier.verify(es384.token(), AUD)
+    documents[url] = {"keys": [es384.jwk, rs384.jwk]}  # the EHR adds its new key
+    # Within a minute of the last fetch an unknown kid does not trigger another fetch.
+    assert "no key with kid 'ehr-rs384'" in refused(verifier, rs384.token())
+    assert calls == [url]
+    now[0] += 61
+    verifier.verify(rs384.token(), AUD)  # unknown kid → one refetch → the new key
+    assert calls == [url, url]
+    made_up = es384.token(headers={"kid": "made-up"})
+    assert "no key with kid 'made-up'" in refused(verifier, made_up)
+    assert calls == [url, url]
+
+
+def test_unreachable_or_invalid_jwks_is_a_refusal_not_an_error(es384: Any) -> None:
+    url = "https://ehr.example.org/jwks"
+    for documents in ({}, {url: {"not": "a jwks"}}):
+        verifier = JwtVerifier(
+            {ISS: Issuer(ISS, jwks_url=url)}, http=_jwks_transport(documents, [])
+        )
+        reason = refused(verifier, es384.token())
+        assert url in reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["https://a.example"]', "must be a JSON object"),
+        ('{"https://a.example": 5}', "must be a URL or an object"),
+        ('{"https://a.example": {"jwks_url": "u", "jku": [1]}}', "list of strings"),
+    ],
+)
+def test_bad_issuer_configuration_is_named(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_issuers(raw)
+
+
+def test_sub_allow_list_from_configuration() -> None:
+    issuers = parse_issuers('{"https://a.example": {"jwks_url": "u", "sub": ["c-1", "c-2"]}}')
+    assert issuers["https://a.example"].sub_allowed == frozenset({"c-1", "c-2"})

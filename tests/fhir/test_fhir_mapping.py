@@ -179,6 +179,12 @@ def test_stage_group_contradicting_m_is_refused() -> None:
     assert any("stage III contradicts M1" in m for m in errors_of(bundle))
 
 
+def test_mx_is_overruled_by_stage_iv_and_a_secondary_condition() -> None:
+    bundle = copy.deepcopy(example("discuss_local_therapy"))
+    resource(bundle, "tnm-m")["valueCodeableConcept"] = {"text": "cMX"}
+    assert bundle_to_patient_input(bundle)["m"] == "M1"
+
+
 def test_m1_without_secondary_condition_is_refused() -> None:
     messages = errors_of(drop(example("discuss_local_therapy"), "met-bone"))
     assert any(m.startswith("Condition(SecondaryCancerCondition): missing") for m in messages)
@@ -249,3 +255,212 @@ def test_structurally_invalid_fhir_is_refused_with_its_path() -> None:
 @pytest.mark.parametrize("bad", [None, [], {"resourceType": "Patient"}])
 def test_not_a_bundle(bad: Any) -> None:
     assert errors_of(bad) == ["Bundle: expected a FHIR Bundle (resourceType 'Bundle')"]
+
+
+# --- symptom Observations and the newer example ------------------------------------------
+
+
+def test_symptom_observations_bundle_latest_observation_decides() -> None:
+    p = bundle_to_patient(example("systemic_first_symptom_observations"))
+    assert (p.age, p.ecog) == (65, 1)  # ECOG from the LOINC answer LA9623-5
+    assert [(m.site.value, m.lesions) for m in p.metastases] == [("bone", 2), ("lung", 1)]
+    # Pain observed present; bleeding observed present, then absent (latest wins).
+    assert [s.value for s in p.local_symptoms] == ["pain"]
+    assert p.local_symptoms_controlled is False
+    assert p.systemic_therapy is None
+
+
+def test_symptom_observation_present_absent_and_controlled() -> None:
+    bundle = copy.deepcopy(example("systemic_first_symptom_observations"))
+    resource(bundle, "bleeding-2")["effectiveDateTime"] = "2026-10-01"  # absent, then present
+    data = bundle_to_patient_input(bundle)
+    assert data["local_symptoms"] == ["pain", "bleeding"]
+    ext = {
+        "url": "http://locoreg.example.org/fhir/StructureDefinition/symptom-controlled",
+        "valueBoolean": True,
+    }
+    resource(bundle, "pain")["extension"] = [ext]
+    assert bundle_to_patient_input(bundle)["local_symptoms_controlled"] is False  # bleeding not
+    resource(bundle, "bleeding-1")["extension"] = [ext]
+    assert bundle_to_patient_input(bundle)["local_symptoms_controlled"] is True
+    # valueBoolean false records the symptom as absent; no breast site, no breast symptom.
+    pain = resource(bundle, "pain")
+    del pain["valueCodeableConcept"]
+    pain["valueBoolean"] = False
+    assert bundle_to_patient_input(bundle)["local_symptoms"] == ["bleeding"]
+    del resource(bundle, "bleeding-1")["bodySite"]
+    assert "local_symptoms" not in bundle_to_patient_input(bundle)
+
+
+def test_active_condition_and_observation_of_one_symptom_are_one_symptom() -> None:
+    bundle = copy.deepcopy(example("palliative_bleeding"))
+    observed = copy.deepcopy(resource(example("systemic_first_symptom_observations"), "bleeding-1"))
+    observed["subject"] = {"reference": "Patient/palliative-1"}
+    data = bundle_to_patient_input(add(bundle, observed))
+    assert data["local_symptoms"] == ["bleeding", "ulceration"]
+
+
+@pytest.mark.parametrize("code", ["260415000", "281900007"])
+def test_earlier_mcode_no_disease_codes_are_complete_response(code: str) -> None:
+    bundle = copy.deepcopy(example("discuss_local_therapy"))
+    resource(bundle, "disease-status")["valueCodeableConcept"]["coding"][0]["code"] = code
+    assert bundle_to_patient_input(bundle)["systemic_therapy"]["response"] == "complete_response"
+
+
+def test_a_resource_sent_twice_is_read_once() -> None:
+    bundle = example("discuss_local_therapy")
+    twice = add(bundle, resource(bundle, "met-bone"), resource(bundle, "er"))
+    assert bundle_to_patient_input(twice)["metastases"] == [{"site": "bone", "lesions": 2}]
+
+
+# --- broken bundles: one per kind of problem ----------------------------------------------
+
+CS = "http://locoreg.example.org/fhir/CodeSystem/locoreg"
+
+
+def _obs(rid: str, system: str, code: str, **value: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "effectiveDateTime": "2026-11-01",
+        **value,
+    }
+
+
+def _set(rid: str, path: str, value: Any) -> Any:
+    """A mutation: set (or delete, for None) one element of one resource."""
+
+    def apply(bundle: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(bundle)
+        target = resource(out, rid)
+        *parents, last = path.split(".")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        if value is None:
+            del target[last]
+        else:
+            target[last] = value
+        return out
+
+    return apply
+
+
+def _drop(*rids: str) -> Any:
+    return lambda bundle: drop(bundle, *rids)
+
+
+def _add(*resources: dict[str, Any]) -> Any:
+    return lambda bundle: add(bundle, *resources)
+
+
+T3 = {"coding": [{"system": "http://cancerstaging.org", "code": "cT3"}]}
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field", "message"),
+    [
+        (_drop("discuss-1"), "Patient", "missing: the Bundle has no Patient"),
+        (
+            _add({"resourceType": "Patient", "id": "other", "gender": "male"}),
+            "Patient",
+            "more than one Patient",
+        ),
+        (_set("discuss-1", "gender", "unknown"), "Patient/discuss-1.gender", "cannot be mapped"),
+        (_set("discuss-1", "birthDate", None), "Patient/discuss-1.birthDate", "missing"),
+        (
+            _set("discuss-1", "birthDate", "2015-01-01"),
+            "Patient.birthDate (age)",
+            "",  # age 11: the contract's range error, relabelled with its FHIR source
+        ),
+        (_drop("primary"), "Condition(PrimaryCancerCondition)", "missing"),
+        (_set("primary", "onsetDateTime", None), "Condition/primary.onsetDateTime", "missing"),
+        (_drop("her2"), "Observation(HER2, LOINC 85319-2 / 48676-1 / 85318-4)", "missing"),
+        (
+            _set("tnm-t", "valueCodeableConcept", {"text": "large"}),
+            "Observation/tnm-t.valueCodeableConcept",
+            "cannot read a T category",
+        ),
+        (
+            _add(_obs("tnm-t-2", LOINC, "21905-5", valueCodeableConcept=T3)),
+            "Observation(TNM primary tumour, LOINC 21905-5)",
+            "contradictory values",
+        ),
+        (
+            lambda b: _set("tnm-m", "valueCodeableConcept", {"text": "cMX"})(
+                drop(b, "stage-group", "met-bone")
+            ),
+            "Observation(TNM distant metastases, LOINC 21907-1 / 21901-4)",
+            "MX: distant metastases not assessed",
+        ),
+        (
+            _drop("tnm-m", "stage-group", "met-bone"),
+            "Observation(TNM distant metastases, LOINC 21907-1 / 21901-4)",
+            "missing (no M category, stage group or SecondaryCancerCondition)",
+        ),
+        (
+            _set("met-bone", "extension.0.valueInteger", 0),
+            "Condition/met-bone.extension(lesion-count)",
+            "must be an integer >= 1",
+        ),
+        (
+            _set("ecog", "valueInteger", None),
+            "Observation/ecog.valueInteger",
+            "missing or unreadable ECOG grade",
+        ),
+        (
+            _set("systemic-1", "effectivePeriod", None),
+            "MedicationStatement/systemic-1.effectivePeriod.start",
+            "missing",
+        ),
+        (
+            _set(
+                "disease-status", "valueCodeableConcept", {"coding": [{"system": SCT, "code": "1"}]}
+            ),
+            "Observation/disease-status.valueCodeableConcept",
+            "unknown disease status code '1'",
+        ),
+        (
+            _add(_obs("asa", CS, "asa-class", valueInteger=9)),
+            "Observation/asa.valueInteger",
+            "ASA class must be an integer",
+        ),
+        (
+            _set("resectable", "valueBoolean", None),
+            "Observation/resectable.valueBoolean",
+            "missing",
+        ),
+        (
+            _add(
+                _obs(
+                    "risk",
+                    CS,
+                    "surgical-risk",
+                    valueCodeableConcept={"coding": [{"system": CS, "code": "extreme"}]},
+                )
+            ),
+            f"Observation({CS}#surgical-risk) (surgical_risk)",
+            "",
+        ),
+        (
+            _add({"resourceType": "Spaceship", "id": "x"}),
+            "Spaceship/x",
+            "unknown FHIR resource type 'Spaceship'",
+        ),
+        (
+            _set("er", "contained", [{"resourceType": None}]),  # fhir.resources: TypeError
+            "Observation/er",
+            "not valid FHIR",
+        ),
+        (lambda b: {**b, "entry": {"resource": {}}}, "Bundle/discuss-1-bundle.entry", "array"),
+        (lambda b: {**b, "entry": [*b["entry"], 7]}, "Bundle/discuss-1-bundle.entry.14", "object"),
+    ],
+)
+def test_broken_bundle_names_the_resource_and_element(
+    mutation: Any, field: str, message: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        bundle_to_patient(mutation(example("discuss_local_therapy")))
+    found = [(e.field, e.message) for e in info.value.errors]
+    assert any(f == field and message in m for f, m in found), found

@@ -6,6 +6,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import pytest
@@ -157,3 +158,62 @@ def test_plot_writes_svg(bcg_csv: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
+
+
+def test_per_row_ci_level_column_recovers_metafor_fit(tmp_path: Path) -> None:
+    """HRs reported at mixed levels (90% as in E2108/JCOG1017, 95%, 99%): limits built
+    from dat.bcg yi/vi at each row's level must give back metafor's REML fit exactly."""
+    ref_case = next(c for c in DATA["fits"] if (c["dataset"], c["method"]) == ("bcg", "REML"))
+    levels = [0.90, 0.95, 0.99]
+    rows = [["hr", "lo", "hi", "level"]]
+    for i, (y, v) in enumerate(zip(ref_case["yi"], ref_case["vi"], strict=True)):
+        lv = levels[i % 3]
+        h = NormalDist().inv_cdf((1 + lv) / 2) * math.sqrt(v)
+        rows.append([repr(math.exp(y)), repr(math.exp(y - h)), repr(math.exp(y + h)), str(lv)])
+    path = _write(tmp_path, rows)
+    out = _json(str(path), "--hr", "hr", "--ci-low", "lo", "--ci-high", "hi", "--ci-level", "level")
+    ref = ref_case["result"]
+    for key in ("estimate", "se", "ci_low", "ci_high", "tau2", "tau2_ci_low", "tau2_ci_high",
+                "i2", "q", "pi_low", "pi_high"):  # fmt: skip
+        assert _close(out[key], ref[key]), key
+    # the same limits read as if all were 95% intervals give a different (wrong) answer
+    wrong = _json(str(path), "--hr", "hr", "--ci-low", "lo", "--ci-high", "hi")
+    assert not _close(wrong["se"], ref["se"])
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--method", "XX"], "--method"),
+        (["--test", "t"], "--test"),
+        (["--plot", "forest.txt"], "--plot"),
+        (["--ci-level", "95"], "--ci-level"),
+        (["--level", "1.5"], "--level"),
+    ],
+)
+def test_bad_option_exits_2_naming_the_option(
+    bcg_csv: Path, tmp_path: Path, args: list[str], option: str
+) -> None:
+    result = runner.invoke(app, ["meta", str(bcg_csv), "--yi", "yi", "--vi", "vi", *args])
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_plot_path_exits_2(bcg_csv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "forest.svg"
+    result = runner.invoke(app, ["meta", str(bcg_csv), "--yi", "yi", "--vi", "vi",
+                                 "--plot", str(target)])  # fmt: skip
+    assert result.exit_code == 2
+    assert "error: --plot: cannot write" in result.stderr
+
+
+def test_estimator_failure_exits_2_naming_method(tmp_path: Path) -> None:
+    # Paule-Mandel has no root in its search range here (metafor errors too)
+    rows = [["yi", "vi"], ["0", "0.01"], ["0", "0.01"], ["0", "0.01"], ["1000", "0.01"],
+            ["-1000", "0.01"]]  # fmt: skip
+    result = runner.invoke(app, ["meta", str(_write(tmp_path, rows)), "--yi", "yi", "--vi", "vi",
+                                 "--method", "PM"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --method: PM estimator:")
+    assert "Traceback" not in result.output

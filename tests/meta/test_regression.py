@@ -1,5 +1,7 @@
-"""Meta-regression and predict() against R metafor 3.8-1: dat.bcg log risk ratios on
-absolute latitude and year, every method × test (fixture: make_metafor_fixtures.R)."""
+"""Meta-regression and predict() against R metafor 3.8-1, every method × test
+(fixture: make_metafor_fixtures.R): dat.bcg log risk ratios on absolute latitude and year,
+dat.molloy2014 Fisher-z correlations on mean age and quality, dat.hackshaw1998 log odds
+ratios on year."""
 
 from __future__ import annotations
 
@@ -36,15 +38,19 @@ PREDICT_KEYS = (
 def _fit(case: dict[str, Any]) -> MetaResult:
     mods = np.array(case["mods"])
     return meta_regression(
-        case["yi"], case["vi"], mods, case["method"], case["test"], mod_names=["ablat", "year"]
+        case["yi"], case["vi"], mods, case["method"], case["test"], mod_names=case["mod_names"]
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['method']}-{c['test']}" for c in CASES])
+def _ids(case: dict[str, Any]) -> str:
+    return f"{case['dataset']}-{case['method']}-{case['test']}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_meta_regression_matches_metafor(case: dict[str, Any]) -> None:
     ref = case["result"]
     res = _fit(case)
-    assert res.coef_names == ("intercept", "ablat", "year")
+    assert res.coef_names == ("intercept", *case["mod_names"])
     for ours, theirs in COEF_KEYS:
         np.testing.assert_allclose(
             getattr(res, ours), ref[theirs], rtol=1e-6, atol=1e-10, err_msg=ours
@@ -56,12 +62,13 @@ def test_meta_regression_matches_metafor(case: dict[str, Any]) -> None:
             assert getattr(res, key) is None, key
         else:
             assert getattr(res, key) == pytest.approx(expected, rel=1e-6, abs=1e-10), key
-    assert res.q_df == 13 - 3
-    assert res.qm_df == ((2, None) if case["test"] == "z" else (2, 10))
+    k, m = len(case["yi"]), len(case["mod_names"])
+    assert res.q_df == k - m - 1
+    assert res.qm_df == ((m, None) if case["test"] == "z" else (m, k - m - 1))
     np.testing.assert_allclose(res.weights, ref["weights"], rtol=1e-6)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['method']}-{c['test']}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_predict_matches_metafor(case: dict[str, Any]) -> None:
     ref = case["predict"]
     pred = predict(_fit(case), np.array(case["newmods"]))

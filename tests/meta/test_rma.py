@@ -1,6 +1,8 @@
 """rma() against R metafor 3.8-1 (fixture made by tests/fixtures/metafor/make_metafor_fixtures.R).
 
-Every method × test on dat.bcg, dat.hackshaw1998, dat.molloy2014, a homogeneous set
+Every method × test on dat.bcg (log risk ratios), dat.hackshaw1998 (log odds ratios),
+dat.molloy2014 (Fisher z), dat.normand1999 (mean differences), dat.li2007 (log odds
+ratios, 1/2 added to zero cells by escalc), a homogeneous set
 (τ² on the boundary, empty Q-profile interval), k = 2 and k = 1. Tolerance 1e-6
 relative, 1e-10 absolute near zero.
 """
@@ -138,3 +140,40 @@ def test_non_convergence_raises_naming_method_and_iterations() -> None:
         rma(c["yi"], c["vi"], method="REML", maxiter=2)
     # with metafor's default the same data converge
     assert rma(c["yi"], c["vi"], method="REML").converged
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "EB"])
+def test_every_iterative_estimator_reports_non_convergence(method: str) -> None:
+    c = _case("bcg", method)
+    with pytest.raises(ConvergenceError, match=rf"^{method} estimator: .*1 iterations"):
+        rma(c["yi"], c["vi"], method=method, maxiter=1)
+    fit = rma(c["yi"], c["vi"], method=method)
+    assert fit.converged and 1 < fit.iterations <= 100
+
+
+def test_k2_random_effects_has_t_with_one_df_and_wide_intervals() -> None:
+    c = _case("k2", "REML", "knha")
+    res = rma(c["yi"], c["vi"], method="REML", test="knha")
+    assert res.k == 2 and res.df == 1 and res.q_df == 1
+    # t quantile with 1 df (12.706) stretches the CI far beyond the z interval
+    z = rma(c["yi"], c["vi"], method="REML")
+    assert (res.ci_high - res.ci_low) > 3 * (z.ci_high - z.ci_low)  # type: ignore[operator]
+
+
+def test_tau2_interval_can_be_skipped_without_changing_the_fit() -> None:
+    c = _case("bcg", "REML")
+    full = rma(c["yi"], c["vi"])
+    lean = rma(c["yi"], c["vi"], tau2_ci=False)
+    assert lean.tau2_ci_low is None and lean.tau2_ci_high is None
+    assert (lean.estimate, lean.se, lean.tau2, lean.pi_low) == (
+        full.estimate, full.se, full.tau2, full.pi_low)  # fmt: skip
+
+
+def test_paule_mandel_without_a_root_in_range_is_reported_like_metafor() -> None:
+    """Q(τ²) > k − 1 even at the end of the search range [0, max(100, 10·mad²)]: metafor
+    3.8-1 stops with "Value of 'tau2.max' too low ... switch to another 'method'" (checked
+    with Rscript); locoreg raises ConvergenceError naming PM instead of a wrong τ²."""
+    yi, vi = [0.0, 0.0, 0.0, 1000.0, -1000.0], [0.01] * 5
+    with pytest.raises(ConvergenceError, match=r"^PM estimator: .*tau2 = 100; use another"):
+        rma(yi, vi, method="PM")
+    assert rma(yi, vi, method="DL").tau2 > 100

@@ -1,4 +1,5 @@
-"""Subgroup analysis against R metafor 3.8-1: dat.bcg by treatment allocation.
+"""Subgroup analysis against R metafor 3.8-1: dat.bcg by treatment allocation,
+dat.hackshaw1998 and dat.molloy2014 by study design; FE, DL, REML, ML, PM × z, knha.
 
 Separate τ²: per-level ``rma(subset=...)`` then ``rma(est, se^2, mods=~level, method="FE")``;
 common τ²: the moderator test of ``rma(yi, vi, mods=~factor(alloc))``."""
@@ -15,7 +16,7 @@ from locoreg.meta import SubgroupResult, subgroup_analysis
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "metafor" / "metafor_rma.json"
 CASES: list[dict[str, Any]] = json.loads(FIXTURE.read_text())["subgroups"]
-IDS = [f"{c['method']}-{c['test']}" for c in CASES]
+IDS = [f"{c['dataset']}-{c['method']}-{c['test']}" for c in CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

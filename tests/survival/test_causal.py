@@ -116,17 +116,29 @@ def test_matching_with_replacement_takes_k_nearest() -> None:
 
 
 def test_e_value_known_values() -> None:
-    # VanderWeele & Ding 2017 worked example, rare outcome: RR 3.9 (1.8, 8.7)
+    # Published worked example, VanderWeele & Ding 2017, Ann Intern Med 167:268-274,
+    # https://doi.org/10.7326/M16-2607 (breastfeeding and infant infections): RR 3.9
+    # (95% CI 1.8 to 8.7) gives an E-value of 7.2 for the estimate and 3.0 for the CI.
     ev = e_value(3.9, 1.8, 8.7, rare=True)
-    assert ev.point == pytest.approx(3.9 + math.sqrt(3.9 * 2.9))  # 7.26
+    assert ev.point == pytest.approx(3.9 + math.sqrt(3.9 * 2.9))  # 7.26...
+    assert math.floor(ev.point * 10) / 10 == 7.2  # the paper truncates to one decimal
     assert ev.ci == pytest.approx(3.0)
-    # common outcome HR 0.56 (0.46, 0.69): RR = (1 - 0.5**sqrt(HR)) / (1 - 0.5**sqrt(1/HR))
+    assert ev.rr_point == 3.9  # rare outcome: HR taken as the RR
+    # Common outcome (R EValue's documented example evalues.HR(0.56, 0.46, 0.69,
+    # rare = FALSE), https://cran.r-project.org/package=EValue): HR -> RR by
+    # (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)) (the conversion evalues.HR uses), the
+    # E-value of an RR below 1 uses 1/RR. 2.3495 is that formula evaluated by hand.
     rr = (1 - 0.5 ** math.sqrt(0.56)) / (1 - 0.5 ** math.sqrt(1 / 0.56))
     rr_hi = (1 - 0.5 ** math.sqrt(0.69)) / (1 - 0.5 ** math.sqrt(1 / 0.69))
     ev = e_value(0.56, 0.46, 0.69)
+    assert ev.rr_point == pytest.approx(rr)
     assert ev.point == pytest.approx(1 / rr + math.sqrt(1 / rr * (1 / rr - 1)))
     assert ev.point == pytest.approx(2.3495, abs=1e-4)
     assert ev.ci == pytest.approx(1 / rr_hi + math.sqrt(1 / rr_hi * (1 / rr_hi - 1)))
+    # the conversion is symmetric: HR and 1/HR give the same E-value
+    assert e_value(1 / 0.56).point == pytest.approx(ev.point)
+    # the rare-outcome E-value is larger: the conversion shrinks the HR towards 1
+    assert e_value(0.56, rare=True).point > ev.point
     assert e_value(1.3, 0.9, 1.8).ci == 1.0
     assert e_value(1.0).point == 1.0
 

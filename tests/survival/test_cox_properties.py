@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,13 +23,23 @@ def simulate(seed: int, n: int = 120, p: int = 2, ties: bool = True):
 
 
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**16), ties=st.sampled_from(["efron", "breslow"]))
-def test_row_order_does_not_matter(seed: int, ties: str) -> None:
+@given(
+    seed=st.integers(0, 2**16), ties=st.sampled_from(["efron", "breslow"]), counting=st.booleans()
+)
+def test_row_order_does_not_matter(seed: int, ties: str, counting: bool) -> None:
     t, d, x, rng = simulate(seed)
     strata = rng.integers(0, 2, t.shape[0])
+    entry = np.floor(rng.random(t.shape[0]) * t) if counting else None
     perm = rng.permutation(t.shape[0])
-    a = cox(t, d, x, ties=ties, strata=strata)
-    b = cox(t[perm], d[perm], x[perm], ties=ties, strata=strata[perm])
+    a = cox(t, d, x, ties=ties, strata=strata, entry=entry)
+    b = cox(
+        t[perm],
+        d[perm],
+        x[perm],
+        ties=ties,
+        strata=strata[perm],
+        entry=None if entry is None else entry[perm],
+    )
     np.testing.assert_allclose(b.coef, a.coef, rtol=1e-9)
     np.testing.assert_allclose(b.var, a.var, rtol=1e-9)
     np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-12)
@@ -146,7 +158,70 @@ def test_ridge_penalty_keeps_separated_data_finite() -> None:
     assert np.isfinite(fit.coef).all() and fit.coef[0] > 0
 
 
-def test_non_convergence_is_reported() -> None:
+def test_non_convergence_is_reported_with_the_covariate() -> None:
     t, d, x, _ = simulate(1)
-    with pytest.raises(ValueError, match="did not converge in 1 iterations"):
+    with pytest.raises(
+        ValueError, match=r"did not converge in 1 iterations \(largest remaining step: 'x[12]'\)"
+    ):
         cox(t, d, x, max_iter=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"X": BASE_X[:7]}, r"X must have 8 rows"),
+        ({"weights": np.ones(7)}, "weights has length 7, expected 8"),
+        ({"offset": np.ones(9)}, "offset has length 9, expected 8"),
+        ({"entry": np.zeros(7)}, "entry has length 7, expected 8"),
+        ({"strata": np.zeros(7)}, "strata must be one-dimensional of length 8"),
+        ({"cluster": np.zeros(9)}, "cluster must be one-dimensional of length 8"),
+        ({"offset": np.where(np.arange(8) == 1, np.inf, 0.0)}, "offset contains NaN or inf"),
+        ({"weights": np.where(np.arange(8) == 1, np.nan, 1.0)}, "weights contains NaN or inf"),
+        ({"penalty": -1.0}, "penalty must be finite and >= 0"),
+        ({"level": 1.5}, "level must lie in"),
+    ],
+)
+def test_mismatched_or_invalid_arguments_are_named(kwargs: dict, message: str) -> None:
+    args = {"time": BASE_T, "event": BASE_D, "X": BASE_X} | kwargs
+    with pytest.raises(ValueError, match=message):
+        cox(**args)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    counting=st.booleans(),
+    stratified=st.booleans(),
+    ties=st.sampled_from(["efron", "breslow"]),
+)
+def test_cache_block_size_does_not_change_the_fit(
+    seed: int, counting: bool, stratified: bool, ties: str
+) -> None:
+    """Tiny row blocks (segments cut across block edges, both segment-sum paths) give the
+    same fit as one block, with weights, strata and (start, stop] rows."""
+    from locoreg.survival import _cox_riskset
+
+    t, d, x, rng = simulate(seed, n=150, p=3)
+    kw = {
+        "ties": ties,
+        "weights": rng.choice([0.5, 1.0, 2.0], t.shape[0]),
+        "strata": rng.integers(0, 3, t.shape[0]) if stratified else None,
+        "entry": np.floor(rng.random(t.shape[0]) * t) if counting else None,
+    }
+    one = cox(t, d, x, **kw)
+    with patch.object(_cox_riskset, "_BLOCK_BYTES", 8 * 3 * int(rng.integers(1, 12))):
+        tiny = cox(t, d, x, **kw)
+    np.testing.assert_allclose(tiny.coef, one.coef, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(tiny.var, one.var, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(tiny.loglik, one.loglik, rtol=1e-12)
+    np.testing.assert_allclose(tiny.residuals("score"), one.residuals("score"), atol=1e-10)
+
+
+def test_blas_threads_limited_during_fit_and_restored() -> None:
+    from locoreg.survival import _cox_riskset
+
+    controls = _cox_riskset._openblas_thread_controls()
+    before = [get() for get, _ in controls]
+    with _cox_riskset.single_threaded_blas():
+        assert all(get() == 1 for get, _ in controls)
+    assert [get() for get, _ in controls] == before

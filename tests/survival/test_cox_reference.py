@@ -221,3 +221,95 @@ def test_counting_process_strata_weights() -> None:
 def test_fixture_records_versions() -> None:
     assert ref()["R_version"].startswith("R version")
     assert ref()["survival_version"].startswith("3.")
+
+
+def check_table(fit: CoxResult, r: dict[str, Any]) -> None:
+    """Hazard ratios, CIs, z, p and the global tests as R ``summary.coxph`` prints them."""
+    assert fit.level == r["level"]
+    close(fit.hazard_ratio, r["hr"])
+    close(fit.ci_low, r["lower"])
+    close(fit.ci_high, r["upper"])
+    close(fit.se, r["se"])
+    close(fit.z, r["z"])
+    close(fit.p_value, r["p"], atol=1e-14)
+    tests = {"logtest": fit.lr_test, "waldtest": fit.wald_test, "sctest": fit.score_test}
+    for key, test in tests.items():
+        # summary.coxph rounds the Wald and score statistics to 2 decimals (its p-values
+        # use the unrounded ones; the unrounded statistics are checked in check_summary).
+        if key == "logtest":
+            close(test.statistic, r[key][0])
+        else:
+            close(test.statistic, r[key][0], rtol=0, atol=0.005001)
+        assert test.df == r[key][1]
+        close(test.p_value, r[key][2], atol=1e-14)
+
+
+def test_table_gbsg_efron() -> None:
+    check_table(gbsg_fit("efron"), ref()["table_gbsg_efron"])
+
+
+def test_table_gbsg_breslow_level_90() -> None:
+    gb = r_dataset("gbsg")
+    fit = cox(gb.rfstime, gb.status, gb[GBSG_COLS].values, ties="breslow", level=0.90)
+    check_table(fit, ref()["table_gbsg_breslow_90"])
+
+
+def test_table_weights_cluster_robust() -> None:
+    s = syn()
+    fit = cox(s.time, s.status, s[SYN_COLS].values, weights=s.w, cluster=s.cl)
+    check_table(fit, ref()["table_syn_weights_cluster"])
+
+
+def test_table_counting_process_cluster() -> None:
+    c = counting()
+    fit = cox(c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart, cluster=c.id)
+    check_table(fit, ref()["table_counting"])
+
+
+def test_ridge_with_r_default_scaling() -> None:
+    """R ``ridge(x, theta)`` (scale = TRUE) is theta_j = theta * var(x_j) per covariate."""
+    s = syn()
+    r = ref()["syn_ridge_scaled"]
+    x = s[SYN_COLS].values
+    theta = 2.0 * x.var(axis=0, ddof=1)
+    fit = cox(s.time, s.status, x, penalty=theta)
+    close(fit.coef, r["coef"])
+    close(fit.loglik, r["loglik"])
+    close(fit.var, r["var"])
+    close(fit.wald_test.statistic, r["wald"])
+    close(0.5 * theta @ (fit.coef * fit.coef), r["penalty"][-1])
+
+
+def test_counting_process_predicted_survival() -> None:
+    c = counting()
+    r = ref()["counting_predict"]
+    fit = cox(c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart)
+    pred = fit.predict_survival([[0.5, 1, 0], [-1, 0, 1]], r["times"])
+    close(pred.survival, r["surv"])
+    close(pred.cumhaz, r["cumhaz"])
+    close(pred.se_cumhaz * pred.survival, r["std_err"])
+    close(pred.ci_low, r["lower"])
+    close(pred.ci_high, r["upper"])
+
+
+@pytest.mark.parametrize("case", ["gbsg", "counting_strata_weights", "rotterdam"])
+def test_cache_blocks_do_not_change_results(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine walks X in cache-sized row blocks; tiny blocks (a few rows, many segment
+    pieces crossing block edges) must reproduce R exactly as well."""
+    from locoreg.survival import _cox_riskset
+
+    monkeypatch.setattr(_cox_riskset, "_BLOCK_BYTES", 8 * 9 * 5)
+    if case == "gbsg":
+        fit = gbsg_fit("efron")
+        check_summary(fit, ref()["gbsg_efron"])
+        close(fit.residuals("score"), ref()["gbsg_efron"]["resid"]["score"], atol=1e-9)
+    elif case == "rotterdam":
+        rot = r_dataset("rotterdam")
+        fit = cox(rot.dtime, rot.death, rot[ROT_COLS].values, strata=rot.grade)
+        check_summary(fit, ref()["rotterdam_strata"])
+        check_zph(fit, ref()["rotterdam_strata"]["zph_km"], "km")
+    else:
+        c = counting()
+        x = c[["x1", "x2", "tv"]].values
+        fit = cox(c.time, c.status, x, entry=c.tstart, weights=c.w, strata=c.st)
+        check_summary(fit, ref()["counting_strata_weights"])

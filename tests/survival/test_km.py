@@ -91,6 +91,21 @@ def test_survival_at_and_risk_table_match_summary(case: dict[str, Any]) -> None:
     _close(fit.survival_at(grid), _num(case["grid_surv"]))
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if "grid" in c], ids=lambda c: c["label"])
+def test_summary_at_times_matches_summary_survfit(case: dict[str, Any]) -> None:
+    fit = kaplan_meier(
+        _num(case["time"]), _num(case["event"]), weights=_num(case["weights"]), conf_type="log"
+    )
+    grid = _num(case["grid"])
+    assert grid[0] < fit.times[0]  # the grid starts before the first time
+    sm = fit.summary_at(grid)
+    _close(sm.at_risk, _num(case["grid_n_risk"]))
+    _close(sm.survival, _num(case["grid_surv"]))
+    _close(sm.std_err, _num(case["grid_std_err"]))
+    _close(sm.ci_low, _num(case["grid_lower"]))
+    _close(sm.ci_high, _num(case["grid_upper"]))
+
+
 def test_flat_segment_median_is_midpoint() -> None:
     # S = 0.5 exactly on [5, 6): R reports the midpoint 5.5
     fit = kaplan_meier(np.arange(1.0, 11.0), np.ones(10))
@@ -155,3 +170,54 @@ def test_duplicated_rows_with_half_weight_change_nothing(
     _close(a.at_risk, b.at_risk)
     _close(a.std_err, b.std_err)
     assert a.median == b.median or (np.isnan(a.median) and np.isnan(b.median))
+
+
+@settings(max_examples=25, deadline=None)
+@given(survival_data, st.data())
+def test_integer_weights_equal_replicated_rows(
+    data: tuple[list[int], list[int], Any], draw: st.DataObject
+) -> None:
+    time, event, _ = data
+    w = np.asarray(draw.draw(st.lists(st.integers(1, 3), min_size=len(time), max_size=len(time))))
+    a = kaplan_meier(time, event, weights=w)
+    b = kaplan_meier(np.repeat(time, w), np.repeat(event, w))
+    assert a.variance == b.variance == "greenwood"
+    _close(a.survival, b.survival)
+    _close(a.at_risk, b.at_risk)
+    _close(a.std_err, b.std_err)
+    _close(a.ci_high, b.ci_high)
+    _close(np.array(a.median_ci), np.array(b.median_ci))
+
+
+@settings(max_examples=25, deadline=None)
+@given(survival_data)
+def test_nelson_aalen_row_order_and_half_weights(data: tuple[list[int], list[int], Any]) -> None:
+    time, event, rnd = data
+    perm = list(range(len(time)))
+    rnd.shuffle(perm)
+    a = nelson_aalen(time, event)
+    b = nelson_aalen(np.asarray(time)[perm], np.asarray(event)[perm])
+    c = nelson_aalen(
+        np.repeat(time, 2),
+        np.repeat(event, 2),
+        weights=np.full(2 * len(time), 0.5),
+        variance="greenwood",
+    )
+    _close(b.cumulative_hazard, a.cumulative_hazard)
+    _close(b.std_err, a.std_err)
+    _close(c.cumulative_hazard, a.cumulative_hazard)
+    _close(c.std_err, a.std_err)
+
+
+def test_half_weights_halve_the_robust_variance() -> None:
+    # Why the half-weight property tests pin variance="greenwood": with a non-integer
+    # weight R (and locoreg) switch to the infinitesimal-jackknife variance
+    # sum_i (w_i U_i)^2, which treats the 2n half-weighted rows as 2n sampled units,
+    # so duplicating every row halves it. The curve itself does not change.
+    t = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 6.0, 6.0])
+    e = np.array([1, 1, 0, 1, 0, 1, 1, 0])
+    one = kaplan_meier(t, e, variance="robust")
+    half = kaplan_meier(np.repeat(t, 2), np.repeat(e, 2), weights=np.full(16, 0.5))
+    assert half.variance == "robust"
+    _close(half.survival, one.survival)
+    _close(half.std_err**2, one.std_err**2 / 2)

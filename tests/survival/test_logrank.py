@@ -41,6 +41,25 @@ def test_fleming_harrington_matches_independent_loop(case: dict[str, Any]) -> No
     np.testing.assert_allclose(res.observed - res.expected, case["o_minus_e"], rtol=RTOL)
 
 
+@pytest.mark.parametrize("case", REF["weighted"], ids=[c["label"] for c in REF["weighted"]])
+def test_integer_weights_match_survdiff_on_replicated_rows(case: dict[str, Any]) -> None:
+    res = logrank(
+        case["time"],
+        case["event"],
+        case["group"],
+        _opt(case.get("strata")),  # R drops a NULL list element
+        rho=case["rho"],
+        weights=case["weights"],
+    )
+    assert len(case["time"]) < sum(case["weights"])  # the fixture really is replicated
+    assert res.df == case["df"]
+    np.testing.assert_allclose(res.statistic, case["chisq"], rtol=RTOL)
+    np.testing.assert_allclose(res.p_value, case["p"], rtol=RTOL)
+    np.testing.assert_allclose(res.observed, case["observed"], rtol=RTOL)
+    np.testing.assert_allclose(res.expected, case["expected"], rtol=RTOL)
+    np.testing.assert_allclose(res.variance, np.asarray(case["var"]), rtol=RTOL, atol=1e-9)
+
+
 def test_pairwise_with_holm_and_bh_matches_p_adjust() -> None:
     ref = REF["pairwise"]
     for method in ("holm", "BH", "bonferroni"):
@@ -66,6 +85,12 @@ def test_bad_input() -> None:
         logrank([1.0, 2.0], [1, 1], [0, 1], rho=-1)
     with pytest.raises(ValueError, match="group"):
         logrank([1.0, 2.0], [1, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="group"):
+        logrank([1.0, 2.0, 3.0], [1, 1, 0], [0.0, 1.0, np.nan])
+    with pytest.raises(ValueError, match="weights"):
+        logrank([1.0, 2.0], [1, 1], [0, 1], weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match="weights"):
+        logrank([1.0, 2.0], [1, 1], [0, 1], weights=[1.0])
 
 
 @settings(max_examples=25, deadline=None)
@@ -85,3 +110,61 @@ def test_row_order_does_not_matter(rows: list[tuple[int, int, int]], rnd: Any) -
     b = logrank(arr[perm, 0], arr[perm, 1], arr[perm, 2], rho=1.0, gamma=0.5)
     np.testing.assert_allclose(a.observed, b.observed, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(a.statistic, b.statistic, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.integers(0, 1), st.integers(0, 2), st.integers(0, 1)),
+        min_size=6,
+        max_size=40,
+    ),
+    st.floats(0.0, 2.0),
+    st.floats(0.0, 2.0),
+)
+def test_duplicated_rows_with_half_weight_change_nothing(
+    rows: list[tuple[int, int, int, int]], rho: float, gamma: float
+) -> None:
+    arr = np.asarray(rows)
+    if len(set(arr[:, 2])) < 2:
+        return
+    t, e, g, s = arr.T
+    a = logrank(t, e, g, strata=s, rho=rho, gamma=gamma)
+    b = logrank(
+        np.repeat(t, 2),
+        np.repeat(e, 2),
+        np.repeat(g, 2),
+        strata=np.repeat(s, 2),
+        rho=rho,
+        gamma=gamma,
+        weights=np.full(2 * len(t), 0.5),
+    )
+    assert a.df == b.df
+    np.testing.assert_allclose(b.observed, a.observed, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.expected, a.expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.variance, a.variance, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.statistic, a.statistic, rtol=1e-9, atol=1e-12)
+
+
+def test_unit_weights_take_the_same_answer_as_no_weights() -> None:
+    case = REF["survdiff"][-1]  # three groups, two strata, rho = 0.5
+    a = logrank(case["time"], case["event"], case["group"], case["strata"], rho=0.5)
+    b = logrank(
+        case["time"],
+        case["event"],
+        case["group"],
+        case["strata"],
+        rho=0.5,
+        weights=np.ones(len(case["time"])),
+    )
+    np.testing.assert_allclose(b.statistic, a.statistic, rtol=1e-12)
+    np.testing.assert_allclose(b.variance, a.variance, rtol=1e-12, atol=1e-15)
+
+
+def test_pairwise_passes_weights_through() -> None:
+    ref = REF["pairwise"]
+    w = np.full(len(ref["time"]), 2.0)
+    doubled = pairwise_logrank(ref["time"], ref["event"], ref["group"], weights=w)
+    plain = pairwise_logrank(ref["time"], ref["event"], ref["group"])
+    # doubling every case weight doubles the information: the statistics grow
+    assert np.all(doubled.statistic > plain.statistic)

@@ -45,6 +45,12 @@ EXCL_RECEPTORS = typer.Option(
     False, "--exclude-unknown-receptors", help="Drop patients with ER, PR or HER2 unknown."
 )
 EXCL_BRAIN = typer.Option(False, "--exclude-brain", help="Drop patients with brain metastases.")
+ALL_STAGES = typer.Option(
+    False,
+    "--keep-without-metastasis",
+    help="Keep rows with no metastatic site (by default they are not de novo stage IV "
+    "and are left out).",
+)
 
 
 def _load(
@@ -77,8 +83,28 @@ def _load(
         "excluded_by_rule": registry.excluded_by_rule,
         "selection": selection.describe(),
         "selected": table.n,
+        "not_selected": registry.n_kept - table.n,
     }
     return registry, table, cohort
+
+
+def _check_output(path: Path | None, option: str) -> None:
+    """Fail early (exit 2) when an output file cannot be written, before any long analysis."""
+    if path is None:
+        return
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        fail(f"{option}: directory {parent} does not exist")
+    if path.is_dir():
+        fail(f"{option}: {path} is a directory, not a file")
+
+
+def _write(path: Path, option: str, write: Any) -> None:
+    """Run ``write()``; an OSError (disk full, permission) becomes a one-line exit 2."""
+    try:
+        write()
+    except OSError as exc:
+        fail(f"{option}: cannot write {path}: {exc.strerror or exc}")
 
 
 def _selection(
@@ -88,8 +114,10 @@ def _selection(
     year_max: int | None,
     exclude_unknown_receptors: bool,
     exclude_brain: bool,
+    keep_without_metastasis: bool = False,
 ) -> dict[str, Any]:
     return {
+        "de_novo_stage_iv": not keep_without_metastasis,
         "age_min": age_min,
         "age_max": age_max,
         "year_min": year_min,
@@ -158,13 +186,22 @@ def sql(
     year_max: int | None = YEAR_MAX,
     exclude_unknown_receptors: bool = EXCL_RECEPTORS,
     exclude_brain: bool = EXCL_BRAIN,
+    keep_without_metastasis: bool = ALL_STAGES,
     ecog: bool = typer.Option(False, "--ecog", help="The registry has an ecog column."),
 ) -> None:
     """Print the extraction SQL (runs on a table named `registry`), e.g. in your own engine."""
     from locoreg.cohort.select import Selection, extraction_sql
 
     selection = Selection(
-        **_selection(age_min, age_max, year_min, year_max, exclude_unknown_receptors, exclude_brain)
+        **_selection(
+            age_min,
+            age_max,
+            year_min,
+            year_max,
+            exclude_unknown_receptors,
+            exclude_brain,
+            keep_without_metastasis,
+        )
     )
     print(extraction_sql(selection, has_ecog=ecog))
 
@@ -195,6 +232,13 @@ def analyze(
         0, "--bootstrap", min=0, help="Emulated trial: bootstrap replicates (0 = robust SE)."
     ),
     seed: int = typer.Option(20240601, "--seed", help="Seed of the bootstrap."),
+    with_multiverse: bool = typer.Option(
+        False,
+        "--multiverse",
+        help="With --report: also run the multiverse (34 specifications, no exclusions) "
+        "and add the specification curve.",
+    ),
+    workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (--multiverse)."),
     on_error: OnErrorChoice = ON_ERROR,
     max_errors: int = MAX_ERRORS,
     age_min: int | None = AGE_MIN,
@@ -203,8 +247,15 @@ def analyze(
     year_max: int | None = YEAR_MAX,
     exclude_unknown_receptors: bool = EXCL_RECEPTORS,
     exclude_brain: bool = EXCL_BRAIN,
+    keep_without_metastasis: bool = ALL_STAGES,
 ) -> None:
     """Run the analysis ladder, naive → emulated target trial, on a registry file."""
+    _check_output(report, "--report")
+    if with_multiverse and report is None:
+        fail(
+            "--multiverse: only with --report OUT.html (the curve goes into the report); "
+            "`locoreg cohort multiverse FILE` prints the specifications"
+        )
     from locoreg.cohort.ladder import LadderSettings, run_ladder
     from locoreg.cohort.summary import as_json
 
@@ -212,7 +263,15 @@ def analyze(
         file,
         on_error,
         max_errors,
-        _selection(age_min, age_max, year_min, year_max, exclude_unknown_receptors, exclude_brain),
+        _selection(
+            age_min,
+            age_max,
+            year_min,
+            year_max,
+            exclude_unknown_receptors,
+            exclude_brain,
+            keep_without_metastasis,
+        ),
     )
     settings = LadderSettings(
         covariates=covariates.value,
@@ -223,18 +282,53 @@ def analyze(
         bootstrap=bootstrap,
         seed=seed,
     )
+    import warnings
+
     try:
-        result = run_ladder(table, settings)
+        # Numerical warnings of a failing fit are noise to a user; the error below says it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = run_ladder(table, settings)
     except ValueError as exc:
-        fail(f"analysis: {exc}")
+        fail(
+            f"analysis: {exc} ({table.n} patients with the {covariates.value!r} adjustment "
+            "set; a smaller cohort may need --covariates minimal)"
+        )
+    from locoreg.report.cohort import randomised_trials, rct_reference
+
+    evidence = randomised_trials()
+    rct = rct_reference(evidence)
     if report is not None:
         from locoreg.report.cohort import write_cohort_report
 
-        write_cohort_report(report, result, table, cohort)
+        mv = None
+        if with_multiverse:
+            from locoreg.cohort.multiverse import default_specs
+
+            mv = _run_multiverse(table, default_specs(["none"]), workers, quiet=False)
+        _write(
+            report,
+            "--report",
+            lambda: write_cohort_report(report, result, table, cohort, mv, evidence=evidence),
+        )
     if fmt is DataFormat.json:
-        print(json.dumps(as_json(result, cohort), indent=2, allow_nan=False, default=float))
+        print(json.dumps(as_json(result, cohort, rct), indent=2, allow_nan=False, default=float))
     else:
-        _print_text(result, cohort)
+        _print_text(result, cohort, rct)
+
+
+def _run_multiverse(table: Any, specs: list[Any], workers: int, *, quiet: bool) -> Any:
+    """Run the specifications with a progress bar on stderr (hidden when ``quiet``)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from locoreg.cohort.multiverse import run_multiverse
+
+    with Progress(transient=True, disable=quiet, console=Console(stderr=True)) as progress:
+        task = progress.add_task("specifications", total=len(specs))
+        return run_multiverse(
+            table, specs, workers=workers, progress=lambda _: progress.advance(task)
+        )
 
 
 @cohort_app.command("multiverse")
@@ -255,10 +349,10 @@ def multiverse(
     max_errors: int = MAX_ERRORS,
 ) -> None:
     """Estimate the surgery HR under every defensible specification (specification curve)."""
-    from rich.progress import Progress
+    from locoreg.cohort.multiverse import EXCLUSIONS, default_specs
 
-    from locoreg.cohort.multiverse import EXCLUSIONS, default_specs, run_multiverse
-
+    _check_output(plot, "--plot")
+    _check_output(report, "--report")
     wanted = [e.strip() for e in exclusions.split(",") if e.strip()]
     unknown = [e for e in wanted if e not in EXCLUSIONS]
     if unknown or not wanted:
@@ -270,17 +364,17 @@ def multiverse(
         file, on_error, max_errors, _selection(None, None, None, None, False, False)
     )
     specs = default_specs(wanted)
-    with Progress(transient=True, disable=fmt is DataFormat.json) as progress:
-        task = progress.add_task("specifications", total=len(specs))
-        result = run_multiverse(
-            table, specs, workers=workers, progress=lambda _: progress.advance(task)
-        )
+    # The bar goes to stderr, so it never mixes with the JSON or the table on stdout.
+    result = _run_multiverse(table, specs, workers, quiet=False)
+    evidence = None
     if plot is not None or report is not None:
         from locoreg.report.cohort import randomised_trials, speccurve_svg
 
-        pooled = randomised_trials()[1]
+        evidence = randomised_trials()
+        pooled = evidence.pooled
         if plot is not None:
-            plot.write_text(speccurve_svg(result, pooled.hr if pooled else None), encoding="utf-8")
+            svg = speccurve_svg(result, pooled.hr if pooled else None)
+            _write(plot, "--plot", lambda: plot.write_text(svg, encoding="utf-8"))
     if report is not None:
         from locoreg.cohort.ladder import run_ladder
         from locoreg.report.cohort import write_cohort_report
@@ -289,7 +383,11 @@ def multiverse(
             ladder = run_ladder(table)
         except ValueError as exc:
             fail(f"analysis: {exc}")
-        write_cohort_report(report, ladder, table, cohort, result)
+        _write(
+            report,
+            "--report",
+            lambda: write_cohort_report(report, ladder, table, cohort, result, evidence=evidence),
+        )
     if fmt is DataFormat.json:
         out = {
             "summary": result.summary(),
@@ -333,7 +431,7 @@ def _print_multiverse(result: Any, cohort: dict[str, Any]) -> None:
         console.print(f"{summary['failed']} specifications failed (see the table).")
 
 
-def _print_text(result: Any, cohort: dict[str, Any]) -> None:
+def _print_text(result: Any, cohort: dict[str, Any], rct: dict[str, Any] | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -373,8 +471,22 @@ def _print_text(result: Any, cohort: dict[str, Any]) -> None:
     console.print(
         f"E-value (adjusted): {result.e_value.point:.2f}, CI bound {result.e_value.ci:.2f}"
     )
+    if result.balance:
+        worst = {
+            what: max(abs(getattr(b, attr)) for b in result.balance)
+            for what, attr in (
+                ("before", "smd_before"),
+                ("matched", "smd_matched"),
+                ("IPTW", "smd_weighted"),
+            )
+        }
+        console.print(
+            "Largest |standardised mean difference|: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in worst.items())
+            + " (0.1 = acceptable; full table in --format json and the report)"
+        )
     console.print()
-    for paragraph in summarise(result):
+    for paragraph in summarise(result, rct):
         console.print(paragraph)
         console.print()
     console.print(f"[dim]{DISCLAIMER}[/dim]")

@@ -235,6 +235,7 @@ def _print_study(s: Study, snapshot: str, grade: list[GradeRating]) -> None:
         ("country", s.country),
         ("n", _n_text(s)),
         ("follow-up", s.follow_up),
+        ("n and follow-up read at", s.source_url),
         ("timing of surgery", s.timing_of_surgery.value.replace("_", " ")),
     ]
     for label, value in facts:

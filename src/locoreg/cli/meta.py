@@ -20,6 +20,9 @@ import typer
 from locoreg.cli._common import DataFormat, fail
 from locoreg.errors import FieldError, InputError
 
+#: image formats the forest plot can be written in (plots._style.save)
+PLOT_SUFFIXES: tuple[str, ...] = (".svg", ".png", ".pdf")
+
 
 class Method(StrEnum):
     FE = "FE"
@@ -271,6 +274,14 @@ def _run(
 
     if not 0 < level < 1:
         raise InputError.single("--level", f"{level} must be between 0 and 1", "e.g. 0.95")
+    try:
+        fixed_level = float(ci_level)
+    except ValueError:
+        fixed_level = 0.5  # a column name: its values are checked row by row
+    if not 0 < fixed_level < 1:
+        raise InputError.single(
+            "--ci-level", f"{ci_level} must be between 0 and 1", "e.g. 0.95, 0.90 or a column"
+        )
     table = _read_csv(file)
     studies, source = _studies(table, yi, vi, hr, ci_low, ci_high, ci_level, by, label)
     try:
@@ -337,6 +348,10 @@ def register(app: typer.Typer) -> None:
         import json
 
         try:
+            if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+                raise InputError.single(
+                    "--plot", f"{plot.name!r} has no known image suffix", ", ".join(PLOT_SUFFIXES)
+                )
             out, studies, fits = _run(
                 file, yi, vi, hr, ci_low, ci_high, ci_level, method.value, test.value, by,
                 label, level,
@@ -348,7 +363,10 @@ def register(app: typer.Typer) -> None:
         else:
             _print_text(out, studies)
         if plot is not None:
-            _plot(plot, out, studies, *fits)
+            try:
+                _plot(plot, out, studies, *fits)
+            except OSError as exc:  # unwritable path: a user error, not a crash
+                fail(InputError.single("--plot", f"cannot write {plot}: {exc.strerror or exc}"))
 
 
 def _plot(path: Path, out: dict[str, Any], studies: _Studies, res: Any, sub: Any) -> None:

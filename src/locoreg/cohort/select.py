@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from locoreg.cohort.load import TABLE, Registry
+from locoreg.cohort.schema import MET_SITES
 from locoreg.errors import InputError
 
 FloatArray = NDArray[np.float64]
@@ -29,8 +30,14 @@ MIN_TIME = 0.01
 
 @dataclass(frozen=True)
 class Selection:
-    """Who enters the analysis. Bounds are inclusive; ``None`` means no bound."""
+    """Who enters the analysis. Bounds are inclusive; ``None`` means no bound.
 
+    ``de_novo_stage_iv`` (default on) keeps only rows with at least one metastatic
+    site at diagnosis: a row without any is not de novo stage IV, whatever the
+    registry's stage field said, and is left out (counted in the output).
+    """
+
+    de_novo_stage_iv: bool = True
     age_min: int | None = None
     age_max: int | None = None
     year_min: int | None = None
@@ -40,6 +47,8 @@ class Selection:
 
     def where(self) -> list[str]:
         out: list[str] = []
+        if self.de_novo_stage_iv:
+            out.append("(" + " OR ".join(f"mets_{site}" for site in MET_SITES) + ")")
         if self.age_min is not None:
             out.append(f"age >= {int(self.age_min)}")
         if self.age_max is not None:
@@ -55,8 +64,11 @@ class Selection:
         return out
 
     def describe(self) -> str:
+        """The selection in words, e.g. ``de novo stage IV (a metastatic site), age >= 18``."""
         parts = self.where()
-        return " AND ".join(parts) if parts else "all patients"
+        if self.de_novo_stage_iv:
+            parts[0] = "de novo stage IV (a metastatic site at diagnosis)"
+        return ", ".join(parts) if parts else "all patients"
 
 
 # Covariates built by the SQL; every one is numeric (0/1 indicators or centred scales).

@@ -35,8 +35,13 @@ def _verdict(e: Estimate) -> str:
     return "favours surgery" if e.hr < 1 else "favours no surgery"
 
 
-def summarise(result: LadderResult) -> list[str]:
-    """Short paragraphs, most important first."""
+def summarise(result: LadderResult, rct: dict[str, Any] | None = None) -> list[str]:
+    """Short paragraphs, most important first.
+
+    ``rct`` (keys ``label``, ``hr``, ``ci_low``, ``ci_high``) is the pooled
+    randomised evidence drawn next to the ladder in the report; the published
+    meta-analysis of RCTs (reinhorn2021) is always quoted too.
+    """
     est = result.estimates
     naive, adj, td, emu = (
         est["naive"],
@@ -46,10 +51,10 @@ def summarise(result: LadderResult) -> list[str]:
     )
     lm = est["landmark"]
     out = [
-        f"The naive comparison ({hr_text(naive)}) makes surgery look protective. It is "
+        f"The naive comparison ({hr_text(naive)}) {_naive_reading(naive)}. It is "
         "biased twice: operated patients had to survive until their surgery (immortal "
-        "time), and surgery is offered to younger, fitter patients with less extensive "
-        "disease (confounding by indication).",
+        "time), and surgery is usually offered to younger, fitter patients with less "
+        "extensive disease (confounding by indication); both favour surgery.",
         f"Adjusting for baseline characteristics ({hr_text(adj)}), weighting "
         f"({hr_text(est['iptw'])}) or matching on the propensity score "
         f"({hr_text(est['matched'])}) deals with measured confounding only: all three still "
@@ -61,8 +66,7 @@ def summarise(result: LadderResult) -> list[str]:
         f"{result.settings.grace:g}-month grace period {hr_text(emu)} ({_verdict(emu)}). "
         "The gap between the adjusted and the time-dependent estimate is the immortal-time "
         "bias in this registry. These estimates can still carry confounding by what the "
-        "registry does not record (performance status, comorbidity, response to systemic "
-        "therapy).",
+        f"registry does not record ({_unrecorded(result)}).",
     ]
     ev = result.e_value
     out.append(
@@ -71,11 +75,32 @@ def summarise(result: LadderResult) -> list[str]:
         "that size each could explain the adjusted association away (death is common, so "
         "the hazard ratio was converted to a risk ratio first)."
     )
-    out.append(
-        "For comparison, randomised trials found no overall-survival benefit on average: "
-        f"pooled {hr_text(RCT_POOLED)} (reinhorn2021)."
-    )
+    published = f"the published meta-analysis of RCTs reinhorn2021 gives {hr_text(RCT_POOLED)}"
+    if rct is not None:
+        out.append(
+            "For comparison, randomised trials found no clear overall-survival benefit: "
+            f"{rct['label']}, {hr_text(rct)}; {published}."
+        )
+    else:
+        out.append(
+            f"For comparison, randomised trials found no overall-survival benefit: {published}."
+        )
     return out
+
+
+def _naive_reading(e: Estimate) -> str:
+    if e.ci_high < 1.0:
+        return "makes surgery look protective"
+    if e.ci_low > 1.0:
+        return "makes surgery look harmful, despite biases that favour it"
+    return "shows no clear difference, despite biases that favour surgery"
+
+
+def _unrecorded(result: LadderResult) -> str:
+    things = ["comorbidity", "response to systemic therapy", "patient preference"]
+    if "ecog" not in result.covariates:
+        things.insert(0, "performance status")
+    return ", ".join(things)
 
 
 def rung_rows(result: LadderResult) -> list[dict[str, Any]]:
@@ -91,8 +116,14 @@ def rung_rows(result: LadderResult) -> list[dict[str, Any]]:
     ]
 
 
-def as_json(result: LadderResult, cohort: dict[str, Any]) -> dict[str, Any]:
-    """The JSON of ``locoreg cohort analyze`` (CONTRACTS.md §5 keys, plus extras)."""
+def as_json(
+    result: LadderResult, cohort: dict[str, Any], rct: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON of ``locoreg cohort analyze`` (CONTRACTS.md §5 keys, plus extras).
+
+    ``rct``: the pooled randomised evidence (see :func:`summarise`), under
+    ``rct_evidence_pooled``; ``rct_pooled`` is the published reinhorn2021 estimate.
+    """
     from dataclasses import asdict
 
     from locoreg import __version__
@@ -117,8 +148,10 @@ def as_json(result: LadderResult, cohort: dict[str, Any]) -> dict[str, Any]:
         "n_deaths": result.n_events,
     }
     out["settings"] = asdict(result.settings)
-    out["summary"] = summarise(result)
+    out["summary"] = summarise(result, rct)
     out["rct_pooled"] = RCT_POOLED
+    if rct is not None:
+        out["rct_evidence_pooled"] = rct
     out["disclaimer"] = DISCLAIMER
     out["versions"] = {"engine": __version__}
     return out

@@ -218,6 +218,11 @@ def _parse(
     grade: list[GradeRating] = []
     problems: list[ValidationProblem] = []
     seen: dict[str, str] = {}
+    for stray in sorted(path.glob("*.yml")):
+        # silently skipping a record would drop a study from every analysis unnoticed
+        problems.append(
+            ValidationProblem(stray.name, "", "not read: records must end in .yaml, not .yml")
+        )
     for file in sorted(path.glob("*.yaml")):
         data, errs = _read_yaml(file)
         problems += errs

@@ -408,6 +408,11 @@ class Study(_Strict):
     n_note: str | None = None
     follow_up: str | None = None
     follow_up_months: float | None = Field(None, ge=0, description="median, when reported")
+    source_url: str | None = Field(
+        None,
+        description="where the study-level numbers (n_total, arm sizes, follow_up_months) were "
+        "read; every outcome carries its own source_url",
+    )
     timing_of_surgery: SurgeryTiming
     outcomes: tuple[Outcome, ...] = ()
     no_extractable_estimate: bool = False
@@ -453,6 +458,12 @@ class Study(_Strict):
             p.append(("risk_of_bias.tool", "RoB 2 applies to randomised trials only"))
         if isinstance(rob, RobinsI) and not self.design.is_observational:
             p.append(("risk_of_bias.tool", "ROBINS-I applies to observational comparisons only"))
+        numbers = ("n_total", "n_local_therapy", "n_no_local_therapy", "follow_up_months")
+        given = [name for name in numbers if getattr(self, name) is not None]
+        if given and not self.source_url:
+            p.append(("source_url", f"{', '.join(given)} need the URL they were read from"))
+        if self.source_url and not self.source_url.startswith(("http://", "https://")):
+            p.append(("source_url", "must be an http(s) URL"))
         n_arms = (self.n_local_therapy or 0) + (self.n_no_local_therapy or 0)
         if self.n_total is not None and n_arms > self.n_total:
             p.append(("n_total", "arm sizes add up to more than n_total"))

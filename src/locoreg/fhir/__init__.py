@@ -1,4 +1,4 @@
-"""FHIR R4 / mCODE input and CDS Hooks 2.0 support (docs/fhir.md, docs/cds-hooks.md).
+"""FHIR R4 / mCODE input and CDS Hooks 2.0 support (docs/ehr-integration.md).
 
 Names are resolved lazily so that ``import locoreg.fhir`` loads neither
 ``fhir.resources`` nor PyJWT until they are used.

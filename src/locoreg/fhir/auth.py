@@ -4,21 +4,24 @@ Every call to a CDS service carries ``Authorization: Bearer <JWT>`` signed by th
 CDS client (the EHR). A token is accepted only if all of these hold:
 
 * header ``alg`` is ES384 or RS384 (the algorithms the spec allows; ``none`` and
-  HMAC are refused before any key is looked at) and ``kid`` names a key;
+  HMAC are refused before any key is looked at), ``kid`` names a key (the spec
+  requires it) and ``typ``, when present, is ``JWT``;
 * ``iss`` is a configured issuer; its key comes from that issuer's JWKS — inline
   in the configuration, or fetched from its ``jwks_url`` (cached). A ``jku``
   header is honoured only when the URL is in that issuer's allow-list;
 * the signature verifies with that key;
 * ``aud`` equals the URL of the service endpoint that was called;
+* ``sub`` (the client id) is in the issuer's ``sub`` allow-list, when one is set;
 * ``exp`` is present and not passed, ``iat`` is present (a small leeway for
   clock skew); ``jti`` is present and not seen before (replay cache).
 
 The replay cache lives in the process: with several workers, a token replayed to
 another worker is not detected. Run one worker, or put a shared cache in front
-(docs/cds-hooks.md).
+(docs/ehr-integration.md).
 
 Configuration: ``LOCOREG_CDS_ISSUERS`` is a JSON object mapping ``iss`` to either a
-JWKS URL string, or an object ``{"jwks_url": ..., "jwks": {...}, "jku": [...]}``.
+JWKS URL string, or an object ``{"jwks_url": ..., "jwks": {...}, "jku": [...],
+"sub": [...]}``.
 ``LOCOREG_CDS_JWT=off`` turns the check off (local testing only).
 """
 
@@ -37,6 +40,10 @@ import jwt
 ALGORITHMS: tuple[str, ...] = ("ES384", "RS384")
 LEEWAY_SECONDS = 30
 JWKS_TTL_SECONDS = 300.0
+# A token naming an unknown kid makes the verifier refetch the issuer's JWKS (key
+# rotation); at most once per this many seconds per URL, so that a stream of tokens
+# with made-up kids cannot turn the service into a JWKS-fetching loop.
+JWKS_REFETCH_SECONDS = 60.0
 _OFF = {"off", "0", "false", "no", "disabled"}
 
 
@@ -64,6 +71,8 @@ class Issuer:
     jwks: Mapping[str, Any] | None = None
     jwks_url: str | None = None
     jku_allowed: frozenset[str] = frozenset()
+    # Allowed ``sub`` (client id) values; empty = any ``sub`` from this issuer.
+    sub_allowed: frozenset[str] = frozenset()
 
 
 def parse_issuers(raw: str | Mapping[str, Any] | None) -> dict[str, Issuer]:
@@ -88,11 +97,23 @@ def parse_issuers(raw: str | Mapping[str, Any] | None) -> dict[str, Issuer]:
             if jwks is None and url is None:
                 raise ValueError(f"LOCOREG_CDS_ISSUERS[{iss!r}] needs 'jwks_url' or 'jwks'")
             out[iss] = Issuer(
-                iss, jwks=jwks, jwks_url=url, jku_allowed=frozenset(spec.get("jku", []))
+                iss,
+                jwks=jwks,
+                jwks_url=url,
+                jku_allowed=_strings(spec.get("jku", []), f"{iss}.jku"),
+                sub_allowed=_strings(spec.get("sub", []), f"{iss}.sub"),
             )
         else:
             raise ValueError(f"LOCOREG_CDS_ISSUERS[{iss!r}] must be a URL or an object")
     return out
+
+
+def _strings(value: Any, where: str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset({value})
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"LOCOREG_CDS_ISSUERS[{where}] must be a list of strings")
+    return frozenset(value)
 
 
 @dataclass
@@ -157,6 +178,10 @@ class JwtVerifier:
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise AuthError(f"JWT alg {alg!r} is not allowed (allowed: {', '.join(ALGORITHMS)})")
+        if not isinstance(header.get("kid"), str) or not header["kid"]:
+            raise AuthError("JWT header has no 'kid' (the key id is required)")
+        if header.get("typ") is not None and str(header["typ"]).upper() != "JWT":
+            raise AuthError(f"JWT typ {header['typ']!r} is not allowed (expected 'JWT')")
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
@@ -182,6 +207,8 @@ class JwtVerifier:
             raise AuthError("JWT signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"JWT rejected: {exc}") from None
+        if issuer.sub_allowed and claims.get("sub") not in issuer.sub_allowed:
+            raise AuthError(f"JWT sub {claims.get('sub')!r} is not allowed for this issuer")
         expires_at = float(claims["exp"]) + self.leeway
         if not self._jti.add_if_new((issuer.iss, str(claims["jti"])), expires_at):
             raise AuthError("JWT jti has been used before (replay)")
@@ -218,8 +245,10 @@ class JwtVerifier:
         now = self.clock()
         with self._lock:
             cached = self._jwks.get(url)
-            if cached is not None and not force and now - cached[0] < self.jwks_ttl:
-                return cached[1]
+            if cached is not None:
+                age = now - cached[0]
+                if age < (JWKS_REFETCH_SECONDS if force else self.jwks_ttl):
+                    return cached[1]
         client = self.http or httpx.Client(timeout=5.0)
         try:
             response = client.get(url, headers={"Accept": "application/json"})

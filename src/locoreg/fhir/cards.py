@@ -8,6 +8,7 @@ clinician learns what to document.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -107,23 +108,35 @@ def _source(topic: Recommendation | None = None, url: str | None = None) -> dict
 def assessment_card(
     assessment: Assessment,
     *,
+    card_uuid: str | None = None,
     assessment_url: str | None = None,
     smart_launch_url: str | None = None,
     source_url: str | None = None,
 ) -> dict[str, Any]:
-    """The card for one assessment; links to the stored record and the SMART app if given."""
+    """The card for one assessment; links to the stored record and the SMART app if given.
+
+    ``card_uuid`` should be the audit-store id of the assessment, so that feedback on
+    the card (which names the card's uuid) joins to the assessment it is about. The
+    SMART link (``type: smart``) carries that id in ``appContext`` for the launched app.
+    """
     label = RECOMMENDATION_LABELS[assessment.recommendation]
+    card_id = card_uuid or str(uuid.uuid4())
     links: list[dict[str, Any]] = []
     if assessment_url:
         links.append(
             {"label": "Full assessment in locoreg", "url": assessment_url, "type": "absolute"}
         )
     if smart_launch_url:
-        links.append(
-            {"label": "Open locoreg (SMART app)", "url": smart_launch_url, "type": "smart"}
-        )
+        link: dict[str, Any] = {
+            "label": "Open locoreg (SMART app)",
+            "url": smart_launch_url,
+            "type": "smart",
+        }
+        if card_uuid:
+            link["appContext"] = json.dumps({"assessment_id": card_uuid})
+        links.append(link)
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": card_id,
         "summary": _summary(f"Primary tumour, stage IV: {label}. {assessment.headline}"),
         "indicator": _INDICATOR.get(assessment.recommendation, "info"),
         "detail": assessment_detail(assessment),

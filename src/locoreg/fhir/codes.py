@@ -1,4 +1,6 @@
-"""Code systems, codes and profile URLs the mCODE mapping reads (docs/fhir.md lists sources).
+"""Code systems, codes and profile URLs the mCODE mapping reads.
+
+docs/ehr-integration.md has the mapping table and the sources.
 
 Only codes are here, no logic: the tables say which FHIR coding means which
 Patient field value, so a reviewer can check them against the source in one place.
@@ -103,6 +105,10 @@ DISEASE_STATUS_VALUES: Final[dict[str, str]] = {
     "271299001": "progressive_disease",  # Patient's condition worsened
     "277022003": "complete_response",  # Remission phase
     "709137006": "not_evaluated",  # Patient condition undetermined
+    # Earlier mCODE releases: STU1 "Not detected (qualifier)", STU2 "No abnormality
+    # detected (finding)" — no detectable disease, read as a complete response.
+    "260415000": "complete_response",
+    "281900007": "complete_response",
 }
 
 # --- Primary breast cancer --------------------------------------------------------------
@@ -148,6 +154,8 @@ SYMPTOM_SNOMED_BREAST: Final[dict[str, str]] = {
 # locoreg codes: bleeding, ulceration, infection, fungation, pain (breast implied).
 SYMPTOM_LOCOREG: Final = frozenset({"bleeding", "ulceration", "infection", "fungation", "pain"})
 ACTIVE_CLINICAL_STATUS: Final = frozenset({"active", "recurrence", "relapse"})
+# A symptom Observation whose value is this qualifier records the symptom as absent.
+ABSENT_SNOMED: Final = "2667000"  # Absent (qualifier value)
 
 # --- locoreg observations (no mCODE concept) --------------------------------------------
 SURGICAL_RISK: Final = "surgical-risk"  # valueCodeableConcept locoreg#low|standard|high

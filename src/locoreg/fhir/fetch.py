@@ -40,6 +40,13 @@ _OBSERVATION_CODES = ",".join(
             f"{c.LOCOREG_CS}|{code}"
             for code in (c.SURGICAL_RISK, c.ASA_CLASS, c.RESECTABLE, c.PREFERENCE)
         ),
+        # Local symptoms recorded as Observations (as Conditions they come with all
+        # Conditions).
+        *(
+            f"{c.SNOMED}|{code}"
+            for code in (*c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE, *c.SYMPTOM_SNOMED_BREAST)
+        ),
+        *(f"{c.LOCOREG_CS}|{code}" for code in sorted(c.SYMPTOM_LOCOREG)),
     ]
 )
 

@@ -7,7 +7,7 @@ between resources, a value that cannot be read — becomes a :class:`FieldError`
 field names the FHIR resource and path (``Observation(ER, LOINC 85337-4): missing``),
 and all of them are raised together as one :class:`InputError`.
 
-docs/fhir.md gives the code tables and the rules in prose.
+docs/ehr-integration.md gives the code tables and the rules in prose.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ FIELD_SOURCES: dict[str, str] = {
     "m": f"Observation(TNM distant metastases, LOINC {c.TNM_M_CLINICAL})",
     "metastases": "Condition(SecondaryCancerCondition)",
     "systemic_therapy": "MedicationStatement/MedicationRequest(CancerRelated)",
-    "local_symptoms": "Condition(local symptom of the primary)",
-    "local_symptoms_controlled": f"Condition.extension({c.EXT_SYMPTOM_CONTROLLED})",
+    "local_symptoms": "Condition/Observation(local symptom of the primary)",
+    "local_symptoms_controlled": f"Condition/Observation.extension({c.EXT_SYMPTOM_CONTROLLED})",
     "surgical_risk": f"Observation({c.LOCOREG_CS}#{c.SURGICAL_RISK})",
     "resectable": f"Observation({c.LOCOREG_CS}#{c.RESECTABLE})",
     "patient_preference": f"Observation({c.LOCOREG_CS}#{c.PREFERENCE})",
@@ -131,16 +131,43 @@ def _latest(observations: Sequence[Resource]) -> Resource | None:
 
 
 def resources_of(bundle: Any) -> list[Resource]:
-    """The resources of a Bundle; nested Bundles (prefetched searchsets) are flattened."""
+    """The resources of a Bundle; nested Bundles (prefetched searchsets) are flattened.
+
+    A resource that arrives twice (same type and id: overlapping prefetch items or
+    search pages) is kept once, so that nothing is counted twice.
+    """
+    seen: set[tuple[str, str]] = set()
+    out: list[Resource] = []
+    for resource in _flatten(bundle):
+        rid = resource.get("id")
+        if isinstance(rid, str) and rid:
+            key = (str(resource.get("resourceType")), rid)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(resource)
+    return out
+
+
+def _flatten(bundle: Any) -> list[Resource]:
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
         raise InputError.single("Bundle", "expected a FHIR Bundle (resourceType 'Bundle')")
+    entries = bundle.get("entry")
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise InputError.single(f"{ref(bundle)}.entry", "must be an array of entries")
     out: list[Resource] = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise InputError.single(f"{ref(bundle)}.entry.{i}", "must be an object")
+        resource = entry.get("resource")
+        if resource is None:
+            continue  # an entry may carry only a request/response; nothing to read
         if not isinstance(resource, Mapping):
-            continue
+            raise InputError.single(f"{ref(bundle)}.entry.{i}.resource", "must be a resource")
         if resource.get("resourceType") == "Bundle":
-            out.extend(resources_of(resource))
+            out.extend(_flatten(resource))
         elif resource.get("resourceType") != "OperationOutcome":
             out.append(resource)
     return out
@@ -159,7 +186,7 @@ def validate_resources(resources: Sequence[Resource]) -> list[FieldError]:
             continue
         try:
             model = get_fhir_model_class(kind)
-        except KeyError:
+        except (KeyError, ValueError):  # fhir.resources raises ValueError for unknown names
             errors.append(FieldError(ref(resource), f"unknown FHIR resource type {kind!r}"))
             continue
         try:
@@ -169,6 +196,10 @@ def validate_resources(resources: Sequence[Resource]) -> list[FieldError]:
                 path = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
                 where = f"{ref(resource)}.{path}" if path else ref(resource)
                 errors.append(FieldError(where, f"not valid FHIR: {err.get('msg', 'invalid')}"))
+        except (TypeError, ValueError) as exc:
+            # fhir.resources raises these (not a ValidationError) for some shapes, e.g. a
+            # JSON value where an object with named elements is expected.
+            errors.append(FieldError(ref(resource), f"not valid FHIR: {exc}"))
     return errors
 
 
@@ -292,7 +323,7 @@ class _Mapper:
         primary = primaries[0]
         verification = _first_code(primary.get("verificationStatus"), c.CONDITION_VERIFICATION)
         has_histology = bool(_extensions(primary, c.EXT_HISTOLOGY))
-        # Rule (docs/fhir.md): confirmed verification OR a coded histology counts as
+        # Rule (docs/ehr-integration.md): confirmed verification OR a coded histology counts as
         # histological confirmation; provisional/unconfirmed/differential without a
         # histology code does not.
         self.out["histology_confirmed"] = verification == "confirmed" or has_histology
@@ -463,6 +494,11 @@ class _Mapper:
         m_label = f"Observation(TNM distant metastases, LOINC {m_codes})"
         if m is not None and m.startswith("M1"):
             m = "M1"
+        # MX (not assessed) says nothing: a stage group or a SecondaryCancerCondition
+        # may still decide M below; only when nothing does is MX the error.
+        not_assessed = m == "MX"
+        if not_assessed:
+            m = None
         if m == "M0" and secondaries:
             sites = ", ".join(ref(x) for x in secondaries)
             self.fail(m_label, f"M0 contradicts the SecondaryCancerCondition(s) {sites}")
@@ -483,14 +519,14 @@ class _Mapper:
                 m = "M1"  # stage IV or a documented metastasis implies M1
             elif stage is not None:
                 m = "M0"
+            elif not_assessed:
+                self.fail(m_label, "MX: distant metastases not assessed", "M0, M1")
+                return
             else:
                 self.fail(
                     m_label, "missing (no M category, stage group or SecondaryCancerCondition)"
                 )
                 return
-        if m == "MX":
-            self.fail(m_label, "MX: distant metastases not assessed", "M0, M1")
-            return
         self.out["m"] = m
 
     # Performance status, symptoms, therapy
@@ -513,23 +549,44 @@ class _Mapper:
         else:
             self.out["ecog"] = value
 
-    def _symptom(self, cond: Resource) -> str | None:
-        code = cond.get("code")
+    @staticmethod
+    def _symptom(resource: Resource) -> str | None:
+        """The local symptom a Condition or Observation records, if any.
+
+        ``bodySite`` is a list on Condition and a single concept on Observation.
+        """
+        code = resource.get("code")
         if (local := _first_code(code, c.LOCOREG_CS)) in c.SYMPTOM_LOCOREG:
             return local
         snomed = _first_code(code, c.SNOMED) or ""
         if snomed in c.SYMPTOM_SNOMED_BREAST:
             return c.SYMPTOM_SNOMED_BREAST[snomed]
-        on_breast = any(
-            _has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in cond.get("bodySite") or []
-        )
+        sites = resource.get("bodySite")
+        sites = sites if isinstance(sites, list) else [sites]
+        on_breast = any(_has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in sites)
         if on_breast and snomed in c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE:
             return c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE[snomed]
         return None
 
+    @staticmethod
+    def _controlled(resource: Resource) -> bool:
+        flags = [e.get("valueBoolean") for e in _extensions(resource, c.EXT_SYMPTOM_CONTROLLED)]
+        return bool(flags) and all(f is True for f in flags)
+
+    @staticmethod
+    def _observed_present(obs: Resource) -> bool:
+        """An observed symptom is present unless the value says absent."""
+        if obs.get("valueBoolean") is False:
+            return False
+        return not _has_code(obs.get("valueCodeableConcept"), c.SNOMED, [c.ABSENT_SNOMED])
+
     def _symptoms(self) -> None:
-        symptoms: list[str] = []
-        controlled: list[bool] = []
+        """Active symptom Conditions, plus symptom Observations whose latest says present.
+
+        A symptom counts as controlled only when every record of it carries the
+        ``symptom-controlled`` extension set to true.
+        """
+        found: dict[str, list[bool]] = {}
         for cond in self.idx.conditions:
             symptom = self._symptom(cond)
             if symptom is None:
@@ -540,12 +597,19 @@ class _Mapper:
             )
             if status is not None and status not in c.ACTIVE_CLINICAL_STATUS:
                 continue  # resolved / inactive / remission: no longer a symptom
-            symptoms.append(symptom)
-            flags = [e.get("valueBoolean") for e in _extensions(cond, c.EXT_SYMPTOM_CONTROLLED)]
-            controlled.append(bool(flags) and all(f is True for f in flags))
-        if symptoms:
-            self.out["local_symptoms"] = list(dict.fromkeys(symptoms))
-            self.out["local_symptoms_controlled"] = all(controlled)
+            found.setdefault(symptom, []).append(self._controlled(cond))
+        observed: dict[str, list[Resource]] = {}
+        for obs in self.idx.observations:
+            if (symptom := self._symptom(obs)) is not None:
+                observed.setdefault(symptom, []).append(obs)
+        for symptom, records in observed.items():
+            latest = _latest(records)
+            # The latest observation decides: a later "absent" means it has resolved.
+            if latest is not None and self._observed_present(latest):
+                found.setdefault(symptom, []).append(self._controlled(latest))
+        if found:
+            self.out["local_symptoms"] = list(found)
+            self.out["local_symptoms_controlled"] = all(all(v) for v in found.values())
 
     def _start(self, med: Resource) -> date | None:
         period = med.get("effectivePeriod") or {}
@@ -602,7 +666,7 @@ class _Mapper:
             if asa is not None:
                 grade = asa.get("valueInteger")
                 if isinstance(grade, int) and 1 <= grade <= 6:
-                    # ASA I → low, II–III → standard, IV and above → high (docs/fhir.md).
+                    # ASA I → low, II–III → standard, IV and above → high (docs/ehr-integration.md).
                     self.out["surgical_risk"] = (
                         "low" if grade == 1 else "standard" if grade <= 3 else "high"
                     )
@@ -642,7 +706,14 @@ def bundle_to_patient_input(
     resources = resources_of(bundle)
     if validate and (problems := validate_resources(resources)):
         raise InputError(problems)
-    return _Mapper(resources, as_of or _as_of(bundle)).run()
+    try:
+        return _Mapper(resources, as_of or _as_of(bundle)).run()
+    except (TypeError, AttributeError, KeyError):
+        # Only reachable with ``validate=False`` (structurally invalid FHIR): an element
+        # of the wrong JSON type. Answer with a field error, never a traceback.
+        raise InputError.single(
+            "Bundle", "a resource is not valid FHIR (validate it against FHIR R4)"
+        ) from None
 
 
 def bundle_to_patient(bundle: Any, *, as_of: date | None = None, validate: bool = True) -> Patient:

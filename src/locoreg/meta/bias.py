@@ -226,7 +226,7 @@ def trim_fill(
     if estimator not in ("L0", "R0"):
         raise ValueError(f"estimator: {estimator!r} is not one of L0, R0")
     if side is None:
-        slope = rma(y0, v0, method=method, mods=np.sqrt(v0)).coef[1]
+        slope = rma(y0, v0, method=method, mods=np.sqrt(v0), tau2_ci=False).coef[1]
         side = "right" if slope < 0 else "left"
     elif side not in ("left", "right"):
         raise ValueError(f"side: {side!r} is not one of left, right")
@@ -245,7 +245,7 @@ def trim_fill(
         iterations += 1
         if iterations > maxiter:
             raise ArithmeticError(f"trim and fill did not converge in {maxiter} iterations")
-        beta = rma(y[: k - k0], v[: k - k0], method=method).estimate
+        beta = rma(y[: k - k0], v[: k - k0], method=method, tau2_ci=False).estimate
         dev = y - beta
         ranks = stats.rankdata(np.abs(dev), method="ordinal")  # R's ties.method="first"
         signed = np.sign(dev) * ranks

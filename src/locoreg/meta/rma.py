@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
+from locoreg.meta import _dist
 from locoreg.meta._heterogeneity import ConvergenceError, estimate_tau2, hat_p, q_stat
 from locoreg.meta._validate import as_effects, as_level
 from locoreg.meta._zeroin import R_TOL, zeroin
@@ -160,6 +160,7 @@ def rma(
     mod_names: tuple[str, ...] | list[str] | None = None,
     threshold: float = 1e-5,
     maxiter: int = 100,
+    tau2_ci: bool = True,
 ) -> MetaResult:
     """Fit a fixed-effect (``method="FE"``), random-effects or mixed-effects model.
 
@@ -179,6 +180,10 @@ def rma(
     threshold, maxiter
         Convergence control of Fisher scoring (metafor defaults). Non-convergence raises
         :class:`ConvergenceError` naming the method and the iterations.
+    tau2_ci
+        Compute the Q-profile interval for τ² (default). Refits whose interval nobody
+        reads (leave-one-out, cumulative, trim-and-fill iterations) pass False: it is the
+        most expensive part of a fit (two root searches), and the fields are then None.
 
     Returns
     -------
@@ -222,11 +227,11 @@ def rma(
         zval = beta / se
     alpha = 1.0 - level
     if df is None:
-        crit = float(stats.norm.isf(alpha / 2))
-        pval = 2.0 * stats.norm.sf(np.abs(zval))
+        crit = _dist.norm_isf(alpha / 2)
+        pval = 2.0 * _dist.norm_sf(np.abs(zval))
     else:
-        crit = float(stats.t.isf(alpha / 2, df)) if df > 0 else math.nan
-        pval = 2.0 * stats.t.sf(np.abs(zval), df) if df > 0 else np.full(p, np.nan)
+        crit = _dist.t_isf(alpha / 2, df) if df > 0 else math.nan
+        pval = 2.0 * _dist.t_sf(np.abs(zval), df) if df > 0 else np.full(p, np.nan)
     ci_lb, ci_ub = beta - crit * se, beta + crit * se
 
     # omnibus test of moderators (the intercept alone for an intercept-only model)
@@ -236,24 +241,24 @@ def rma(
     qm = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
     if df is None:
         qm_df: tuple[int, int | None] = (m, None)
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = _dist.chi2_sf(qm, m)
     else:
         qm /= m
         qm_df = (m, df)
-        qm_p = float(stats.f.sf(qm, m, df)) if df > 0 else math.nan
+        qm_p = _dist.f_sf(qm, m, df) if df > 0 else math.nan
 
     # heterogeneity
     q, q_p, i2, h2 = _heterogeneity(y, v, X, tau2, fixed=(method == "FE"))
 
     # Q-profile interval for τ² (random-effects models with k >= 2)
-    tau2_ci: tuple[float | None, float | None] = (None, None)
-    if method != "FE" and k > 1:
-        tau2_ci = _q_profile(y, v, X, tau2, level)
+    tau2_interval: tuple[float | None, float | None] = (None, None)
+    if tau2_ci and method != "FE" and k > 1:
+        tau2_interval = _q_profile(y, v, X, tau2, level)
 
     # prediction interval at the first coefficient (metafor predict(); not for FE)
     pi_low = pi_high = None
     if method != "FE" and p == 1:
-        pi_crit = crit if df is None else float(stats.t.isf(alpha / 2, max(df, 1)))
+        pi_crit = crit if df is None else _dist.t_isf(alpha / 2, max(df, 1))
         half = pi_crit * math.sqrt(float(se[0]) ** 2 + tau2)
         pi_low, pi_high = float(beta[0] - half), float(beta[0] + half)
 
@@ -274,8 +279,8 @@ def rma(
         ci_high=_opt(float(ci_ub[0])),
         tau2=tau2,
         tau2_se=tau2_se,
-        tau2_ci_low=tau2_ci[0],
-        tau2_ci_high=tau2_ci[1],
+        tau2_ci_low=tau2_interval[0],
+        tau2_ci_high=tau2_interval[1],
         i2=i2,
         h2=h2,
         q=q,
@@ -347,7 +352,7 @@ def _heterogeneity(
     P = hat_p(X, w)
     yc = y - y.mean()
     q = max(0.0, float(yc @ P @ yc))
-    q_p = float(stats.chi2.sf(q, k - p))
+    q_p = _dist.chi2_sf(q, k - p)
     if fixed:
         i2 = max(0.0, 100.0 * (q - (k - p)) / q) if q > 0 else 0.0
         return q, q_p, i2, q / (k - p)
@@ -367,8 +372,8 @@ def _q_profile(
     """
     k, p = X.shape
     alpha = 1.0 - level
-    crit_u = float(stats.chi2.isf(alpha / 2, k - p))
-    crit_l = float(stats.chi2.ppf(alpha / 2, k - p))
+    crit_u = _dist.chi2_isf(alpha / 2, k - p)
+    crit_l = _dist.chi2_ppf(alpha / 2, k - p)
     lo_end, hi_end = 0.0, max(100.0, 10.0 * tau2)
     q_lo = q_stat(lo_end, y, v, X)
     q_hi = q_stat(hi_end, y, v, X)
@@ -419,7 +424,9 @@ def _pseudo_r2(
         adj = 1.0 - (rss / (k - p)) / (tss / (k - 1))
         return max(0.0, 100.0 * adj)
     try:
-        tau2_re = rma(y, v, method, test, level, threshold=threshold, maxiter=maxiter).tau2
+        tau2_re = rma(
+            y, v, method, test, level, threshold=threshold, maxiter=maxiter, tau2_ci=False
+        ).tau2
     except ConvergenceError:
         return None
     if tau2_re == 0:

@@ -144,7 +144,8 @@ def _without_each(
 ) -> list[MetaResult]:
     _check_options(method, test, level)
     keep = ~np.eye(y.size, dtype=bool)  # row i: every study but i
-    return [rma(y[m], v[m], method=method, test=test, level=level) for m in keep]
+    # the τ² interval of each refit is not reported: skip its root searches
+    return [rma(y[m], v[m], method=method, test=test, level=level, tau2_ci=False) for m in keep]
 
 
 def cumulative(
@@ -174,7 +175,10 @@ def cumulative(
         idx = np.argsort(-key if decreasing else key, kind="stable")
     _check_options(method, test, level)
     ys, vs = y[idx], v[idx]
-    fits = [rma(ys[:j], vs[:j], method=method, test=test, level=level) for j in range(1, k + 1)]
+    fits = [
+        rma(ys[:j], vs[:j], method=method, test=test, level=level, tau2_ci=False)
+        for j in range(1, k + 1)
+    ]
     return CumulativeResult(
         method=method,
         test=test,

@@ -79,10 +79,17 @@ def save(fig: Figure, path: str | Path | None) -> None:
 
 
 def ratio_ticks(lo: float, hi: float, min_ticks: int = 4) -> list[float]:
-    """Readable ratio ticks within [lo, hi]: 1, 2, 5, 10... and finer ones only if needed."""
+    """Readable ratio ticks within [lo, hi]: 1, 2, 5, 10... and finer ones only if needed.
+
+    A finer tick is dropped when it would sit closer than 12% of the axis width (on the log
+    scale) to a tick already chosen, so that labels such as 0.67 and 0.75 never collide.
+    """
+    span = math.log(hi / lo) if hi > lo > 0 else 1.0
     ticks: list[float] = []
     for tier in _TICK_TIERS:
-        ticks += [t for t in tier if lo <= t <= hi]
+        for t in tier:
+            if lo <= t <= hi and all(abs(math.log(t / u)) >= 0.12 * span for u in ticks):
+                ticks.append(t)
         if len(ticks) >= min_ticks:
             break
     return sorted(ticks)

@@ -45,5 +45,6 @@ def love_plot(
     ax.set_xlabel("Absolute standardised mean difference")
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(frameon=False, loc="lower right")
+    # Outside the axes: a legend inside would hide the markers of the worst-balanced rows.
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_svg(fig, path)

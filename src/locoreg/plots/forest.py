@@ -50,6 +50,7 @@ from locoreg.plots._style import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     from locoreg.meta.rma import MetaResult
     from locoreg.meta.sensitivity import CumulativeResult
@@ -69,6 +70,8 @@ class ForestRow:
     ci_high: float
     weight: float | None = None
     group: str | None = None
+    #: short text for an extra right-hand column (e.g. the risk-of-bias judgement)
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +198,14 @@ def forest_plot(
     title: str = "",
     footer: Sequence[str] = (),
     ci_label: str | None = None,
+    note_label: str | None = None,
     xlim: tuple[float, float] | None = None,
     path: str | Path | None = None,
 ) -> Figure:
-    """Draw a forest plot (see the module docstring for the input types)."""
+    """Draw a forest plot (see the module docstring for the input types).
+
+    ``note_label`` heads an extra column showing each row's ``note`` (shown when any row
+    has one)."""
     if not rows and not summaries:
         raise ValueError("rows: nothing to plot (no study rows and no summaries)")
     ratio = measure in RATIO_MEASURES
@@ -209,6 +216,7 @@ def forest_plot(
             raise ValueError(f"rows: {r.label!r}: a ratio and its limits must be > 0")
     lines = _layout(rows, summaries)
     show_weight = any(r.weight is not None for r in rows)
+    show_note = any(r.note for r in rows)
     null = 1.0 if ratio else 0.0
     column = ci_label or (f"{measure} (95% CI)" if measure else "Estimate (95% CI)")
 
@@ -225,14 +233,19 @@ def forest_plot(
     row_h = 0.24
     height = row_h * (n + 2.2) + 0.35 * bool(title) + 0.18 * len(footer) + 0.3 * bool(favours)
     with style():
-        fig = new_figure(8.3 if show_weight else 7.7, height)
-        widths = [3.0, 3.1, 1.6] + ([0.6] if show_weight else [])
+        # the label column grows with the longest label (about 0.07 in per character at
+        # 9 pt, bold summaries 10% wider) so that no label runs into the plot column
+        longest = max([len(r.label) + 2 for r in rows] + [1.1 * len(s.label) for s in summaries])
+        label_w = max(3.0, (0.07 * longest + 0.15) / 0.93)
+        widths = [label_w, 3.1, 1.6] + ([0.6] if show_weight else []) + ([1.1] if show_note else [])
+        fig = new_figure(sum(widths) * 0.93, height)
         gs = fig.add_gridspec(1, len(widths), width_ratios=widths, wspace=0.0)
         ax_label = fig.add_subplot(gs[0, 0])
         ax = fig.add_subplot(gs[0, 1], sharey=ax_label)
         ax_ci = fig.add_subplot(gs[0, 2], sharey=ax_label)
         ax_w = fig.add_subplot(gs[0, 3], sharey=ax_label) if show_weight else None
-        text_axes = [a for a in (ax_label, ax_ci, ax_w) if a is not None]
+        ax_n = fig.add_subplot(gs[0, len(widths) - 1], sharey=ax_label) if show_note else None
+        text_axes = [a for a in (ax_label, ax_ci, ax_w, ax_n) if a is not None]
         for a in text_axes:
             a.set_axis_off()
             a.set_xlim(0, 1)
@@ -240,12 +253,12 @@ def forest_plot(
         ax_label.set_ylim(0.25, top + 0.4)
 
         ax.patch.set_visible(False)  # long note lines may run under the plot column
-        _headers(ax_label, ax_ci, ax_w, top, column)
+        _headers(ax_label, ax_ci, ax_w, top, column, ax_n, note_label or "")
         ax.axhline(top - 0.55, color=INK, lw=0.6)
         max_w = max((r.weight or 0.0) for r in rows) if rows else 0.0
         for i, line in enumerate(lines):
             y = n - i
-            _draw_line(line, y, ax, ax_label, ax_ci, ax_w, max_w, ratio, lo, hi)
+            _draw_line(line, y, ax, ax_label, ax_ci, ax_w, max_w, ratio, lo, hi, ax_n)
 
         ax.plot([null, null], [0.25, top - 0.55], color=INK, lw=0.8, zorder=1)
         overall = next((s for s in summaries if s.group is None), None)
@@ -265,18 +278,34 @@ def forest_plot(
             fig.suptitle(title, x=0.02, ha="left", fontsize=10.5, fontweight="bold")
         if footer:
             fig.text(0.02, 0.0, "\n".join(footer), ha="left", va="top", fontsize=SMALL, color=MUTED)
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.98 - 0.35 * bool(title) / height)
+        # room under the axis for its tick labels and the favours line, then the footer
+        bottom = (0.62 if favours else 0.4) / height
+        fig.subplots_adjust(
+            left=0.01, right=0.99, bottom=bottom, top=0.98 - 0.35 * bool(title) / height
+        )
     save(fig, path)
     return fig
 
 
-def _headers(ax_label: Axes, ax_ci: Axes, ax_w: Axes | None, top: float, column: str) -> None:
+def _headers(
+    ax_label: Axes,
+    ax_ci: Axes,
+    ax_w: Axes | None,
+    top: float,
+    column: str,
+    ax_n: Axes | None = None,
+    note_label: str = "",
+) -> None:
     kw: dict[str, Any] = {"fontweight": "bold", "va": "center", "color": INK}
     ax_label.text(0.0, top, "Study", ha="left", **kw)
     ax_ci.text(0.97, top, column, ha="right", **kw)
     if ax_w is not None:
         ax_w.text(0.95, top, "Weight", ha="right", **kw)
-    for a in (ax_label, ax_ci) + ((ax_w,) if ax_w is not None else ()):
+    if ax_n is not None:
+        ax_n.text(0.1, top, note_label, ha="left", **kw)
+    for a in (ax_label, ax_ci, ax_w, ax_n):
+        if a is None:
+            continue
         a.axhline(top - 0.55, color=INK, lw=0.6, xmin=0, xmax=1, clip_on=False)
 
 
@@ -291,6 +320,7 @@ def _draw_line(
     ratio: bool,
     lo: float,
     hi: float,
+    ax_n: Axes | None = None,
 ) -> None:
     if line.kind == "header":
         ax_label.text(0.0, y, line.text, ha="left", va="center", fontweight="bold", color=INK)
@@ -305,12 +335,15 @@ def _draw_line(
         ax_ci.text(0.97, y, _ci_text(r.estimate, r.ci_low, r.ci_high), ha="right", va="center")
         if ax_w is not None and r.weight is not None:
             ax_w.text(0.95, y, f"{r.weight:.1f}%", ha="right", va="center", color=INK)
+        if ax_n is not None and r.note:
+            ax_n.text(0.1, y, r.note, ha="left", va="center", color=INK, fontsize=SMALL)
         _interval(ax, r.ci_low, r.ci_high, y, lo, hi)
         # square area proportional to the weight; a floor keeps small studies visible
         size = 7.5 * math.sqrt(r.weight / max_w) if r.weight and max_w > 0 else 4.0
         ax.plot(
-            [r.estimate], [y], marker="s", ms=max(size, 2.8), color=INK, mec=INK, lw=0, zorder=3
-        )
+            [r.estimate], [y], marker="s", ms=max(size, 2.8), color=INK, mec=INK, lw=0, zorder=3,
+            gid=f"forest-study-{y:g}",
+        )  # fmt: skip
     elif line.kind == "summary" and line.summary is not None:
         s = line.summary
         ax_label.text(0.0, y, line.text, ha="left", va="center", fontweight="bold", color=INK)
@@ -329,6 +362,8 @@ def _draw_line(
                 lw=0.6,
                 ec=POOLED,
                 zorder=3,
+                # ids name the element in SVG output and let tests count diamonds
+                gid=f"forest-{'overall' if s.group is None else 'subgroup'}-{y:g}",
             )
     elif line.kind == "pi" and line.summary is not None:
         s = line.summary
@@ -336,7 +371,8 @@ def _draw_line(
         ax_label.text(0.03, y, line.text, ha="left", va="center", color=MUTED)
         ax_ci.text(0.97, y, _ci_text(None, s.pi_low, s.pi_high), ha="right", va="center",
                    color=MUTED)  # fmt: skip
-        _interval(ax, s.pi_low, s.pi_high, y, lo, hi, color=POOLED, lw=2.2, caps=True)
+        pi = _interval(ax, s.pi_low, s.pi_high, y, lo, hi, color=POOLED, lw=2.2, caps=True)
+        pi.set_gid(f"forest-pi-{y:g}")
 
 
 def _ci_text(est: float | None, low: float, high: float) -> str:
@@ -355,10 +391,10 @@ def _interval(
     color: str = INK,
     lw: float = 1.0,
     caps: bool = False,
-) -> None:
+) -> Line2D:
     """A horizontal interval, clipped to the axis with an arrow where it runs off."""
     a, b = max(low, lo), min(high, hi)
-    ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt", zorder=2)
+    (line,) = ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt", zorder=2)
     if caps:
         for x, inside in ((a, low >= lo), (b, high <= hi)):
             if inside:
@@ -366,6 +402,7 @@ def _interval(
     for x, clipped, direction in ((a, low < lo, "<"), (b, high > hi, ">")):
         if clipped:
             ax.plot([x], [y], marker=direction, ms=4, color=color, lw=0, zorder=2)
+    return line
 
 
 def _axis(ax: Axes, ratio: bool, lo: float, hi: float) -> None:

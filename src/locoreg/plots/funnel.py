@@ -89,7 +89,7 @@ def funnel_plot(
     grid = np.linspace(0.0, se_max, 200)
     z_outer = float(stats.norm.isf(min(levels) / 2))
     half = max(
-        float(np.max(np.abs(y_all))) + 0.1 * se_max,
+        float(np.max(np.abs(y_all))) + 0.2 * se_max,
         z_outer * se_max * 1.02,
         abs(estimate) + 1.96 * se_max,
     )
@@ -99,29 +99,35 @@ def funnel_plot(
         fig = new_figure(7.4, 4.4)
         ax = fig.add_subplot(1, 1, 1)
         # significance regions around the null (0 on the log scale), darkest = smallest p
-        ax.fill_betweenx(grid, lo, hi, color=_SHADES[len(levels)], lw=0, zorder=0)
+        ax.fill_betweenx(
+            grid, lo, hi, color=_SHADES[len(levels)], lw=0, zorder=0, gid="funnel-contour-0"
+        )
         for i in reversed(range(len(levels))):  # outermost band first, white centre last
             z = float(stats.norm.isf(levels[i] / 2))
-            ax.fill_betweenx(grid, -z * grid, z * grid, color=_SHADES[i], lw=0, zorder=0)
+            ax.fill_betweenx(
+                grid, -z * grid, z * grid, color=_SHADES[i], lw=0, zorder=0,
+                gid=f"funnel-contour-{i + 1}",
+            )  # fmt: skip
         # pseudo 95% confidence region around the pooled estimate
         ax.plot(estimate - 1.96 * grid, grid, color=INK, lw=0.7, ls=(0, (4, 3)), zorder=1)
         ax.plot(estimate + 1.96 * grid, grid, color=INK, lw=0.7, ls=(0, (4, 3)), zorder=1)
         ax.plot([estimate, estimate], [0, se_max], color=INK, lw=0.8, zorder=1)
-        ax.scatter(y, se, s=26, color=INK, edgecolor="white", lw=0.5, zorder=3, label="Study")
+        ax.scatter(
+            y, se, s=26, color=INK, edgecolor="white", lw=0.5, zorder=3, label="Study",
+            gid="funnel-studies",
+        )  # fmt: skip
         if fill is not None and fill.k0 > 0:
             ax.scatter(
                 fill.yi[fill.filled], np.sqrt(fill.vi[fill.filled]), s=26, facecolor="white",
                 edgecolor=FILLED, lw=1.1, zorder=3,
-                label=f"Imputed by trim and fill (k₀ = {fill.k0})",
+                label=f"Imputed by trim and fill (k₀ = {fill.k0})", gid="funnel-imputed",
             )  # fmt: skip
             adj = fill.fit.estimate
             ax.plot([adj, adj], [0, se_max], color=FILLED, lw=0.8, ls=(0, (2, 2)), zorder=1)
-        if labels is not None:
-            for xi, si, text in zip(y, se, labels, strict=True):
-                ax.annotate(text, (xi, si), xytext=(4, 2), textcoords="offset points",
-                            fontsize=6.5, color=MUTED)  # fmt: skip
         ax.set_ylim(se_max, 0)
         ax.set_xlim(lo, hi)
+        if labels is not None:
+            _label_points(ax, y, se, labels)
         ax.set_ylabel("Standard error")
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
@@ -142,6 +148,38 @@ def funnel_plot(
         fig.tight_layout()
     save(fig, path)
     return fig
+
+
+_LABEL_PT = 6.5
+
+
+def _label_points(ax: Axes, x: np.ndarray, se: np.ndarray, labels: Sequence[str]) -> None:
+    """Label each point, moving a label down (then up) until it clears the ones placed.
+
+    Boxes are estimated in points from the font size (0.6 em per character), which is
+    enough to keep clustered registry studies from printing over each other.
+    """
+    to_px = ax.transData.transform
+    scale = 72.0 / ax.figure.dpi  # display units -> points
+    placed: list[tuple[float, float, float, float]] = []
+    order = np.lexsort((x, se))  # top of the funnel first, then left to right
+    step = _LABEL_PT * 1.25
+    for i in order:
+        px, py = to_px((float(x[i]), float(se[i])))
+        px, py = px * scale, py * scale
+        w, h = 0.6 * _LABEL_PT * len(labels[i]), _LABEL_PT * 1.1
+        for k in range(0, 13):
+            dy = 2.0 - step * ((k + 1) // 2) * (1 if k % 2 else -1) if k else 2.0
+            box = (px + 4, py + dy, px + 4 + w, py + dy + h)
+            if not any(
+                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed
+            ):
+                break
+        placed.append(box)
+        ax.annotate(
+            labels[i], (float(x[i]), float(se[i])), xytext=(4, dy), textcoords="offset points",
+            fontsize=_LABEL_PT, color=MUTED, va="bottom",
+        )  # fmt: skip
 
 
 def _legend(ax: Axes, levels: list[float], fill: TrimFillResult | None) -> None:

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from locoreg.plots.km import figure_svg
+
+HR_TICKS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
+
+
+def _plain_log_ticks(ax: Any, low: float, high: float) -> None:
+    """Hazard ratios as 0.5, 0.7, 1 on a log axis (matplotlib would write 6×10⁻¹)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    ticks = [t for t in HR_TICKS if low / 1.1 <= t <= high * 1.1] or [1.0]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
 
 
 def specification_curve(
@@ -57,8 +70,10 @@ def specification_curve(
     if reference is not None:
         top.axhline(reference, color="#4f8a3c", linestyle="--", linewidth=1, label=reference_label)
     top.set_yscale("log")
+    _plain_log_ticks(top, float(np.nanmin(lo)), float(np.nanmax(hi)))
     top.set_ylabel("Hazard ratio (surgery vs none)")
-    top.legend(frameon=False, fontsize=8, loc="upper left")
+    # Above the axes, so that it never hides an estimate.
+    top.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3)
     top.grid(axis="y", alpha=0.3)
     for r, (dim, value) in enumerate(rows):
         used = np.asarray(choices[dim])[order] == value

@@ -119,6 +119,87 @@ def assessment_context(a: Assessment) -> dict[str, Any]:
     }
 
 
+_FIELD_LABELS: dict[str, str] = {
+    "age": "Age",
+    "sex": "Sex",
+    "ecog": "ECOG",
+    "histology_confirmed": "Histology confirmed",
+    "er": "ER",
+    "pr": "PR",
+    "her2": "HER2",
+    "t": "T",
+    "n": "N",
+    "m": "M",
+    "metastases": "Metastases",
+    "systemic_therapy": "Systemic therapy",
+    "local_symptoms": "Local symptoms",
+    "local_symptoms_controlled": "Symptoms controlled",
+    "surgical_risk": "Surgical risk",
+    "resectable": "Resectable",
+    "patient_preference": "Patient preference",
+}
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace("_", " ")
+
+
+def patient_rows(patient_input: dict[str, Any]) -> list[tuple[str, str]]:
+    """The stored input as (label, plain text) rows for the printed summary.
+
+    ``metastases`` read "bone (2 lesions), lung (lesions unknown)"; systemic therapy
+    "6 months, partial response"; an input that came as a FHIR Bundle is named as such.
+    """
+    if set(patient_input) == {"fhir_bundle"}:
+        return [("Input", "FHIR R4 Bundle (mCODE); see the stored record")]
+    rows: list[tuple[str, str]] = []
+    for key, value in patient_input.items():
+        label = _FIELD_LABELS.get(key, key.replace("_", " "))
+        if key == "metastases" and isinstance(value, list):
+            parts = []
+            for item in value:
+                if not isinstance(item, dict):
+                    parts.append(_plain(item))
+                    continue
+                lesions = item.get("lesions")
+                count = "lesions unknown" if lesions is None else f"{_plain(lesions)} lesion(s)"
+                parts.append(f"{_plain(item.get('site'))} ({count})")
+            text = ", ".join(parts) or "none"
+        elif key == "systemic_therapy":
+            if isinstance(value, dict):
+                months = value.get("months")
+                text = f"{_plain(months)} months, {_plain(value.get('response'))}"
+            else:
+                text = "not started"
+        elif isinstance(value, list):
+            text = ", ".join(_plain(v) for v in value) or "none"
+        else:
+            text = _plain(value)
+        rows.append((label, text))
+    return rows
+
+
+def cited_studies(ids: list[str]) -> list[dict[str, str | None]]:
+    """``[{id, cite, link}]`` for the evidence list of the summary (unknown ids kept bare)."""
+    from locoreg.evidence.base import load_evidence_base
+
+    base = load_evidence_base()
+    out: list[dict[str, str | None]] = []
+    for study_id in ids:
+        if study_id in base:
+            study = base.get(study_id)
+            out.append({"id": study_id, "cite": study.cite(), "link": study.url()})
+        else:
+            out.append({"id": study_id, "cite": None, "link": None})
+    return out
+
+
 def render_assessment_html(
     assessment: Assessment,
     *,
@@ -132,5 +213,6 @@ def render_assessment_html(
         **assessment_context(assessment),
         record_id=record_id,
         created_at=created_at,
-        patient_input=patient_input,
+        patient_rows=patient_rows(patient_input) if patient_input else [],
+        studies=cited_studies(assessment.evidence),
     )

@@ -19,7 +19,7 @@ import numpy as np
 from locoreg.cohort.ladder import RUNG_LABELS, RUNGS, LadderResult
 from locoreg.cohort.multiverse import HANDLES_IMMORTAL_TIME, MultiverseResult
 from locoreg.cohort.select import LABELS, AnalyticTable
-from locoreg.cohort.summary import DISCLAIMER, rung_rows, summarise
+from locoreg.cohort.summary import DISCLAIMER, hr_text, rung_rows, summarise
 
 Z = {0.95: 1.959963984540054, 0.90: 1.6448536269514722}
 
@@ -34,15 +34,89 @@ class TrialRow:
     ci_level: float
 
 
-def randomised_trials() -> tuple[list[TrialRow], TrialRow | None, str, str]:
-    """Overall-survival HRs of the RCTs in the evidence base, their random-effects pool,
-    the evidence snapshot id and a note on anything that could not be done."""
+@dataclass(frozen=True)
+class TrialEvidence:
+    """The published comparison drawn next to the ladder.
+
+    ``trials`` one overall-survival HR per randomised trial; ``pooled`` their
+    random-effects pool; ``observational`` the pool of the observational
+    studies of the evidence base (what registries reported); ``source`` names
+    the code that pooled them; ``note`` says what could not be done.
+    """
+
+    trials: tuple[TrialRow, ...] = ()
+    pooled: TrialRow | None = None
+    observational: TrialRow | None = None
+    snapshot: str = "unavailable"
+    source: str = ""
+    note: str = ""
+
+
+def randomised_trials() -> TrialEvidence:
+    """Overall-survival HRs of the RCTs in the evidence base and their random-effects pool.
+
+    Uses :func:`locoreg.evidence.pool.pool_by_design` (one estimate per trial,
+    90 % intervals converted with their own z, REML); if that module is not
+    available, pools the trials here with :func:`locoreg.meta.rma`
+    (:func:`_pool_here`). The report renders either way.
+    """
+    try:
+        from locoreg.evidence.pool import pool_by_design
+    except ImportError:
+        return _pool_here()
+    try:
+        res = pool_by_design(outcome="overall_survival", method="REML", test="z")
+    except Exception as exc:  # the report must still render; say why the pool is missing
+        fallback = _pool_here()
+        note = f"evidence pool failed ({type(exc).__name__}); pooled in the report instead"
+        return TrialEvidence(
+            fallback.trials,
+            fallback.pooled,
+            None,
+            fallback.snapshot,
+            fallback.source,
+            note,
+        )
+    rnd, obs = res.groups["randomised"], res.groups["observational"]
+    trials = tuple(
+        TrialRow(s.id, s.citation, s.hr, s.hr_ci_low, s.hr_ci_high, s.ci_level)
+        for s in sorted(rnd.studies, key=lambda s: s.id)
+    )
+
+    def group_row(group: Any, what: str) -> TrialRow | None:
+        lo, hi = group.hr_ci
+        if group.hr is None or lo is None or hi is None:
+            return None
+        return TrialRow(
+            group.key,
+            f"{what} pooled (k={group.k}, {res.method})",
+            float(group.hr),
+            float(lo),
+            float(hi),
+            0.95,
+        )
+
+    return TrialEvidence(
+        trials,
+        group_row(rnd, "RCTs"),
+        group_row(obs, "Observational studies"),
+        res.snapshot,
+        "locoreg.evidence.pool",
+    )
+
+
+def _pool_here() -> TrialEvidence:
+    """Fallback: pool the RCT overall-survival HRs of the evidence base with ``rma`` (REML).
+
+    SE of log HR from the interval, ``(log U − log L) / (2 z)``, with z of the
+    reported CI level (1.645 for the 90 % intervals of E2108 and JCOG1017).
+    """
     try:
         from locoreg.evidence.base import load_evidence_base
 
         base = load_evidence_base()
     except Exception as exc:  # the report must still render without the evidence base
-        return [], None, "unavailable", f"evidence base not loaded ({type(exc).__name__})"
+        return TrialEvidence(note=f"evidence base not loaded ({type(exc).__name__})")
     pairs = base.outcomes("overall_survival", "overall", design="rct", measure="HR")
     rows: list[TrialRow] = []
     seen: set[str] = set()
@@ -83,8 +157,8 @@ def randomised_trials() -> tuple[list[TrialRow], TrialRow | None, str, str]:
             if res.ci_low is None or res.ci_high is None:
                 raise ValueError("pooled CI not available")
             pooled = TrialRow(
-                "pooled",
-                f"Random-effects pool of {len(rows)} RCTs (REML)",
+                "randomised",
+                f"RCTs pooled (k={len(rows)}, REML)",
                 float(np.exp(res.estimate)),
                 float(np.exp(res.ci_low)),
                 float(np.exp(res.ci_high)),
@@ -92,14 +166,30 @@ def randomised_trials() -> tuple[list[TrialRow], TrialRow | None, str, str]:
             )
         except Exception as exc:  # meta engine written concurrently; show the trials anyway
             note = f"trials not pooled ({type(exc).__name__})"
-    return rows, pooled, base.snapshot, note
+    return TrialEvidence(tuple(rows), pooled, None, base.snapshot, "locoreg.report.cohort", note)
+
+
+def rct_reference(evidence: TrialEvidence) -> dict[str, Any] | None:
+    """The pooled RCT estimate as the plain-words summary quotes it (None if not pooled)."""
+    p = evidence.pooled
+    if p is None:
+        return None
+    return {
+        "label": f"the {len(evidence.trials)} randomised trials of the evidence base, pooled",
+        "hr": p.hr,
+        "ci_low": p.ci_low,
+        "ci_high": p.ci_high,
+        "studies": [t.study for t in evidence.trials],
+        "pooled_by": evidence.source,
+        "evidence_snapshot": evidence.snapshot,
+    }
 
 
 def table_one(table: AnalyticTable) -> list[dict[str, str]]:
     """Baseline characteristics by surgery: n (%) for indicators, mean (SD) for age."""
     op = table.surgery == 1
     groups = (("Surgery", op), ("No surgery", ~op))
-    rows = [{"label": "Patients", **{g: f"{int(m.sum())}" for g, m in groups}}]
+    rows = [{"label": "Patients", **{g: f"{int(m.sum()):,}" for g, m in groups}}]
     rows.append(
         {
             "label": "Age, mean (SD)",
@@ -130,7 +220,7 @@ def table_one(table: AnalyticTable) -> list[dict[str, str]]:
             {
                 "label": LABELS[key],
                 **{
-                    g: f"{int(x[m].sum())} ({100 * x[m].mean():.1f}%)" if m.any() else "–"
+                    g: f"{int(x[m].sum()):,} ({100 * x[m].mean():.1f}%)" if m.any() else "–"
                     for g, m in groups
                 },
             }
@@ -138,24 +228,28 @@ def table_one(table: AnalyticTable) -> list[dict[str, str]]:
     if table.has_ecog:
         e = table.covariates["ecog"]
         known = table.covariates["ecog_missing"] == 0
-        rows.append(
-            {
-                "label": "ECOG 2–4",
-                **{
-                    g: f"{int((e[m & known] >= 2).sum())} ({100 * (e[m & known] >= 2).mean():.1f}%)"
-                    if (m & known).any()
-                    else "–"
-                    for g, m in groups
-                },
-            }
-        )
+        poor = e >= 2
+
+        def share(m: np.ndarray) -> str:
+            k = m & known
+            return f"{int(poor[k].sum()):,} ({100 * poor[k].mean():.1f}%)" if k.any() else "–"
+
+        rows.append({"label": "ECOG 2–4", **{g: share(m) for g, m in groups}})
     deaths = table.event == 1
-    rows.append({"label": "Deaths", **{g: f"{int(deaths[m].sum())}" for g, m in groups}})
+    rows.append({"label": "Deaths", **{g: f"{int(deaths[m].sum()):,}" for g, m in groups}})
     return rows
 
 
-def _ladder_forest(result: LadderResult, trials: list[TrialRow], pooled: TrialRow | None) -> str:
-    """Forest plot of the rungs above the randomised trials (log HR axis)."""
+def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
+    """The ladder (left) next to the published evidence (right), on one log HR scale.
+
+    Left panel: the rungs, red when the method treats surgery as known at
+    diagnosis (immortal time), blue when it respects the timing of surgery.
+    Right panel: each randomised trial (green squares), their pool (green
+    diamond) and the pool of the observational studies (grey diamond), so the
+    reader can see which rungs land where the registries landed and which land
+    where the trials did.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,33 +257,56 @@ def _ladder_forest(result: LadderResult, trials: list[TrialRow], pooled: TrialRo
 
     from locoreg.plots.km import figure_svg
 
-    items: list[tuple[str, float, float, float, str]] = [
+    Item = tuple[str, float, float, float, str, str]  # label, hr, lo, hi, colour, marker
+    st = result.settings
+    suffix = {"landmark": f" at {st.landmark:g} mo", "emulated_trial": f", grace {st.grace:g} mo"}
+    left: list[Item] = [
         (
-            RUNG_LABELS[k],
+            RUNG_LABELS[k].replace(" (clone–censor–weight)", "") + suffix.get(k, ""),
             e.hr,
             e.ci_low,
             e.ci_high,
             "#1f4e79" if HANDLES_IMMORTAL_TIME[k] else "#c0504d",
+            "s",
         )
         for k in RUNGS
         for e in (result.estimates[k],)
     ]
-    for t in trials:
-        level = "" if t.ci_level == 0.95 else f" [{t.ci_level:.0%} CI]"
-        items.append((f"RCT: {t.study}{level}", t.hr, t.ci_low, t.ci_high, "#4f8a3c"))
-    if pooled is not None:
-        items.append((pooled.label, pooled.hr, pooled.ci_low, pooled.ci_high, "#2d5a1f"))
-    y = np.arange(len(items))[::-1]
-    fig, ax = plt.subplots(figsize=(8.0, 0.36 * len(items) + 1.0))
-    for yi, (_, hr, lo, hi, colour) in zip(y, items, strict=True):
-        ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.5)
-        ax.plot([hr], [yi], marker="s", color=colour, markersize=6)
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
-    _hr_ticks(ax, min(i[2] for i in items), max(i[3] for i in items))
-    ax.set_yticks(y, [i[0] for i in items], fontsize=8)
-    ax.set_xlabel("Hazard ratio of death, surgery vs none (< 1 favours surgery)")
-    ax.grid(axis="x", alpha=0.3)
+    right: list[Item] = []
+    for t in evidence.trials:
+        level = "" if round(t.ci_level, 2) == 0.95 else f" ({t.ci_level:.0%} CI)"
+        right.append((f"{t.study}{level}", t.hr, t.ci_low, t.ci_high, "#4f8a3c", "s"))
+    for row, colour in ((evidence.pooled, "#2d5a1f"), (evidence.observational, "#777777")):
+        if row is not None:
+            right.append((row.label, row.hr, row.ci_low, row.ci_high, colour, "D"))
+    panels = [(left, "This registry: the analysis ladder")]
+    if right:
+        panels.append((right, "Published evidence (overall survival)"))
+    everything = left + right
+    low, high = min(i[2] for i in everything), max(i[3] for i in everything)
+    rows = max(len(p[0]) for p in panels)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(11.0 if len(panels) == 2 else 7.0, 0.34 * rows + 1.3),
+        sharex=True,
+        squeeze=False,
+    )
+    for ax, (items, title) in zip(axes[0], panels, strict=True):
+        y = np.arange(len(items))[::-1] + (rows - len(items))
+        for yi, (_, hr, lo, hi, colour, marker) in zip(y, items, strict=True):
+            ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.5)
+            ax.plot([hr], [yi], marker=marker, color=colour, markersize=6 if marker == "s" else 8)
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlim(low / 1.15, high * 1.15)
+        _hr_ticks(ax, low, high)
+        ax.set_yticks(y, [i[0] for i in items], fontsize=8)
+        ax.set_ylim(-0.7, rows - 0.3)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_xlabel("HR of death, surgery vs none (< 1 favours surgery)", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
     return figure_svg(fig)
 
 
@@ -231,15 +348,18 @@ def render_cohort_report(
     table: AnalyticTable,
     cohort: dict[str, Any],
     multiverse: MultiverseResult | None = None,
+    *,
+    evidence: TrialEvidence | None = None,
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string (``evidence`` defaults to :func:`randomised_trials`)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from locoreg import __version__
     from locoreg.plots.balance import love_plot
     from locoreg.plots.km import km_plot
 
-    trials, pooled, snapshot, trials_note = randomised_trials()
+    evidence = randomised_trials() if evidence is None else evidence
+    pooled = evidence.pooled
     op = (table.surgery == 1).astype(int)
     km_svg = km_plot(
         table.time,
@@ -253,6 +373,7 @@ def render_cohort_report(
     lm = result.settings.landmark
     after = table.time > lm
     exposed = ((table.surgery == 1) & (table.surgery_time <= lm))[after].astype(int)
+    lm_est = result.landmark_sensitivity.get(lm, result.estimates["landmark"])
     km_landmark_svg = (
         km_plot(
             table.time[after] - lm,
@@ -261,6 +382,8 @@ def render_cohort_report(
             (f"Surgery by {lm:g} months", "No surgery by then"),
             title=f"Landmark analysis: survival from {lm:g} months, patients alive then",
             xlabel=f"Months from the {lm:g}-month landmark",
+            note="Unadjusted curves: the gap left here is confounding by indication. The "
+            f"adjusted landmark model gives {hr_text(lm_est)}.",
         )
         if after.any()
         else ""
@@ -282,22 +405,21 @@ def render_cohort_report(
         cohort=cohort,
         result=result,
         rungs=rung_rows(result),
-        summary=summarise(result),
+        summary=summarise(result, rct_reference(evidence)),
         table_one=table_one(table),
         km_svg=km_svg,
         km_landmark_svg=km_landmark_svg,
-        forest_svg=_ladder_forest(result, trials, pooled),
+        forest_svg=_ladder_forest(result, evidence),
         balance_svg=balance_svg,
-        trials=trials,
+        evidence=evidence,
         pooled=pooled,
-        trials_note=trials_note,
         multiverse=multiverse,
         multiverse_summary=multiverse.summary() if multiverse else None,
         speccurve_svg=speccurve_svg(multiverse, pooled.hr if pooled else None)
         if multiverse and multiverse.ok()
         else "",
         disclaimer=DISCLAIMER,
-        versions={"engine": __version__, "evidence": snapshot},
+        versions={"engine": __version__, "evidence": evidence.snapshot},
     )
 
 
@@ -307,7 +429,11 @@ def write_cohort_report(
     table: AnalyticTable,
     cohort: dict[str, Any],
     multiverse: MultiverseResult | None = None,
+    *,
+    evidence: TrialEvidence | None = None,
 ) -> Path:
+    """Render the report and write it to ``path`` (UTF-8)."""
     path = Path(path)
-    path.write_text(render_cohort_report(result, table, cohort, multiverse), encoding="utf-8")
+    html = render_cohort_report(result, table, cohort, multiverse, evidence=evidence)
+    path.write_text(html, encoding="utf-8")
     return path

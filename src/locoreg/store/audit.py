@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -284,14 +284,19 @@ class AuditStore:
 
     # -- export --------------------------------------------------------------------
 
-    def export_jsonl(self, fp: IO[str]) -> int:
-        """Write every record, oldest first, one JSON object per line; returns the count.
+    def iter_jsonl(self) -> Iterator[str]:
+        """Every record, oldest first, as JSON-lines text (each line ends in ``\\n``).
 
-        Each line has ``"kind": "assessment"`` or ``"kind": "feedback"``.
+        Assessments come first, then feedback; each object has ``"kind"`` =
+        ``"assessment"`` or ``"feedback"`` and the keys of :meth:`StoredAssessment.as_dict`
+        or :meth:`StoredFeedback.as_dict`. Rows are read in batches so a large store is
+        streamed, not loaded whole.
         """
-        count = 0
         with self.engine.connect() as conn:
-            for row in conn.execute(select(assessments).order_by(assessments.c.seq)):
+            result = conn.execution_options(yield_per=500).execute(
+                select(assessments).order_by(assessments.c.seq)
+            )
+            for row in result:
                 record = StoredAssessment(
                     row.id,
                     _utc(row.created_at),
@@ -300,9 +305,14 @@ class AuditStore:
                     row.assessment,
                     row.versions,
                 )
-                fp.write(json.dumps({"kind": "assessment", **record.as_dict()}) + "\n")
-                count += 1
+                yield json.dumps({"kind": "assessment", **record.as_dict()}) + "\n"
         for item in self.list_feedback():
-            fp.write(json.dumps({"kind": "feedback", **item.as_dict()}) + "\n")
+            yield json.dumps({"kind": "feedback", **item.as_dict()}) + "\n"
+
+    def export_jsonl(self, fp: IO[str]) -> int:
+        """Write :meth:`iter_jsonl` to ``fp``; returns the number of records written."""
+        count = 0
+        for line in self.iter_jsonl():
+            fp.write(line)
             count += 1
         return count

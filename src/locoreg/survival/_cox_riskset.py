@@ -1,78 +1,131 @@
-"""Risk-set bookkeeping for the Cox model: sort once, then sums by cumulative sums.
+"""Risk-set bookkeeping for the Cox model: sort once, then one cache-blocked pass per step.
 
-Notation (Therneau & Grambsch 2000, ch. 3). Rows are sorted by (stratum, stop time).
-An *event group* g is the set of deaths sharing one (stratum, time) pair. Row i is at
-risk for g iff it is in the same stratum and ``entry_i < t_g <= stop_i``. With
-``r_i = w_i exp(eta_i)``:
+Notation (Therneau & Grambsch 2000, ch. 3). Rows are sorted by (stratum, stop time) and,
+within a tied (stratum, time), deaths first. An *event group* g is the set of deaths
+sharing one (stratum, time) pair. Row i is at risk for g iff it is in the same stratum and
+``entry_i < t_g <= stop_i``. With ``r_i = w_i exp(eta_i)``:
 
     S0_g = sum_{i in R_g} r_i,   S1_g = sum_{i in R_g} r_i x_i,
     D0_g = sum_{i dies in g} r_i, D1_g = sum_{i dies in g} r_i x_i.
 
-Risk-set sums are reverse cumulative sums read at the first row with stop >= t_g, minus
-the same sums in entry order read at the first row with entry >= t_g (counting-process
-data). Later strata appear in both terms and cancel.
+Per row, ``hi_i`` is the number of groups with key <= (stratum_i, stop_i) and ``lo_i`` the
+number with key <= (stratum_i, entry_i) (without entry: the groups of earlier strata), so
+that i is at risk for g iff ``lo_i <= g < hi_i``. Hence
+
+    S_g = sum_{hi_i > g} r_i x_i - sum_{lo_i > g} r_i x_i,
+
+two tail sums. Sorted rows are cut into *segments* on which (hi, lo, death) is constant; the
+deaths of group g form one segment (giving D0, D1), and tail sums over segments give S0, S1.
 
 Efron (1977): the k-th of the d_g tied deaths (k = 0..d_g-1, f_k = k/d_g) sees the
 denominator ``den_k = S0_g - f_k D0_g``; Breslow uses f_k = 0. Deaths carry the mean
 weight ``m_g = (sum of death weights)/d_g`` (R survival, coxfit6.c).
 
-The information matrix never materialises an n x p x p array:
+Score and information never materialise an n x p x p array:
 
-    sum_g h_g m_g sum_k [(S2_g - f_k D2_g)/den_k - a_k a_k']      a_k = (S1_g - f_k D1_g)/den_k
+    U = sum_deaths w_i x_i - sum_g (c_g S1_g - e_g D1_g)
+    I = X' diag(v) X - (S1' diag(aa) S1 - S1' diag(ab) D1 - D1' diag(ab) S1 + D1' diag(bb) D1)
 
-is ``X' diag(v) X - (S1' diag(aa) S1 - S1' diag(ab) D1 - D1' diag(ab) S1 + D1' diag(bb) D1)``
-where ``v_i = r_i (sum of h_g c_g over the groups i is at risk for) - [i dies] r_i h_g e_g``,
-``c_g = m_g sum_k 1/den_k``, ``e_g = m_g sum_k f_k/den_k``, and aa, ab, bb are
-``m_g sum_k {1, f_k, f_k^2}/den_k^2``. The per-row sums of c_g are cumulative sums over
-groups read at two searchsorted positions.
+with ``c_g = m_g sum_k 1/den_k``, ``e_g = m_g sum_k f_k/den_k``, aa, ab, bb equal to
+``m_g sum_k {1, f_k, f_k^2}/den_k^2`` and ``v_i = r_i (C[hi_i] - C[lo_i]) - [i dies in g]
+r_i e_g`` (C the cumulative sum of c over groups). S0, D0 and v depend on eta only, so
+one evaluation reads X twice: ``eta = X beta``, then one pass over row blocks small enough
+to stay in cache that forms ``r x`` (segment sums) and ``sqrt(v) x`` (a symmetric rank-k
+update of ``X' diag(v) X``) without n x p temporaries.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 from scipy.linalg import blas
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
+# Rows per block: two (rows x p) float64 blocks should fit in a core's L2 cache.
+_BLOCK_BYTES = 1 << 18
+# Up to this many segment pieces in a block, their sums are one small matrix product
+# (heavy ties: few distinct times per block) instead of a scaled copy and reduceat.
+_FEW_PIECES = 24
+# From this many blocks on, two threads share the pass (below, thread overhead dominates).
+_PARALLEL_BLOCKS = 64
+_POOL: ThreadPoolExecutor | None = None
+
+
+@cache
+def _openblas_thread_controls() -> tuple[tuple[Callable[[], int], Callable[[int], None]], ...]:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process.
+
+    numpy and scipy each ship their own OpenBLAS; found through /proc/self/maps (Linux),
+    like threadpoolctl. Empty elsewhere, which only forgoes the speed-up.
+    """
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return ()
+    paths = sorted(
+        {
+            line.split()[-1]
+            for line in maps.splitlines()
+            if "openblas" in line.lower() and line.split()[-1].startswith("/")
+        }
+    )
+    controls = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            if get is not None and put is not None:
+                controls.append((get, put))
+                break
+    return tuple(controls)
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run BLAS single-threaded for the duration (restored afterwards).
+
+    The Cox passes make many small BLAS calls (p x p blocks); OpenBLAS's own threads cost
+    more to wake than they save - up to 6x slower on a busy 2-core machine - while the
+    row blocks are already shared between two Python threads.
+    """
+    controls = _openblas_thread_controls()
+    before = [get() for get, _ in controls]
+    for _, put in controls:
+        put(1)
+    try:
+        yield
+    finally:
+        for (_, put), count in zip(controls, before, strict=True):
+            put(count)
+
 
 @dataclass(frozen=True)
-class SegmentPlan:
-    """Reverse cumulative sums of ``r_i x_i`` read at a few boundaries only.
+class Block:
+    """Rows ``start:stop`` and the segment pieces that begin inside them."""
 
-    Rows (in the order ``rows``) are cut into contiguous segments at the boundaries; a
-    sparse segment-indicator matrix times X gives segment sums without an n x p
-    temporary, and a reverse cumulative sum over segments gives the sum from each
-    boundary to the end. ``at`` maps each event group to its boundary.
-    """
-
-    rows: IntArray  # sorted-row index of each position from the first boundary on
-    indptr: IntArray
-    at: IntArray
-
-    @classmethod
-    def build(cls, perm: IntArray | None, reads: IntArray, n: int) -> SegmentPlan:
-        bounds = np.unique(np.append(reads, n))
-        rows = np.arange(bounds[0], n) if perm is None else perm[bounds[0] :]
-        return cls(rows, bounds - bounds[0], np.searchsorted(bounds, reads))
-
-    def tail_sums(self, weight: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Sums of ``weight`` and ``weight * x`` from each read boundary to the end."""
-        n_seg = self.indptr.shape[0] - 1
-        if n_seg == 0:  # nobody leaves the risk sets
-            return np.zeros(self.at.shape[0]), np.zeros((self.at.shape[0], x.shape[1]))
-        w = weight[self.rows]
-        seg = sparse.csr_matrix((w, self.rows, self.indptr), shape=(n_seg, x.shape[0]))
-        sx = np.ascontiguousarray(np.asarray(seg @ x).T)  # (p, segments)
-        tail = np.zeros((sx.shape[0], n_seg + 1))
-        np.cumsum(sx[:, ::-1], axis=1, out=tail[:, -2::-1])
-        s0 = np.zeros(n_seg + 1)
-        np.cumsum(np.add.reduceat(w, self.indptr[:-1])[::-1], out=s0[-2::-1])
-        return s0[self.at], tail[:, self.at].T
+    start: int
+    stop: int
+    piece_lo: int
+    piece_hi: int
+    local_cuts: IntArray  # piece starts relative to ``start`` (first is 0)
+    lo_values: IntArray | None  # counting process: distinct lo of the block's rows
+    lo_index: IntArray | None  # row -> index into lo_values
+    piece_of_row: IntArray | None  # few pieces: piece of each row (sums by a small matmul)
 
 
 @dataclass(frozen=True)
@@ -80,7 +133,7 @@ class RiskSets:
     """Sorted data and index arrays that do not depend on the coefficients."""
 
     order: IntArray  # sorted position -> original row
-    x: FloatArray  # centred covariates, sorted (n, p)
+    x: FloatArray  # centred covariates, sorted (n, p), C-contiguous
     center: FloatArray  # subtracted from x (R's centring)
     stop: FloatArray
     entry: FloatArray | None
@@ -96,17 +149,51 @@ class RiskSets:
     group_time: FloatArray
     group_stratum: IntArray
     group_first: IntArray  # first death of each group in `death`
-    risk_start: IntArray  # first sorted row with stop >= t_g (same stratum)
-    risk_drop: IntArray  # first row (entry order / stratum end) no longer counted
-    entry_order: IntArray | None  # sorted position of rows ordered by (stratum, entry)
     hi: IntArray  # number of groups with key <= (stratum, stop) per row
     lo: IntArray  # number of groups with key <= (stratum, entry) per row
-    plan_in: SegmentPlan  # rows entering the risk sets (stop order)
-    plan_out: SegmentPlan | None  # rows leaving them (entry order / stratum ends)
+    seg_start: IntArray  # first sorted row of each segment
+    seg_len: IntArray  # rows per segment
+    seg_hi: IntArray  # hi of each segment's rows
+    seg_lo: IntArray | None  # lo of each segment's rows (right-censored data only)
+    death_weight: FloatArray  # w_i per death
+    death_mean_wt: FloatArray  # m_g per death
+    seg_first_piece: IntArray  # first piece of each segment
+    death_seg: IntArray  # segment holding the deaths of each group (= first with hi > g)
+    drop_seg: IntArray | None  # right-censored: first segment with lo > g (later strata)
+    xw_dead: FloatArray  # sum over deaths of w_i x_i (p,)
+    blocks: tuple[Block, ...]
+    n_pieces: int
 
     @property
     def n_groups(self) -> int:
         return int(self.n_dead.shape[0])
+
+
+def _deaths_first(order: IntArray, keys: NDArray[np.generic], ev: NDArray[np.bool_]) -> IntArray:
+    """Reorder ``order`` (already sorted by ``keys``) so deaths lead each run of equal keys.
+
+    A stable partition within runs, in O(n): position = run start + rank among the deaths
+    of the run (deaths) or + number of deaths + rank among the others (censored rows).
+    """
+    n = keys.shape[0]
+    run_start = np.empty(n, dtype=bool)
+    run_start[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=run_start[1:])
+    idx = np.arange(n)
+    first = np.maximum.accumulate(np.where(run_start, idx, 0))
+    d = ev.astype(np.intp)
+    excl = np.cumsum(d) - d
+    deaths_before = excl - excl[first]
+    run_id = np.cumsum(run_start) - 1
+    n_deaths_run = np.bincount(run_id, weights=d).astype(np.intp)
+    pos = np.where(
+        ev,
+        first + deaths_before,
+        first + n_deaths_run[run_id] + (idx - first - deaths_before),
+    )
+    out = np.empty_like(order)
+    out[pos] = order
+    return out
 
 
 def build_risksets(
@@ -119,30 +206,33 @@ def build_risksets(
     stratum: IntArray,
     entry: FloatArray | None,
     efron: bool,
+    block_rows: int | None = None,
 ) -> RiskSets:
-    """Sort by (stratum, stop) and precompute every coefficient-free index."""
-    n = stop.shape[0]
+    """Sort by (stratum, stop, deaths first) and precompute every coefficient-free index."""
+    n, p = x.shape
     stratified = bool(stratum.max(initial=0) > 0)
-    if stratified:
+    key_entry: NDArray[np.generic] | None = None
+    if not stratified and entry is None:
+        key_stop: NDArray[np.generic] = stop
+        order0 = np.argsort(stop)  # SIMD quicksort; order within ties is irrelevant
+    else:
         # Integer keys (stratum, time code) so that searchsorted respects strata.
         values = stop if entry is None else np.concatenate([stop, entry])
-        uniq, inv = np.unique(values, return_inverse=True)
-        span = uniq.shape[0] + 1
-        key_stop = stratum.astype(np.int64) * span + inv[:n]
-        key_entry = (
-            stratum.astype(np.int64) * span - 1
-            if entry is None
-            else stratum.astype(np.int64) * span + inv[n:]
-        )
-        order = np.argsort(key_stop, kind="stable")
-    else:
-        key_stop = stop
-        key_entry = entry
-        order = np.argsort(stop, kind="stable")
+        inv = np.unique(values, return_inverse=True)[1].reshape(-1)
+        span = int(inv.max()) + 2
+        base = stratum.astype(np.int64) * span
+        key_stop = base + inv[:n]
+        key_entry = base - 1 if entry is None else base + inv[n:]
+        order0 = np.argsort(key_stop)
+    ks = key_stop[order0]
+    order = _deaths_first(order0, ks, event[order0])
 
-    ks = key_stop[order]
     ev = event[order]
-    w = weight[order]
+    # Gathers of constant columns (unit weights, no offset, one stratum) are skipped.
+    w = np.ones(n) if np.all(weight == 1.0) else weight[order]
+    off = np.zeros(n) if not np.any(offset) else offset[order]
+    st_sorted = np.zeros(n, dtype=np.intp) if not stratified else stratum[order]
+    stop_sorted = stop[order]
     death = np.flatnonzero(ev)
     dkey = ks[death]
     new_group = np.empty(death.shape[0], dtype=bool)
@@ -160,53 +250,96 @@ def build_risksets(
         k_frac = np.zeros(death.shape[0])
     gkey = dkey[group_first]
 
-    risk_start = np.searchsorted(ks, gkey, side="left")
     hi = np.searchsorted(gkey, ks, side="right")
-    entry_order: IntArray | None = None
-    if entry is None:
-        if stratified:
-            # Rows of later strata drop out at the end of the group's stratum.
-            st_sorted = stratum[order]
-            risk_drop = np.searchsorted(st_sorted, stratum[order][death[group_first]], "right")
-            lo = np.searchsorted(gkey, np.asarray(key_entry)[order], side="right")
-        else:
-            risk_drop = np.full(n_groups, n, dtype=np.intp)
-            lo = np.zeros(n, dtype=np.intp)
+    if key_entry is None:
+        lo = np.zeros(n, dtype=np.intp)
     else:
-        ke_sorted = np.asarray(key_entry)[order]
-        entry_order = np.argsort(ke_sorted, kind="stable")
-        risk_drop = np.searchsorted(ke_sorted[entry_order], gkey, side="left")
-        lo = np.searchsorted(gkey, ke_sorted, side="right")
+        lo = np.searchsorted(gkey, np.asarray(key_entry)[order], side="right")
 
-    xs = np.take(x, order, axis=0)
-    xs -= center
+    # Segments: maximal runs of sorted rows with equal (hi, death) and, without entry
+    # times, equal lo (which then only changes at stratum boundaries).
+    change = np.empty(n, dtype=bool)
+    change[:1] = True
+    np.not_equal(hi[1:], hi[:-1], out=change[1:])
+    change[1:] |= ev[1:] != ev[:-1]
+    if entry is None:
+        change[1:] |= lo[1:] != lo[:-1]
+    seg_start = np.flatnonzero(change)
+    death_seg = np.searchsorted(seg_start, death[group_first])
+    drop_seg = None
+    if entry is None:
+        drop_seg = np.searchsorted(lo[seg_start], np.arange(n_groups), side="right")
+
+    rows = block_rows or max(4, _BLOCK_BYTES // (8 * max(p, 1)))
+    block_start = np.arange(0, n, rows)
+    cuts = np.union1d(seg_start, block_start)
+    seg_first_piece = np.searchsorted(cuts, seg_start)
+    piece_at = np.searchsorted(cuts, np.append(block_start, n))
+    blocks = []
+    for k, s in enumerate(block_start.tolist()):
+        e = min(s + rows, n)
+        lo_values = lo_index = None
+        if entry is not None:
+            lo_values, lo_index = np.unique(lo[s:e], return_inverse=True)
+            lo_index = lo_index.reshape(-1)
+        plo, phi = int(piece_at[k]), int(piece_at[k + 1])
+        local = cuts[plo:phi] - s
+        piece_of_row = None
+        if phi - plo <= _FEW_PIECES:
+            piece_of_row = np.repeat(np.arange(phi - plo), np.diff(np.append(local, e - s)))
+        blocks.append(Block(s, e, plo, phi, local, lo_values, lo_index, piece_of_row))
+
+    # Gather, centre and sum the deaths' covariates block by block (one pass over X).
+    xs = np.empty((n, p))
+    w_dead = np.where(ev, w, 0.0)
+
+    def gather(chunk: list[Block]) -> FloatArray:
+        total = np.zeros(p)
+        for blk in chunk:
+            xb = xs[blk.start : blk.stop]
+            np.take(x, order[blk.start : blk.stop], axis=0, out=xb, mode="clip")  # unbuffered
+            xb -= center
+            total += w_dead[blk.start : blk.stop] @ xb
+        return total
+
+    pool = _pool() if len(blocks) >= _PARALLEL_BLOCKS else None
+    if pool is None:
+        xw_dead = gather(blocks)
+    else:
+        half = len(blocks) // 2
+        xw_dead = sum(pool.map(gather, (blocks[:half], blocks[half:])), np.zeros(p))
     return RiskSets(
         order=order,
         x=xs,
         center=center,
-        stop=stop[order],
+        stop=stop_sorted,
         entry=None if entry is None else entry[order],
         event=ev,
         weight=w,
-        offset=offset[order],
-        stratum=stratum[order],
+        offset=off,
+        stratum=st_sorted,
         death=death,
         group=group,
         k_frac=k_frac,
         n_dead=n_dead,
         mean_wt=mean_wt,
-        group_time=stop[order][death[group_first]],
-        group_stratum=stratum[order][death[group_first]],
+        group_time=stop_sorted[death[group_first]],
+        group_stratum=st_sorted[death[group_first]],
         group_first=group_first,
-        risk_start=risk_start,
-        risk_drop=risk_drop,
-        entry_order=entry_order,
         hi=hi,
         lo=lo,
-        plan_in=SegmentPlan.build(
-            None, risk_start if entry is not None else np.concatenate([risk_start, risk_drop]), n
-        ),
-        plan_out=None if entry is None else SegmentPlan.build(entry_order, risk_drop, n),
+        seg_start=seg_start,
+        seg_len=np.diff(np.append(seg_start, n)),
+        seg_hi=hi[seg_start],
+        seg_lo=lo[seg_start] if entry is None else None,
+        death_weight=w[death],
+        death_mean_wt=mean_wt[group],
+        seg_first_piece=seg_first_piece,
+        death_seg=death_seg,
+        drop_seg=drop_seg,
+        xw_dead=xw_dead,
+        blocks=tuple(blocks),
+        n_pieces=int(cuts.shape[0]),
     )
 
 
@@ -225,56 +358,170 @@ class GroupSums:
     loglik: float
 
 
-def _risk_sums(rs: RiskSets, wr: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """S0 (G,) and S1 (G, p) over each group's risk set."""
-    n_groups = rs.n_groups
-    s0, s1 = rs.plan_in.tail_sums(wr, rs.x)
-    if rs.plan_out is not None:
-        o0, o1 = rs.plan_out.tail_sums(wr, rs.x)
-        return s0 - o0, s1 - o1
-    # Right-censored: the first G reads are the group starts, the next G the stratum ends.
-    return s0[:n_groups] - s0[n_groups:], s1[:n_groups] - s1[n_groups:]
+def _tails(
+    rs: RiskSets, seg: FloatArray, by_lo: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    """Risk-set sums S (G, ...) and death sums D from per-segment sums ``seg``.
+
+    ``by_lo`` holds, for counting-process data, the sums over rows with ``lo == k``
+    (k = 0..G); otherwise rows of later strata are removed by segment tails.
+    """
+    tail = np.zeros((seg.shape[0] + 1, *seg.shape[1:]))
+    np.cumsum(seg[::-1], axis=0, out=tail[-2::-1])
+    entered = tail[rs.death_seg]
+    if by_lo is None:
+        assert rs.drop_seg is not None
+        s = entered - tail[rs.drop_seg]
+    else:
+        lo_tail = np.cumsum(by_lo[::-1], axis=0)[::-1]  # sum over k' >= k
+        s = entered - lo_tail[1:]  # rows with lo > g entered after t_g
+    return s, seg[rs.death_seg]
 
 
-def group_sums(rs: RiskSets, beta: FloatArray) -> GroupSums:
-    """Risk-set sums and the log partial likelihood at ``beta``."""
-    eta = rs.x @ beta + rs.offset
+def _scalar_sums(rs: RiskSets, wr: FloatArray) -> tuple[FloatArray, FloatArray]:
+    seg = np.add.reduceat(wr, rs.seg_start)
+    by_lo = None
+    if rs.entry is not None:
+        by_lo = np.bincount(rs.lo, weights=wr, minlength=rs.n_groups + 1).astype(np.float64)
+    return _tails(rs, seg, by_lo)
+
+
+def _run_blocks(
+    rs: RiskSets,
+    blocks: tuple[Block, ...],
+    wr: FloatArray,
+    sqrt_v: FloatArray | None,
+    pieces: FloatArray,
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """Fill ``pieces`` for ``blocks``; return their (by-lo sums, upper X' diag(v) X)."""
+    p = rs.x.shape[1]
+    by_lo = None if rs.entry is None else np.zeros((rs.n_groups + 1, p))
+    info = np.zeros((p, p), order="F") if sqrt_v is not None else None
+    rows = max(b.stop - b.start for b in blocks)
+    buf = np.empty((rows, p))
+    indicator = np.zeros((_FEW_PIECES, rows))  # kept all-zero between blocks
+    all_cols = np.arange(rows)
+    for b in blocks:
+        m = b.stop - b.start
+        xb = rs.x[b.start : b.stop]
+        wb = buf[:m]
+        if b.piece_of_row is not None and by_lo is None:
+            k = b.piece_hi - b.piece_lo
+            cols = all_cols[:m]
+            indicator[b.piece_of_row, cols] = wr[b.start : b.stop]
+            pieces[b.piece_lo : b.piece_hi] = indicator[:k, :m] @ xb
+            indicator[b.piece_of_row, cols] = 0.0
+        else:
+            np.multiply(xb, wr[b.start : b.stop, None], out=wb)
+            pieces[b.piece_lo : b.piece_hi] = np.add.reduceat(wb, b.local_cuts, axis=0)
+        if by_lo is not None:
+            assert b.lo_values is not None and b.lo_index is not None
+            n_lo = b.lo_values.shape[0]
+            for j in range(p):
+                by_lo[b.lo_values, j] += np.bincount(b.lo_index, weights=wb[:, j], minlength=n_lo)
+        if info is not None and sqrt_v is not None:
+            np.multiply(xb, sqrt_v[b.start : b.stop, None], out=wb)
+            # Upper triangle of wb' wb; wb.T is an F-ordered view, so no copy is made.
+            info = blas.dsyrk(1.0, wb.T, beta=1.0, c=info, trans=0, lower=0, overwrite_c=1)
+    return by_lo, info
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """Two worker threads (numpy and BLAS release the GIL) when there are two cores."""
+    global _POOL
+    if _POOL is None and (os.cpu_count() or 1) >= 2:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="locoreg-cox")
+    return _POOL
+
+
+def _forget_pool() -> None:
+    # A forked child inherits the pool object but not its threads: start afresh.
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _block_pass(
+    rs: RiskSets, wr: FloatArray, sqrt_v: FloatArray | None
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """S1, D1 and, given ``sqrt_v``, ``X' diag(v) X``, in one pass over row blocks.
+
+    Large inputs are split in two halves of blocks walked by two threads; each keeps its
+    own accumulators (pieces are disjoint), summed at the end.
+    """
+    pieces = np.empty((rs.n_pieces, rs.x.shape[1]))
+    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
+    if pool is None:
+        parts = [_run_blocks(rs, rs.blocks, wr, sqrt_v, pieces)]
+    else:
+        half = len(rs.blocks) // 2
+        jobs = [
+            pool.submit(_run_blocks, rs, chunk, wr, sqrt_v, pieces)
+            for chunk in (rs.blocks[:half], rs.blocks[half:])
+        ]
+        parts = [job.result() for job in jobs]
+    lo_parts = [part[0] for part in parts if part[0] is not None]
+    by_lo = np.sum(lo_parts, axis=0) if lo_parts else None
+    seg = np.add.reduceat(pieces, rs.seg_first_piece, axis=0)
+    s1, d1 = _tails(rs, seg, by_lo)
+    info = None
+    if sqrt_v is not None:
+        upper = np.sum([part[1] for part in parts if part[1] is not None], axis=0)
+        info = np.triu(upper) + np.triu(upper, 1).T
+    return s1, d1, info
+
+
+def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float, FloatArray]:
+    eta = rs.x @ beta + rs.offset if np.any(beta != 0) else rs.offset.copy()
     # exp() is shift-invariant in the partial likelihood; shifting avoids overflow.
     shift = float(eta.max())
-    eta = eta - shift
-    risk = np.exp(eta)
-    wr = rs.weight * risk
-    s0, s1 = _risk_sums(rs, wr)
-    dw = wr[rs.death]
-    d0 = np.bincount(rs.group, weights=dw, minlength=rs.n_groups).astype(np.float64, copy=False)
-    dying = sparse.csr_matrix(
-        (dw, rs.death, np.append(rs.group_first, rs.death.shape[0])),
-        shape=(rs.n_groups, rs.x.shape[0]),
-    )
-    d1 = np.asarray(dying @ rs.x)
+    eta -= shift
+    return eta, shift, np.exp(eta)
+
+
+def _finish(
+    rs: RiskSets,
+    eta: FloatArray,
+    shift: float,
+    risk: FloatArray,
+    s0: FloatArray,
+    d0: FloatArray,
+    s1: FloatArray,
+    d1: FloatArray,
+) -> GroupSums:
     den = s0[rs.group] - rs.k_frac * d0[rs.group]
-    loglik = float(rs.weight[rs.death] @ eta[rs.death] - rs.mean_wt[rs.group] @ np.log(den))
+    loglik = float(rs.death_weight @ eta[rs.death] - rs.death_mean_wt @ np.log(den))
     return GroupSums(eta, shift, risk, s0, s1, d0, d1, den, loglik)
 
 
 def _per_death(rs: RiskSets, values: FloatArray) -> FloatArray:
-    return np.bincount(rs.group, weights=values, minlength=rs.n_groups).astype(
-        np.float64, copy=False
-    )
+    """Sum over the deaths of each group (deaths are contiguous by group)."""
+    return np.add.reduceat(values, rs.group_first)
+
+
+def _weights_from_den(rs: RiskSets, den: FloatArray) -> dict[str, FloatArray]:
+    inv = 1.0 / den
+    f = rs.k_frac
+    a = rs.death_mean_wt * inv
+    af = a * f
+    a *= inv
+    c_, e_ = _per_death(rs, rs.death_mean_wt * inv), _per_death(rs, af)
+    af *= inv
+    return {
+        "c": c_,
+        "e": e_,
+        "aa": _per_death(rs, a),
+        "ab": _per_death(rs, af),
+        "bb": _per_death(rs, af * f),
+    }
 
 
 def group_weights(rs: RiskSets, gs: GroupSums) -> dict[str, FloatArray]:
     """Per-group sums over the tied deaths: c, e, aa, ab, bb (see module docstring)."""
-    mw = rs.mean_wt[rs.group]
-    inv = 1.0 / gs.den
-    f = rs.k_frac
-    return {
-        "c": _per_death(rs, mw * inv),
-        "e": _per_death(rs, mw * f * inv),
-        "aa": _per_death(rs, mw * inv * inv),
-        "ab": _per_death(rs, mw * f * inv * inv),
-        "bb": _per_death(rs, mw * f * f * inv * inv),
-    }
+    return _weights_from_den(rs, gs.den)
 
 
 def cumulative_at_rows(rs: RiskSets, per_group: FloatArray) -> FloatArray:
@@ -283,43 +530,70 @@ def cumulative_at_rows(rs: RiskSets, per_group: FloatArray) -> FloatArray:
     return cum[rs.hi] - cum[rs.lo]
 
 
-def row_weights(rs: RiskSets, gs: GroupSums, gw: dict[str, FloatArray], h: FloatArray | None):
+def _row_weights(
+    rs: RiskSets, wr: FloatArray, gw: dict[str, FloatArray], h: FloatArray | None
+) -> FloatArray:
     """``v_i`` of the module docstring for group weights ``h`` (None means 1)."""
     c = gw["c"] if h is None else gw["c"] * h
     e = gw["e"] if h is None else gw["e"] * h
-    wr = rs.weight * gs.risk
     v = wr * cumulative_at_rows(rs, c)
     v[rs.death] -= wr[rs.death] * e[rs.group]
     return v
 
 
-def score_and_information(
-    rs: RiskSets, gs: GroupSums, h: FloatArray | None = None, work: FloatArray | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """Score vector and information matrix, optionally with group weights ``h``.
-
-    With ``h`` the score is ``sum_g h_g U_g`` and the information ``sum_g h_g V_g``.
-    ``work`` is an optional scratch array shaped like ``rs.x`` (reused across Newton
-    steps to avoid allocating n x p per step).
-    """
-    gw = group_weights(rs, gs)
-    v = row_weights(rs, gs, gw, h)
-    dead_w = np.zeros_like(v)
-    dead_w[rs.death] = rs.weight[rs.death] if h is None else rs.weight[rs.death] * h[rs.group]
-    score = rs.x.T @ (dead_w - v)
-    if h is None:
-        # X' diag(v) X as a symmetric rank-k update (v >= 0 here); the F-order view of
-        # the scaled rows avoids a transpose copy.
-        scaled = np.multiply(rs.x, np.sqrt(np.maximum(v, 0.0))[:, None], out=work)
-        info = blas.dsyrk(1.0, scaled.T, trans=0, lower=0)
-        info = np.triu(info) + np.triu(info, 1).T
-    else:
-        info = rs.x.T @ (rs.x * v[:, None])
+def _cross_terms(
+    s1: FloatArray, d1: FloatArray, gw: dict[str, FloatArray], h: FloatArray | None
+) -> FloatArray:
     aa, ab, bb = gw["aa"], gw["ab"], gw["bb"]
     if h is not None:
         aa, ab, bb = aa * h, ab * h, bb * h
-    cross = gs.s1.T @ (gs.d1 * ab[:, None])
-    info -= gs.s1.T @ (gs.s1 * aa[:, None]) - cross - cross.T + gs.d1.T @ (gs.d1 * bb[:, None])
+    cross = s1.T @ (d1 * ab[:, None])
+    return s1.T @ (s1 * aa[:, None]) - cross - cross.T + d1.T @ (d1 * bb[:, None])
+
+
+def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, FloatArray]:
+    """Partial likelihood, score and information at ``beta`` (two passes over X)."""
+    eta, shift, risk = _linear_predictor(rs, beta)
+    wr = rs.weight * risk
+    s0, d0 = _scalar_sums(rs, wr)
+    den = s0[rs.group] - rs.k_frac * d0[rs.group]
+    gw = _weights_from_den(rs, den)
+    # v >= 0 (C[hi] - C[lo] >= c_g > e_g for a death), so X' diag(v) X is a rank-k update.
+    if rs.seg_lo is not None:
+        # Right-censored: v_i / r_i is constant on each segment.
+        cum = np.concatenate([[0.0], np.cumsum(gw["c"])])
+        q = cum[rs.seg_hi] - cum[rs.seg_lo]
+        q[rs.death_seg] -= gw["e"]
+        sqrt_v = np.sqrt(wr * np.repeat(np.maximum(q, 0.0), rs.seg_len))
+    else:
+        sqrt_v = np.sqrt(np.maximum(_row_weights(rs, wr, gw, None), 0.0))
+    s1, d1, info = _block_pass(rs, wr, sqrt_v)
+    assert info is not None
+    gs = _finish(rs, eta, shift, risk, s0, d0, s1, d1)
+    score = rs.xw_dead - (gw["c"] @ s1 - gw["e"] @ d1)
+    info -= _cross_terms(s1, d1, gw, None)
+    return gs, score, (info + info.T) / 2.0
+
+
+def score_and_information(
+    rs: RiskSets, gs: GroupSums, h: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Score vector and information matrix at ``gs``, optionally with group weights ``h``.
+
+    With ``h`` the score is ``sum_g h_g U_g`` and the information ``sum_g h_g V_g`` (used
+    by the proportional-hazards test, where v may be negative: a blocked ``X' (v X)``).
+    """
+    gw = group_weights(rs, gs)
+    wr = rs.weight * gs.risk
+    v = _row_weights(rs, wr, gw, h)
+    dead_w = rs.weight[rs.death] if h is None else rs.weight[rs.death] * h[rs.group]
+    score = dead_w @ rs.x[rs.death] - v @ rs.x
+    p = rs.x.shape[1]
+    info = np.zeros((p, p))
+    for b in rs.blocks:
+        xb = rs.x[b.start : b.stop]
+        info += xb.T @ (xb * v[b.start : b.stop, None])
+    info -= _cross_terms(gs.s1, gs.d1, gw, h)
     return score, (info + info.T) / 2.0
 
 

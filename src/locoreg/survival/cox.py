@@ -31,12 +31,13 @@ from ._cox_riskset import (
     GroupSums,
     RiskSets,
     build_risksets,
-    group_sums,
+    evaluate,
     group_weights,
     martingale,
     mean_covariate,
     score_and_information,
     score_residuals,
+    single_threaded_blas,
 )
 
 FloatArray = NDArray[np.float64]
@@ -155,12 +156,13 @@ class CoxResult:
         ``"scaledsch"``: ``n_events * r V + beta``.
         """
         rs, gs = self._rs, self._gs
-        resid = rs.x[rs.death] - mean_covariate(rs, gs)[rs.group]
+        # Tied deaths in input order, as R (the sort does not keep it).
+        death = rs.death[np.lexsort((rs.order[rs.death], rs.group))]
+        group = rs.group  # unchanged: the lexsort only permutes within groups
+        resid = rs.x[death] - mean_covariate(rs, gs)[group]
         if scaled:
             resid = self.n_events * resid @ self.var + self.coef
-        return Schoenfeld(
-            time=rs.stop[rs.death], residuals=resid, row=rs.order[rs.death], scaled=scaled
-        )
+        return Schoenfeld(time=rs.stop[death], residuals=resid, row=rs.order[death], scaled=scaled)
 
     def baseline_hazard(self, centered: bool = False) -> BaselineHazard:
         """Cumulative baseline hazard at every distinct time of each stratum.
@@ -292,10 +294,9 @@ def _check_identifiable(
 
 
 def _objective(
-    rs: RiskSets, beta: FloatArray, theta: FloatArray | None, work: FloatArray
+    rs: RiskSets, beta: FloatArray, theta: FloatArray | None
 ) -> tuple[GroupSums, float, FloatArray, FloatArray]:
-    gs = group_sums(rs, beta)
-    u, imat = score_and_information(rs, gs, work=work)
+    gs, u, imat = evaluate(rs, beta)
     pll = gs.loglik
     if theta is not None:
         pll -= 0.5 * float(theta @ (beta * beta))
@@ -335,9 +336,51 @@ def cox(
     at t iff ``entry < t <= time``. ``weights`` are case weights. The sandwich variance
     (per cluster) is used when ``robust=True``, when ``cluster`` is given, or - R's default
     for ``robust=None`` - when some weights are not integers. ``penalty`` is the ridge theta
-    (scalar or one per covariate). Raises ValueError for invalid or degenerate input,
+    (scalar or one per covariate): ``theta/2 sum beta_j^2`` is R ``ridge(x, theta,
+    scale = FALSE)``; R's default ``ridge(x, theta)`` is ``penalty = theta * var(x_j)``
+    (sample variance over all rows). Raises ValueError for invalid or degenerate input,
     non-convergence and infinite coefficients (monotone likelihood).
+
+    Weights are case weights as in R: a row of weight 2 is two identical rows. Under Efron,
+    tied deaths are counted (d), not weighed: splitting a death into two rows of weight 1/2
+    changes the Efron correction (exactly as R does); Breslow depends on weights only.
     """
+    with single_threaded_blas():
+        return _cox_impl(
+            time,
+            event,
+            X,
+            ties,
+            strata,
+            weights,
+            robust,
+            cluster,
+            entry,
+            offset,
+            penalty,
+            names,
+            level,
+            max_iter,
+        )
+
+
+def _cox_impl(
+    time: ArrayLike,
+    event: ArrayLike,
+    X: ArrayLike,
+    ties: Literal["efron", "breslow"] = "efron",
+    strata: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    robust: bool | None = None,
+    cluster: ArrayLike | None = None,
+    entry: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    penalty: float | ArrayLike | None = None,
+    names: Sequence[str] | None = None,
+    level: float = 0.95,
+    max_iter: int = 20,
+) -> CoxResult:
+    """Body of :func:`cox` (BLAS threads already limited)."""
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not 0.0 < level < 1.0:
@@ -393,10 +436,9 @@ def cox(
     center = np.where(coded, 0.0, mean)
     rs = build_risksets(stop, ev, x, center, w, off, stratum, start, ties == "efron")
     del x
-    work = np.empty_like(rs.x)
 
     beta = np.zeros(p)
-    gs, pll, u, imat = _objective(rs, beta, theta, work)
+    gs, pll, u, imat = _objective(rs, beta, theta)
     if theta is None:
         _check_identifiable(imat, rs, float(w[ev].sum()), labels)
     loglik0 = gs.loglik
@@ -407,7 +449,7 @@ def cox(
     halving = False
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        gs_new, pll_new, u_new, imat_new = _objective(rs, new_beta, theta, work)
+        gs_new, pll_new, u_new, imat_new = _objective(rs, new_beta, theta)
         if not np.isfinite(pll_new):
             pll_new = -np.inf
         if not halving and abs(1.0 - pll / pll_new) <= _EPS:
@@ -424,7 +466,6 @@ def cox(
             halving = False
             beta, pll = new_beta, pll_new
             new_beta = beta + _solve(imat_new, u_new, labels)
-    del work
     if not np.all(np.isfinite(beta)):
         raise ValueError("coefficients overflowed; the model cannot be estimated")
     var = linalg.inv(imat)

@@ -55,6 +55,18 @@ _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 @dataclass(frozen=True)
+class KaplanMeierSummary:
+    """The curve read at chosen times, as R ``summary(fit, times = , extend = TRUE)``."""
+
+    times: FloatArray
+    at_risk: FloatArray
+    survival: FloatArray
+    std_err: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+
+
+@dataclass(frozen=True)
 class KaplanMeier:
     """Kaplan–Meier fit. Arrays are indexed by the distinct exit times ``times``.
 
@@ -95,6 +107,30 @@ class KaplanMeier:
         t = as_float_vector(times, "times")
         idx = np.searchsorted(self.times, t, side="right") - 1
         return np.where(idx >= 0, self.survival[np.maximum(idx, 0)], 1.0)
+
+    def summary_at(self, times: ArrayLike) -> KaplanMeierSummary:
+        """Survival, its SE and CI (this fit's ``conf_type``) and number at risk at ``times``.
+
+        The step function is read as R ``summary(fit, times=, extend=TRUE)``: the last
+        value at or before each time; before the first time S = 1, SE 0, CI [1, 1]; NaN
+        where R gives NA (S = 0).
+        """
+        t = as_float_vector(times, "times")
+        idx = np.searchsorted(self.times, t, side="right") - 1
+        before = idx < 0
+        safe = np.maximum(idx, 0)
+
+        def pick(values: FloatArray, start: float) -> FloatArray:
+            return np.where(before, start, values[safe])
+
+        return KaplanMeierSummary(
+            times=t,
+            at_risk=self.at_risk_table(t),
+            survival=pick(self.survival, 1.0),
+            std_err=pick(self.std_err, 0.0),
+            ci_low=pick(self.ci_low, 1.0),
+            ci_high=pick(self.ci_high, 1.0),
+        )
 
     def at_risk_table(self, times: ArrayLike) -> FloatArray:
         """Number at risk at the given times, as R ``summary(fit, times=)$n.risk``.

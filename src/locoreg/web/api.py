@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from locoreg import __version__
@@ -162,6 +162,25 @@ def list_assessments(
         "limit": limit,
         "offset": offset,
     }
+
+
+@router.get(
+    "/api/audit/export",
+    tags=["assessments"],
+    summary="The whole audit store as JSON lines (assessments, then CDS Hooks feedback)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export_audit(request: Request) -> StreamingResponse:
+    # Streamed from the database in batches; each line is one record (see AuditStore.iter_jsonl).
+    return StreamingResponse(
+        _store(request).iter_jsonl(),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": 'attachment; filename="locoreg-audit.jsonl"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/api/evidence", tags=["evidence"], summary="Studies of the evidence base")

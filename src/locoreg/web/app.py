@@ -13,12 +13,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg import __version__
 from locoreg.errors import InputError
 from locoreg.store import AuditStore
 from locoreg.web import api, pages
-from locoreg.web.problems import on_input_error, on_request_validation, on_unexpected
+from locoreg.web.problems import (
+    on_http_error,
+    on_input_error,
+    on_request_validation,
+    on_unexpected,
+)
 from locoreg.web.settings import Settings
 
 log = logging.getLogger("locoreg.web")
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None, store: AuditStore | None = None
         log.warning("LOCOREG_CDS_JWT=off: CDS Hooks JWT check is OFF (local testing only)")
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(InputError, on_input_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(api.router)
     _include_cds(app)

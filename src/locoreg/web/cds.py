@@ -3,7 +3,8 @@
 Include with ``app.include_router(router)``. The router reads, when present:
 
 * ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
-  ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``); without it, ``os.environ``;
+  ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``, ``LOCOREG_CDS_FHIR_SERVERS``);
+  without it, ``os.environ``;
 * ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit);
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
   the settings on first use if absent);
@@ -12,7 +13,7 @@ Include with ``app.include_router(router)``. The router reads, when present:
 Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
 cannot be obtained (prefetch incomplete and no usable ``fhirServer``), 200 with
 cards otherwise — including a card listing what is missing from the record.
-docs/cds-hooks.md describes the service.
+docs/ehr-integration.md describes the service.
 """
 
 from __future__ import annotations
@@ -69,6 +70,19 @@ def _public_base(request: Request) -> str:
     return (_env(request).get("LOCOREG_PUBLIC_URL") or str(request.base_url)).rstrip("/")
 
 
+def _fhir_server_allowed(request: Request, url: str) -> bool:
+    """``LOCOREG_CDS_FHIR_SERVERS`` (comma-separated base URLs), when set, limits which
+    FHIR servers the service will call with the token it was handed.
+
+    A base matches itself and the paths under it, never a longer host name
+    (``https://fhir.example.org`` does not admit ``https://fhir.example.org.evil.net``).
+    """
+    raw = _env(request).get("LOCOREG_CDS_FHIR_SERVERS", "")
+    bases = [p.strip().rstrip("/") for p in raw.split(",") if p.strip()]
+    url = url.rstrip("/")
+    return not bases or any(url == b or url.startswith(b + "/") for b in bases)
+
+
 def _problem(status: int, errors: list[FieldError], **headers: str) -> JSONResponse:
     return JSONResponse(
         {"detail": [e.as_dict() for e in errors]}, status_code=status, headers=headers or None
@@ -120,12 +134,30 @@ def _request_problems(body: Any) -> list[FieldError]:
     context = body.get("context")
     if not isinstance(context, Mapping):
         problems.append(FieldError("context", "required: an object"))
-    elif not isinstance(context.get("patientId"), str) or not context["patientId"]:
-        problems.append(FieldError("context.patientId", "required: the FHIR id of the patient"))
-    if body.get("prefetch") is not None and not isinstance(body["prefetch"], Mapping):
-        problems.append(FieldError("prefetch", "must be an object keyed by prefetch template"))
-    if body.get("fhirServer") is not None and not isinstance(body["fhirServer"], str):
-        problems.append(FieldError("fhirServer", "must be the base URL of the FHIR server"))
+    else:
+        for key, what in (
+            ("userId", "the FHIR reference of the user (e.g. Practitioner/123)"),
+            ("patientId", "the FHIR id of the patient"),
+        ):
+            if not isinstance(context.get(key), str) or not context[key]:
+                problems.append(FieldError(f"context.{key}", f"required: {what}"))
+    prefetch = body.get("prefetch")
+    if prefetch is not None:
+        if not isinstance(prefetch, Mapping):
+            problems.append(FieldError("prefetch", "must be an object keyed by prefetch template"))
+        else:
+            for key, value in prefetch.items():
+                if value is not None and not (
+                    isinstance(value, Mapping) and isinstance(value.get("resourceType"), str)
+                ):
+                    problems.append(
+                        FieldError(f"prefetch.{key}", "must be a FHIR resource or null")
+                    )
+    server = body.get("fhirServer")
+    if server is not None and not (
+        isinstance(server, str) and server.startswith(("https://", "http://"))
+    ):
+        problems.append(FieldError("fhirServer", "must be the http(s) base URL of the FHIR server"))
     auth = body.get("fhirAuthorization")
     if auth is not None:
         if not isinstance(auth, Mapping):
@@ -134,6 +166,10 @@ def _request_problems(body: Any) -> list[FieldError]:
             for key in ("access_token", "token_type", "scope", "subject"):
                 if not isinstance(auth.get(key), str):
                     problems.append(FieldError(f"fhirAuthorization.{key}", "required: a string"))
+            if isinstance(auth.get("token_type"), str) and auth["token_type"] != "Bearer":
+                problems.append(
+                    FieldError("fhirAuthorization.token_type", "must be Bearer", "Bearer")
+                )
             if not isinstance(auth.get("expires_in"), int):
                 problems.append(FieldError("fhirAuthorization.expires_in", "required: seconds"))
         if not body.get("fhirServer"):
@@ -158,6 +194,11 @@ async def patient_view(request: Request) -> JSONResponse:
         return bad
     if problems := _request_problems(body):
         return _problem(400, problems)
+    server = body.get("fhirServer")
+    if isinstance(server, str) and not _fhir_server_allowed(request, server):
+        return _problem(
+            400, [FieldError("fhirServer", "this FHIR server is not in LOCOREG_CDS_FHIR_SERVERS")]
+        )
     return await run_in_threadpool(_answer, request, body)
 
 
@@ -200,7 +241,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
 
     assessment = assess(patient)
     store = getattr(request.app.state, "store", None)
-    assessment_url = None
+    assessment_url = record_id = None
     if store is not None:
         record_id = store.record_assessment(
             patient.model_dump(mode="json"),
@@ -211,6 +252,8 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         assessment_url = f"{base}/assessments/{record_id}"
     card = assessment_card(
         assessment,
+        # The card's uuid is the audit record's id: feedback on the card joins to it.
+        card_uuid=record_id,
         assessment_url=assessment_url,
         smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
         source_url=source_url,
@@ -242,8 +285,23 @@ def _feedback_problems(body: Any) -> list[FieldError]:
                 )
             if not isinstance(reason, Mapping):
                 problems.append(FieldError(f"{where}.overrideReason", "must be an object"))
-            elif reason.get("reason") is not None and not isinstance(reason["reason"], Mapping):
-                problems.append(FieldError(f"{where}.overrideReason.reason", "must be a Coding"))
+            else:
+                coding = reason.get("reason")
+                if coding is not None and not (
+                    isinstance(coding, Mapping)
+                    and isinstance(coding.get("code"), str)
+                    and isinstance(coding.get("system"), str)
+                ):
+                    problems.append(
+                        FieldError(
+                            f"{where}.overrideReason.reason", "must be a Coding (system, code)"
+                        )
+                    )
+                comment = reason.get("userComment")
+                if comment is not None and not isinstance(comment, str):
+                    problems.append(
+                        FieldError(f"{where}.overrideReason.userComment", "must be a string")
+                    )
         accepted = item.get("acceptedSuggestions")
         if accepted is not None and not isinstance(accepted, list):
             problems.append(FieldError(f"{where}.acceptedSuggestions", "must be an array"))

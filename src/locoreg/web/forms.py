@@ -99,8 +99,26 @@ def form_to_input(
     return data, row_of
 
 
+def _normalised(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The input as the contract normalises it (``Female`` → ``female``, ``cT2`` → ``T2``).
+
+    A select only shows a value that equals one of its options, so a valid input is
+    shown in its canonical spelling; an invalid one is shown as given, for correction.
+    """
+    from locoreg.errors import InputError
+    from locoreg.patient import parse_patient
+
+    try:
+        patient = parse_patient(data)
+    except InputError:
+        return data
+    out: dict[str, Any] = patient.model_dump(mode="json")
+    return out
+
+
 def input_to_values(data: Mapping[str, Any]) -> FormState:
     """Form values from Patient JSON (to re-open an assessment or load an example)."""
+    data = _normalised(data)
     values: dict[str, Any] = dict(DEFAULTS)
     for name in _SCALARS:
         value = data.get(name)
@@ -116,7 +134,10 @@ def input_to_values(data: Mapping[str, Any]) -> FormState:
     therapy = data.get("systemic_therapy")
     if isinstance(therapy, Mapping):
         values["systemic_therapy-started"] = "yes"
-        values["systemic_therapy-months"] = str(therapy.get("months", ""))
+        months = therapy.get("months", "")
+        values["systemic_therapy-months"] = (
+            f"{months:g}" if isinstance(months, float) else str(months)
+        )
         values["systemic_therapy-response"] = str(therapy.get("response", ""))
     else:
         values["systemic_therapy-started"] = "no"

@@ -8,6 +8,7 @@ trial (``related``) only the first in the base's order is kept.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from locoreg.errors import FieldError, InputError
@@ -56,11 +57,20 @@ def study_rows(outcome: OutcomeKind) -> list[dict[str, Any]]:
 
 
 def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
-    """Rows, the pooled result (with subgroups when ``by == "design"``) and a forest plot."""
+    """Rows, the pooled result (with subgroups when ``by == "design"``) and a forest plot.
+
+    The evidence base is fixed for the life of the process, so each choice is computed
+    once (the plot takes a few hundred milliseconds) and then served from memory.
+    """
     _choice("outcome", outcome, [o.value for o in OutcomeKind])
     _choice("method", method, META_METHODS)
     _choice("test", test, META_TESTS)
     _choice("by", by, tuple(META_BY))
+    return _pooled(outcome, method, test, by)
+
+
+@lru_cache(maxsize=128)
+def _pooled(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
     rows = study_rows(OutcomeKind(outcome))
     if not rows:
         raise InputError(
@@ -91,5 +101,85 @@ def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, 
 
 
 def forest_svg(rows: list[dict[str, Any]], result: dict[str, Any]) -> str | None:
-    """The forest plot from ``locoreg.plots.forest`` (filled in when that module is present)."""
-    return None
+    """The forest plot (``locoreg.plots.forest``) as inline SVG text for the page.
+
+    Studies are drawn grouped by design (trials first) when the result has subgroups,
+    each group closed by its pooled diamond; the overall diamond closes an ungrouped
+    plot. Hazard ratios below 1 favour local therapy. The SVG's ``<title>`` names the
+    figure for screen readers; the table under it carries the same numbers as text.
+    """
+    from locoreg.plots.forest import ForestRow, ForestSummary, forest_plot
+
+    grouped = "subgroups" in result
+    order = {"randomised": 0, "observational": 1}
+    ordered = sorted(rows, key=lambda r: order.get(r["body"], 2)) if grouped else rows
+    weights = {r["id"]: w for r, w in zip(rows, result.get("weights") or [], strict=False)}
+    plot_rows = [
+        ForestRow(
+            label=f"{r['label']}" + ("" if r["ci_level"] == 0.95 else " †"),
+            estimate=r["hr"],
+            ci_low=r["ci_low"],
+            ci_high=r["ci_high"],
+            weight=None if grouped else weights.get(r["id"]),
+            group=_GROUP_TITLES.get(r["body"], r["body"]) if grouped else None,
+        )
+        for r in ordered
+    ]
+    summaries: list[ForestSummary] = []
+    if grouped:
+        for body, sub in result["subgroups"].items():
+            summaries.append(_summary(sub, f"Pooled {body} (k = {sub['k']})", body))
+    else:
+        summaries.append(_summary(result, f"Pooled, all studies (k = {result['k']})", None))
+    footer = []
+    if any(r["ci_level"] != 0.95 for r in rows):
+        footer.append("† interval reported at 90% in the publication; converted at its own level")
+    if grouped and result.get("q_between_p") is not None:
+        footer.append(
+            f"Difference between designs: Q = {result['q_between']:.2f}, "
+            f"p = {result['q_between_p']:.2g}"
+        )
+    fig = forest_plot(plot_rows, summaries, measure="HR", footer=footer)
+    return _svg_text(fig)
+
+
+_GROUP_TITLES = {"randomised": "Randomised trials", "observational": "Observational studies"}
+
+
+def _summary(res: dict[str, Any], label: str, body: str | None) -> Any:
+    import math
+
+    from locoreg.plots.forest import ForestSummary
+
+    def hr(key: str) -> float | None:
+        value = res.get(key)
+        return None if value is None else math.exp(value)
+
+    show_pi = res["method"] != "FE" and res["k"] >= 3
+    i2 = res.get("i2")
+    return ForestSummary(
+        label=label,
+        estimate=res["hr"],
+        ci_low=res["hr_ci_low"],
+        ci_high=res["hr_ci_high"],
+        pi_low=hr("pi_low") if show_pi else None,
+        pi_high=hr("pi_high") if show_pi else None,
+        group=_GROUP_TITLES.get(body, body) if body is not None else None,
+        heterogeneity=f"I² = {i2:.0f}%, τ² = {res['tau2']:.3f}" if i2 is not None else "",
+    )
+
+
+def _svg_text(fig: Any) -> str:
+    """Matplotlib figure → SVG markup without the XML prolog (for inline use)."""
+    import io
+
+    from locoreg.plots._style import style
+
+    buffer = io.StringIO()
+    with style():
+        fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08)
+    text = buffer.getvalue()
+    start = text.find("<svg")
+    svg = text[start:] if start >= 0 else text
+    title = "Forest plot of hazard ratios, local therapy of the primary vs none"
+    return svg.replace(">", f' role="img" aria-label="{title}">', 1)

@@ -45,7 +45,37 @@ def _pairs(values: list[str], readable: bool = False) -> list[tuple[str, str]]:
     return [(v, v.replace("_", " ") if readable else v) for v in values]
 
 
+#: Study designs as a reader says them (enum values stay in the JSON).
+DESIGN_LABELS: dict[str, str] = {
+    "rct": "randomised trial",
+    "phase_2_trial": "phase 2 trial",
+    "prospective_registry": "prospective registry",
+    "retrospective_registry": "retrospective registry",
+    "single_institution": "single institution",
+    "observational": "observational",
+    "meta_analysis": "meta-analysis",
+    "epidemiology": "epidemiology",
+    "guideline_or_review": "guideline or review",
+}
+
+
+def _metric(metric: str, value: float, unit: str | None) -> str:
+    """``("os_3y_percent", 68.4, "percent")`` → ``"OS 3y 68.4%"`` (no doubled unit)."""
+    words = metric.replace("_", " ").split()
+    unit_word = (unit or "").strip()
+    unit_words = unit_word.replace("_", " ").split()
+    if unit_words and words[-len(unit_words) :] == unit_words:
+        words = words[: -len(unit_words)]
+    name = " ".join("OS" if w == "os" else "PFS" if w == "pfs" else w for w in words)
+    if unit_word == "percent":
+        return f"{name} {value:g}%"
+    shown = {"count": "", "per_1000": "per 1000"}.get(unit_word, unit_word)
+    return f"{name} {value:g} {shown}".rstrip()
+
+
 templates.env.globals.update(
+    metric=_metric,
+    design_labels=DESIGN_LABELS,
     pairs=_pairs,
     factor_labels=FACTOR_LABELS,
     version=__version__,
@@ -120,7 +150,10 @@ async def submit(request: Request) -> Response:
         state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
         attach_errors(state, list(exc.errors), row_of)
         return _form_page(request, state, status_code=422)
-    record_id, _ = assess_and_record(_store(request), patient, data, "web")
+    # The form sends text; the record keeps the input as the contract reads it (typed JSON).
+    record_id, _ = assess_and_record(
+        _store(request), patient, patient.model_dump(mode="json"), "web"
+    )
     return RedirectResponse(f"/assessments/{record_id}", status_code=303)
 
 
@@ -140,8 +173,20 @@ def result_page(request: Request, record_id: str) -> HTMLResponse:
             **assessment_context(a),
             "record": record,
             "studies": cite_all(a.evidence),
+            "forest": _overall_survival_forest(),
         },
     )
+
+
+def _overall_survival_forest() -> str | None:
+    """Pooled overall survival, trials vs observational studies (REML, z), as inline SVG."""
+    from locoreg.web.meta_page import pooled_evidence
+
+    try:
+        svg: str | None = pooled_evidence("overall_survival", "REML", "z", "design")["svg"]
+    except InputError:  # an evidence base without poolable hazard ratios: no figure
+        return None
+    return svg
 
 
 @router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)

@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg.errors import FieldError, InputError
 
@@ -43,11 +44,19 @@ def validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
         ctx = err.get("ctx") or {}
         kind = err.get("type", "")
         field = _field(err.get("loc", ()), ctx)
-        allowed = ctx.get("allowed") or (_enum_values(ctx["expected"]) if kind == "enum" else None)
+        allowed = ctx.get("allowed") or (
+            _enum_values(ctx["expected"]) if kind in ("enum", "literal_error") else None
+        )
+        if kind == "json_invalid":
+            # The whole body is unreadable: no field to name (loc holds a byte offset).
+            field = ""
+        elif not field and kind in ("model_attributes_type", "dict_type", "model_type"):
+            out.append(FieldError("", "the request body must be a JSON object"))
+            continue
         if kind == "extra_forbidden":
             message = "unknown field; it is not part of the input contract"
         elif kind == "missing":
-            message = "required field is missing"
+            message = "required field is missing" if field else "the request body is empty"
         elif kind == "json_invalid":
             message = "the request body is not valid JSON"
         else:
@@ -68,6 +77,35 @@ async def on_request_validation(_request: Request, exc: Exception) -> JSONRespon
 async def on_input_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InputError)
     return problem_response(exc.errors)
+
+
+_API_PREFIXES = ("/api/", "/cds-services", "/healthz", "/openapi.json", "/static/")
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API) gets the HTML "not found" page."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and not path.startswith(_API_PREFIXES)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """404/405/… from routing in the same shape as every other error (``Allow`` kept).
+
+    A browser's GET of an unknown page gets the site's HTML "not found" page instead.
+    """
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _wants_page(request):
+        from locoreg.web.pages import templates
+
+        return templates.TemplateResponse(
+            request, "not_found.html", {"what": "page"}, status_code=404
+        )
+    detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+    response = problem_response([FieldError("", detail)], status_code=exc.status_code)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

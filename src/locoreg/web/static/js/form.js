@@ -2,6 +2,21 @@
 // at a time. Without JavaScript the server renders enough rows for every case.
 (function () {
   "use strict";
+  // After a refused submit, put keyboard focus on the first field with a message.
+  var invalid = document.querySelector('.assessment-form [aria-invalid="true"]');
+  if (invalid) { invalid.focus(); }
+
+  // Months and response only mean something once systemic therapy has started; the
+  // server ignores them otherwise, so say so by disabling them.
+  var started = document.getElementById("systemic_therapy-started");
+  var therapyFields = ["systemic_therapy-months", "systemic_therapy-response"]
+    .map(function (id) { return document.getElementById(id); })
+    .filter(function (el) { return el; });
+  function syncTherapy() {
+    var off = started && started.value !== "yes";
+    therapyFields.forEach(function (el) { el.disabled = off; });
+  }
+  if (started) { started.addEventListener("change", syncTherapy); syncTherapy(); }
   var button = document.getElementById("add-site");
   var container = document.getElementById("metastasis-rows");
   if (!button || !container) { return; }

@@ -1,0 +1,654 @@
+"""The evidence story: pool randomised trials and observational studies separately.
+
+``pool_by_design(base, outcome)`` picks one hazard ratio per study from the evidence
+base, pools each body of evidence with a random-effects model and tests whether the two
+pooled estimates differ, then puts the risk-of-bias judgements next to them so that a
+reader sees *why* they differ (registry comparisons carry confounding by indication and
+immortal time bias; trials do not).
+
+Selection rule (one estimate per trial, documented in docs/evidence.md):
+
+1. Candidates are the study outcomes of the requested kind for the whole population
+   (``subgroup == "overall"``), as returned by :meth:`EvidenceBase.outcomes`: secondary
+   reports (the same analysis printed again, e.g. a conference abstract next to the paper)
+   are left out, and so is a report whose later report (``superseded_by``, followed to
+   the end) gives the same outcome: MF07-01 contributes ``soran2021`` only.
+2. Designs: ``rct`` forms the randomised group; ``prospective_registry``,
+   ``retrospective_registry``, ``single_institution`` and ``observational`` the
+   observational group (:attr:`Design.is_observational`). Published meta-analyses are
+   never re-pooled (their trials would count twice); they are listed for comparison.
+3. A study contributes its first outcome record (file order) that is a hazard ratio
+   with both confidence limits and their level; every other candidate is listed with the
+   reason it was not pooled (no estimate found, another measure such as a risk ratio, no
+   interval, superseded report).
+
+Conversion: y = log HR and SE = (log U − log L) / (2 z_{(1+c)/2}) for an interval at
+level c (Parmar et al. 1998, Stat Med 17:2815), so the 90% intervals of E2108 and
+JCOG1017 give the right SE. Each group is fitted by :func:`locoreg.meta.rma` and the
+groups are compared with :func:`locoreg.meta.subgroup_analysis` (separate τ² per group,
+Q_between = Σ_g (θ̂_g − θ̄)²/s_g², χ² on G − 1 df; Borenstein et al. 2009, ch. 19).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from locoreg.errors import FieldError, InputError
+from locoreg.evidence.model import (
+    Design,
+    GradeRating,
+    Outcome,
+    OutcomeKind,
+    Rob2,
+    Rob2Judgement,
+    RobinsI,
+    RobinsJudgement,
+    Study,
+)
+
+if TYPE_CHECKING:
+    from locoreg.evidence.base import EvidenceBase
+    from locoreg.meta.rma import MetaResult
+
+__all__ = [
+    "BY_VALUES",
+    "GROUPS",
+    "METHODS",
+    "OUTCOMES",
+    "TESTS",
+    "GroupPool",
+    "NotPooled",
+    "PoolResult",
+    "PooledStudy",
+    "PublishedPool",
+    "pool_by_design",
+]
+
+#: outcomes that ``locoreg evidence pool`` accepts (time-to-event, pooled as hazard ratios)
+OUTCOMES: tuple[str, ...] = (
+    OutcomeKind.overall_survival.value,
+    OutcomeKind.locoregional_progression.value,
+)
+BY_VALUES: tuple[str, ...] = ("design",)
+METHODS: tuple[str, ...] = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
+TESTS: tuple[str, ...] = ("z", "knha")
+
+#: group key -> (label, GRADE body) in display order
+GROUPS: dict[str, tuple[str, str]] = {
+    "randomised": ("Randomised trials", "randomised"),
+    "observational": ("Observational studies", "observational"),
+}
+
+# Judgements that make a domain worth naming as a reason ("why the groups differ").
+_SERIOUS = frozenset(
+    {Rob2Judgement.high.value, RobinsJudgement.serious.value, RobinsJudgement.critical.value}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledStudy:
+    """One study estimate entering a pooled group, with its risk-of-bias reasons."""
+
+    id: str
+    citation: str
+    year: int | None
+    design: str
+    group: str
+    label: str
+    hr: float
+    hr_ci_low: float
+    hr_ci_high: float
+    ci_level: float
+    #: log HR and its variance, as pooled
+    yi: float
+    vi: float
+    #: percent weight within its group's random-effects fit
+    weight: float
+    converted: bool
+    comparison: str | None
+    adjusted: str | None
+    source_url: str | None
+    rob_tool: str | None
+    rob_overall: str | None
+    rob_reason: str | None
+    immortal_time_bias: bool
+    #: "domain (judgement): reason" for every domain judged high/serious/critical
+    bias_domains: tuple[str, ...]
+
+    @property
+    def se(self) -> float:
+        return math.sqrt(self.vi)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "citation": self.citation,
+            "year": self.year,
+            "design": self.design,
+            "label": self.label,
+            "hr": self.hr,
+            "hr_ci_low": self.hr_ci_low,
+            "hr_ci_high": self.hr_ci_high,
+            "ci_level": self.ci_level,
+            "yi": self.yi,
+            "vi": self.vi,
+            "se": self.se,
+            "weight": self.weight,
+            "converted": self.converted,
+            "comparison": self.comparison,
+            "adjusted": self.adjusted,
+            "source_url": self.source_url,
+            "risk_of_bias": {
+                "tool": self.rob_tool,
+                "overall": self.rob_overall,
+                "reason": self.rob_reason,
+                "immortal_time_bias": self.immortal_time_bias,
+                "serious_domains": list(self.bias_domains),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NotPooled:
+    """A candidate that is listed but not pooled, with the reason."""
+
+    id: str
+    citation: str
+    design: str
+    label: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "citation": self.citation,
+            "design": self.design,
+            "label": self.label,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPool:
+    """A published meta-analysis estimate, shown for comparison and never re-pooled."""
+
+    id: str
+    citation: str
+    label: str
+    subgroup: str
+    measure: str
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+    population: str | None
+    source_url: str | None
+    #: "higher" for an odds ratio of surviving (above 1 favours local therapy)
+    favourable_side: str = "lower"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "citation": self.citation,
+            "label": self.label,
+            "favourable_side": self.favourable_side,
+            "subgroup": self.subgroup,
+            "measure": self.measure,
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "population": self.population,
+            "source_url": self.source_url,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GroupPool:
+    """One body of evidence: its studies and, when k ≥ 1, its random-effects fit."""
+
+    key: str
+    label: str
+    studies: tuple[PooledStudy, ...]
+    fit: MetaResult | None
+    grade: tuple[GradeRating, ...]
+    #: plain-words account of the risk of bias of the group's studies
+    bias_summary: str
+
+    @property
+    def k(self) -> int:
+        return len(self.studies)
+
+    def _exp(self, x: float | None) -> float | None:
+        return None if x is None else math.exp(x)
+
+    @property
+    def hr(self) -> float | None:
+        return None if self.fit is None else math.exp(self.fit.estimate)
+
+    @property
+    def hr_ci(self) -> tuple[float | None, float | None]:
+        if self.fit is None:
+            return None, None
+        return self._exp(self.fit.ci_low), self._exp(self.fit.ci_high)
+
+    @property
+    def hr_pi(self) -> tuple[float | None, float | None]:
+        """Prediction interval on the HR scale; None below k = 3 (not informative)."""
+        if self.fit is None or self.fit.k < 3:
+            return None, None
+        return self._exp(self.fit.pi_low), self._exp(self.fit.pi_high)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"label": self.label, "k": self.k}
+        if self.fit is not None:
+            out.update(self.fit.to_dict())
+            lo, hi = self.hr_ci
+            pi_lo, pi_hi = self.hr_pi
+            out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out["studies"] = [s.to_dict() for s in self.studies]
+        out["risk_of_bias_summary"] = self.bias_summary
+        out["grade"] = [
+            {
+                "certainty": g.certainty.value,
+                "rated_by": g.rated_by,
+                "downgrades": list(g.downgrades),
+                "studies": list(g.studies),
+            }
+            for g in self.grade
+        ]
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PoolResult:
+    """Randomised and observational evidence pooled separately, and why they differ."""
+
+    outcome: str
+    by: str
+    method: str
+    test: str
+    level: float
+    snapshot: str
+    groups: dict[str, GroupPool]
+    #: test of subgroup differences (None when fewer than two groups have studies)
+    q_between: float | None
+    q_between_df: int | None
+    q_between_p: float | None
+    #: ratio of the observational to the randomised pooled HR (None unless both exist)
+    ratio_of_hrs: float | None
+    explanation: tuple[str, ...]
+    caveats: tuple[str, ...]
+    not_pooled: tuple[NotPooled, ...]
+    published: tuple[PublishedPool, ...]
+    studies: tuple[PooledStudy, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "by": self.by,
+            "method": self.method,
+            "test": self.test,
+            "level": self.level,
+            "measure": "HR",
+            "snapshot": self.snapshot,
+            "subgroups": {key: g.to_dict() for key, g in self.groups.items()},
+            "q_between": self.q_between,
+            "q_between_df": self.q_between_df,
+            "q_between_p": self.q_between_p,
+            "ratio_of_hrs": self.ratio_of_hrs,
+            "explanation": list(self.explanation),
+            "caveats": list(self.caveats),
+            "not_pooled": [n.to_dict() for n in self.not_pooled],
+            "published_meta_analyses": [p.to_dict() for p in self.published],
+        }
+
+
+def _group_of(design: Design) -> str | None:
+    if design is Design.rct:
+        return "randomised"
+    if design.is_observational:
+        return "observational"
+    return None
+
+
+def _check_options(outcome: str, by: str, method: str, test: str, level: float) -> None:
+    errors = []
+    if outcome not in OUTCOMES:
+        errors.append(FieldError("outcome", f"unknown value {outcome!r}", ", ".join(OUTCOMES)))
+    if by not in BY_VALUES:
+        errors.append(FieldError("by", f"unknown value {by!r}", ", ".join(BY_VALUES)))
+    if method not in METHODS:
+        errors.append(FieldError("method", f"unknown value {method!r}", ", ".join(METHODS)))
+    if test not in TESTS:
+        errors.append(FieldError("test", f"unknown value {test!r}", ", ".join(TESTS)))
+    if not (isinstance(level, float | int) and 0.0 < float(level) < 1.0):
+        errors.append(FieldError("level", f"{level!r} is not in (0, 1)", "e.g. 0.95"))
+    if errors:
+        raise InputError(errors)
+
+
+def _arms(o: Outcome) -> str:
+    """'locoregional progression 3y percent 16.3 vs 39.8' (local therapy vs none)."""
+    by_metric: dict[str, dict[str, float]] = {}
+    for a in o.arms:
+        by_metric.setdefault(a.metric, {})[a.arm] = a.value
+    return "; ".join(
+        f"{metric.replace('_', ' ')} {v.get('local_therapy', math.nan):g} vs "
+        f"{v.get('no_local_therapy', math.nan):g}"
+        for metric, v in by_metric.items()
+    )
+
+
+def _why_not(study: Study, o: Outcome) -> str | None:
+    """Why an outcome record cannot be pooled as a hazard ratio (None: it can)."""
+    if o.estimate is None:
+        found = o.not_found or study.no_extractable_estimate_reason
+        text = "no extractable hazard ratio" + (f": {found}" if found else "")
+        if o.arms:
+            text += f" (per arm, local therapy vs none: {_arms(o)})"
+        return text
+    if o.measure.value != "HR":
+        return f"reported as {o.measure.value}, not a hazard ratio; only hazard ratios are pooled"
+    if o.ci_low is None or o.ci_high is None or o.ci_level is None:
+        return f"HR {o.estimate:g} without a confidence interval: its standard error is unknown"
+    return None
+
+
+def _bias(study: Study) -> tuple[str | None, str | None, str | None, bool, tuple[str, ...]]:
+    rob = study.risk_of_bias
+    if rob is None:
+        return None, None, study.risk_of_bias_not_assessed, False, ()
+    tool = "RoB 2" if isinstance(rob, Rob2) else "ROBINS-I"
+    serious = tuple(
+        f"{name.replace('_', ' ')} ({d.judgement.value.replace('_', ' ')}): {d.reason}"
+        for name, d in rob.domains().items()
+        if d.judgement.value in _SERIOUS
+    )
+    immortal = isinstance(rob, RobinsI) and rob.immortal_time_bias
+    return tool, rob.overall.judgement.value, rob.overall.reason, immortal, serious
+
+
+def _select(
+    base: EvidenceBase, kind: OutcomeKind
+) -> tuple[list[tuple[Study, Outcome, str]], list[NotPooled], list[PublishedPool]]:
+    chosen: list[tuple[Study, Outcome, str]] = []
+    not_pooled: list[NotPooled] = []
+    published: list[PublishedPool] = []
+    taken: set[str] = set()
+    for study, o in base.outcomes(kind, subgroup="overall"):
+        if study.design is Design.meta_analysis:
+            continue
+        group = _group_of(study.design)
+        if group is None:
+            reason = f"design {study.design.value} is neither a randomised trial nor an "
+            reason += "observational comparison"
+            not_pooled.append(
+                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
+            )
+            continue
+        if study.id in taken:
+            reason = "a further record of this study; the first hazard ratio listed is pooled"
+            not_pooled.append(
+                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
+            )
+            continue
+        why = _why_not(study, o)
+        if why is None:
+            chosen.append((study, o, group))
+            taken.add(study.id)
+        else:
+            not_pooled.append(NotPooled(study.id, study.cite(), study.design.value, o.label, why))
+    # a study with several records: once one is chosen, earlier unusable ones are noise
+    not_pooled = [n for n in not_pooled if n.id not in taken or n.reason.startswith("a further")]
+    # superseded reports: listed so a reader sees where MF07-01's earlier numbers went
+    current = {(s.id, o.label) for s, o in base.outcomes(kind, subgroup="overall")}
+    for study, o in base.outcomes(kind, subgroup="overall", include_superseded=True):
+        if (study.id, o.label) not in current and _group_of(study.design) is not None:
+            later = study.superseded_by or "a later report"
+            not_pooled.append(
+                NotPooled(
+                    study.id, study.cite(), study.design.value, o.label,
+                    f"superseded by {later}, which reports this outcome (one report per trial)",
+                )
+            )  # fmt: skip
+    for study, o in base.outcomes(kind, subgroup=None, design=Design.meta_analysis):
+        sub = o.subgroup
+        body_level = sub == "overall" or "rct" in sub.lower() or "observational" in sub.lower()
+        if o.estimate is not None and o.measure.is_ratio and body_level:
+            published.append(
+                PublishedPool(
+                    study.id, study.cite(), o.label, sub, o.measure.value, o.estimate,
+                    o.ci_low, o.ci_high, study.population, o.source_url,
+                    o.favourable_side or "lower",
+                )
+            )  # fmt: skip
+    # chronological within each group, as a reader scans a forest plot
+    chosen.sort(key=lambda c: (c[0].citation.year or 0, c[0].id))
+    return chosen, not_pooled, published
+
+
+def _serious_in(s: PooledStudy, domain: str) -> bool:
+    """The study's ``domain`` (e.g. "confounding") was judged high, serious or critical."""
+    return any(d.startswith(domain) for d in s.bias_domains)
+
+
+def _bias_summary(key: str, studies: Sequence[PooledStudy]) -> str:
+    """E.g. 'ROBINS-I: 5 of 5 serious; immortal time bias in 5 (a, b, ...)'."""
+    if not studies:
+        return "no study with a poolable estimate"
+    counts: dict[str, int] = {}
+    for s in studies:
+        label = (s.rob_overall or "not assessed").replace("_", " ")
+        counts[label] = counts.get(label, 0) + 1
+    tools = sorted({s.rob_tool for s in studies if s.rob_tool})
+    parts = [
+        f"{'/'.join(tools) or 'risk of bias'}: "
+        + ", ".join(f"{n} of {len(studies)} {label}" for label, n in counts.items())
+    ]
+    immortal = [s.id for s in studies if s.immortal_time_bias]
+    if immortal:
+        parts.append(f"immortal time bias in {len(immortal)} ({', '.join(immortal)})")
+    confounded = [s.id for s in studies if _serious_in(s, "confounding")]
+    if confounded:
+        parts.append(f"serious confounding by indication in {len(confounded)}")
+    selected = [s.id for s in studies if _serious_in(s, "selection of participants")]
+    if selected:
+        parts.append(f"serious selection bias in {len(selected)}")
+    high = [s.id for s in studies if s.rob_overall == Rob2Judgement.high.value]
+    if high and key == "randomised":
+        parts.append(f"high risk: {', '.join(high)}")
+    return "; ".join(parts)
+
+
+def _explanation(
+    groups: dict[str, GroupPool], q_p: float | None, ratio: float | None
+) -> tuple[str, ...]:
+    rnd, obs = groups["randomised"], groups["observational"]
+    lines: list[str] = []
+    if rnd.hr is not None and obs.hr is not None and ratio is not None and q_p is not None:
+        p = "p < 0.001" if q_p < 0.001 else f"p = {q_p:.3f}"
+        lines.append(
+            f"Observational studies estimate HR {obs.hr:.2f}, randomised trials HR {rnd.hr:.2f}: "
+            f"the observational estimate is {100 * (1 - ratio):.0f}% lower "
+            f"(test for subgroup differences {p})."
+            if ratio < 1
+            else f"Observational studies estimate HR {obs.hr:.2f}, randomised trials HR "
+            f"{rnd.hr:.2f} (test for subgroup differences {p})."
+        )
+    immortal = [s for s in obs.studies if s.immortal_time_bias]
+    confounded = [s for s in obs.studies if _serious_in(s, "confounding")]
+    if obs.studies:
+        if immortal:
+            lines.append(
+                f"Immortal time bias: in {len(immortal)} of {obs.k} observational studies "
+                "surgery could happen at any time after diagnosis while survival is counted "
+                "from diagnosis, so operated patients had to survive until their operation, "
+                "which biases the hazard ratio in favour of surgery."
+            )
+        if confounded:
+            lines.append(
+                f"Confounding by indication (selection bias): in {len(confounded)} of {obs.k} "
+                "observational studies, patients were chosen for surgery by prognosis-related "
+                "factors that the adjustment did not capture (ROBINS-I confounding judged "
+                "serious)."
+            )
+    for g in (rnd, obs):
+        if not g.studies:
+            lines.append(
+                f"{g.label}: none gives a hazard ratio with its interval for this outcome, so "
+                "nothing can be compared; what they report is listed under 'not pooled'."
+            )
+    if rnd.studies and obs.studies:
+        lines.append(
+            "Randomisation removes both: in the trials the decision to operate did not depend "
+            "on prognosis, and time is counted from randomisation. The trials' own concerns ("
+            + rnd.bias_summary
+            + ") are listed per study below."
+        )
+    return tuple(lines)
+
+
+def _caveats(chosen: Sequence[PooledStudy], base: EvidenceBase) -> tuple[str, ...]:
+    out: list[str] = []
+    levels = [s for s in chosen if abs(s.ci_level - 0.95) > 1e-9]
+    if levels:
+        names = ", ".join(f"{s.id} ({round(100 * s.ci_level)}%)" for s in levels)
+        out.append(
+            f"Intervals not at 95% were converted to standard errors at their own level: {names}."
+        )
+    conv = [s.id for s in chosen if s.converted]
+    if conv:
+        out.append(
+            "Direction inferred and the reported ratio inverted for "
+            + ", ".join(conv)
+            + " (see `locoreg evidence show`)."
+        )
+    narrow = [f"{s.id}: {s.comparison}" for s in chosen if s.comparison]
+    if narrow:
+        out.append("Narrower comparisons than any vs no local therapy: " + "; ".join(narrow) + ".")
+    # Registry analyses drawing on the same data source may share patients, which makes the
+    # pooled interval too narrow; the record's setting names the source before its years.
+    sources: dict[str, list[str]] = {}
+    for s in chosen:
+        setting = base.get(s.id).setting
+        if setting:
+            sources.setdefault(setting.split(",")[0].strip(), []).append(s.id)
+    for source, ids in sources.items():
+        if len(ids) > 1:
+            out.append(
+                f"{', '.join(ids)} all analyse {source} data and may share patients: their "
+                "pooled interval is too narrow."
+            )
+    return tuple(out)
+
+
+def pool_by_design(
+    base: EvidenceBase | None = None,
+    outcome: str = "overall_survival",
+    by: str = "design",
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+) -> PoolResult:
+    """Pool the randomised and the observational hazard ratios of ``outcome`` separately.
+
+    ``base`` defaults to the packaged evidence base. Raises :class:`InputError` naming
+    the option and its allowed values for a bad ``outcome``, ``by``, ``method``, ``test``
+    or ``level``; :class:`locoreg.meta.rma.ConvergenceError` when the τ² estimator does
+    not converge (reported, never hidden). See the module docstring for the rules.
+    """
+    from locoreg.evidence.base import load_evidence_base
+    from locoreg.meta import rma
+    from locoreg.meta.effects import log_hr_from_ci
+    from locoreg.meta.subgroup import subgroup_analysis
+
+    _check_options(outcome, by, method, test, level)
+    base = base if base is not None else load_evidence_base()
+    kind = OutcomeKind(outcome)
+    chosen, not_pooled, published = _select(base, kind)
+
+    raw: list[tuple[Study, Outcome, str, float, float]] = []
+    if chosen:
+        hr = [float(o.estimate) for _, o, _ in chosen]  # type: ignore[arg-type]
+        lo = [float(o.ci_low) for _, o, _ in chosen]  # type: ignore[arg-type]
+        hi = [float(o.ci_high) for _, o, _ in chosen]  # type: ignore[arg-type]
+        lv = [float(o.ci_level) for _, o, _ in chosen]  # type: ignore[arg-type]
+        yi, vi = log_hr_from_ci(hr, lo, hi, lv)
+        raw = [
+            (s, o, g, float(y), float(v)) for (s, o, g), y, v in zip(chosen, yi, vi, strict=True)
+        ]
+
+    fits: dict[str, MetaResult] = {}
+    present = [key for key in GROUPS if any(g == key for *_, g, _, _ in raw)]
+    q_between = q_df = q_p = None
+    if len(present) >= 2:
+        sub = subgroup_analysis(
+            [r[3] for r in raw], [r[4] for r in raw], [r[2] for r in raw],
+            method=method, test=test, level=level,
+        )  # fmt: skip
+        fits = dict(sub.levels)
+        q_between, q_df, q_p = sub.q_between, sub.q_between_df[0], sub.q_between_p
+    for key in present:
+        if key not in fits:
+            rows = [r for r in raw if r[2] == key]
+            fits[key] = rma([r[3] for r in rows], [r[4] for r in rows], method, test, level)
+
+    pooled: list[PooledStudy] = []
+    for key in present:
+        rows = [r for r in raw if r[2] == key]
+        for (s, o, g, y, v), w in zip(rows, fits[key].weights, strict=True):
+            tool, overall, reason, immortal, domains = _bias(s)
+            pooled.append(
+                PooledStudy(
+                    id=s.id, citation=s.cite(), year=s.citation.year, design=s.design.value,
+                    group=g, label=o.label, hr=float(o.estimate),  # type: ignore[arg-type]
+                    hr_ci_low=float(o.ci_low), hr_ci_high=float(o.ci_high),  # type: ignore[arg-type]
+                    ci_level=float(o.ci_level), yi=y, vi=v,  # type: ignore[arg-type]
+                    weight=float(w), converted=o.converted, comparison=o.comparison,
+                    adjusted=o.adjusted, source_url=o.source_url, rob_tool=tool,
+                    rob_overall=overall, rob_reason=reason, immortal_time_bias=immortal,
+                    bias_domains=domains,
+                )
+            )  # fmt: skip
+
+    groups: dict[str, GroupPool] = {}
+    for key, (label, body) in GROUPS.items():
+        members = tuple(p for p in pooled if p.group == key)
+        groups[key] = GroupPool(
+            key=key,
+            label=label,
+            studies=members,
+            fit=fits.get(key),
+            grade=base.grade_for(kind, body),
+            bias_summary=_bias_summary(key, members),
+        )
+    rnd_hr, obs_hr = groups["randomised"].hr, groups["observational"].hr
+    ratio = obs_hr / rnd_hr if rnd_hr is not None and obs_hr is not None else None
+    caveats = list(_caveats(pooled, base))
+    for key in GROUPS:
+        if groups[key].fit is None:
+            caveats.append(f"{groups[key].label}: no poolable hazard ratio for {outcome}.")
+        elif groups[key].k == 1:
+            caveats.append(f"{groups[key].label}: a single study; nothing is pooled.")
+    if q_between is None:
+        caveats.append("Test for subgroup differences not possible: fewer than two groups.")
+    return PoolResult(
+        outcome=outcome,
+        by=by,
+        method=method,
+        test=test,
+        level=float(level),
+        snapshot=base.snapshot,
+        groups=groups,
+        q_between=q_between,
+        q_between_df=q_df,
+        q_between_p=q_p,
+        ratio_of_hrs=ratio,
+        explanation=_explanation(groups, q_p, ratio),
+        caveats=tuple(caveats),
+        not_pooled=tuple(not_pooled),
+        published=tuple(published),
+        studies=tuple(pooled),
+    )

@@ -1,0 +1,329 @@
+"""`pool_by_design` and `locoreg evidence pool`: selection, conversion, pooling, CLI.
+
+Numbers are checked two ways: on a synthetic evidence base written to ``tmp_path``
+against metafor (tests/fixtures/pool/make_pool_fixture.R), and on the packaged base
+against ``rma`` run in the test on inputs derived here from the records themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from locoreg.cli import app
+from locoreg.errors import InputError
+from locoreg.evidence.base import load_evidence_base
+from locoreg.evidence.pool import pool_by_design
+from locoreg.meta import rma
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "pool" / "pool_reference.json"
+REF = json.loads(FIXTURE.read_text())
+RTOL = 1e-6
+runner = CliRunner()
+
+# ---------------------------------------------------------------- synthetic base
+
+
+def _rob2(overall: str = "some_concerns") -> dict[str, Any]:
+    d = {"judgement": "low", "reason": "synthetic"}
+    return {
+        "tool": "rob2",
+        "randomisation": d,
+        "deviations": d,
+        "missing_data": d,
+        "measurement": d,
+        "selection_of_reported_result": {"judgement": overall, "reason": "synthetic"},
+        "overall": {"judgement": overall, "reason": f"synthetic trial, {overall}"},
+    }
+
+
+def _robins(immortal: bool) -> dict[str, Any]:
+    mod = {"judgement": "moderate", "reason": "synthetic"}
+    selection = "Immortal time bias: operated patients had to survive" if immortal else "ok"
+    return {
+        "tool": "robins_i",
+        "immortal_time_bias": immortal,
+        "confounding": {"judgement": "serious", "reason": "confounding by indication"},
+        "selection_of_participants": {
+            "judgement": "serious" if immortal else "moderate",
+            "reason": selection,
+        },
+        "classification_of_interventions": mod,
+        "deviations": mod,
+        "missing_data": mod,
+        "measurement": mod,
+        "selection_of_reported_result": mod,
+        "overall": {"judgement": "serious", "reason": "serious confounding"},
+    }
+
+
+def _hr(hr: float, lo: float | None, hi: float | None, level: float | None, **kw: Any) -> dict:
+    out: dict[str, Any] = {
+        "outcome": "overall_survival",
+        "label": "overall survival",
+        "measure": "HR",
+        "estimate": hr,
+        "source_url": "https://example.org/source",
+    }
+    if lo is not None:
+        out.update(ci_low=lo, ci_high=hi, ci_level=level)
+    out.update(kw)
+    return out
+
+
+def _study(sid: str, design: str, year: int, outcomes: list[dict], **kw: Any) -> dict:
+    rob = _rob2() if design == "rct" else None
+    study: dict[str, Any] = {
+        "id": sid,
+        "citation": {"authors": "Test A", "first_author": sid.title(), "year": year},
+        "design": design,
+        "summary": "Synthetic record for the tests.",
+        "timing_of_surgery": "not_reported",
+        "outcomes": outcomes,
+    }
+    if rob is not None:
+        study["risk_of_bias"] = rob
+    elif design == "meta_analysis":
+        study["risk_of_bias_not_assessed"] = "a review"
+    study.update(kw)
+    return study
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture's seven studies plus records that must be listed, not pooled."""
+    d = tmp_path_factory.mktemp("evidence")
+    records = []
+    for s in REF["studies"]:
+        kw: dict[str, Any] = {}
+        if s["design"] != "rct":
+            kw["risk_of_bias"] = _robins(immortal=s["id"] != "registry_c")
+            kw["setting"] = "SEER, 2000-2005" if s["id"].startswith("registry") else "clinic"
+        outcomes = [_hr(s["hr"], s["ci_low"], s["ci_high"], s["ci_level"])]
+        if s["id"] == "trial_d":  # the same analysis printed again in an abstract
+            outcomes.append(_hr(0.76, 0.61, 0.95, 0.95, secondary_report="same analysis, abstract"))
+        records.append(_study(s["id"], s["design"], s["year"], outcomes, **kw))
+    records += [
+        # an earlier report of trial_d: superseded, never pooled
+        _study("trial_d_early", "rct", 2012, [_hr(0.5, 0.3, 0.8, 0.95)], superseded_by="trial_d"),
+        _study(
+            "clinic_rr",
+            "single_institution",
+            2006,
+            [{**_hr(0.5, 0.21, 1.19, 0.95), "measure": "RR"}],
+            risk_of_bias=_robins(True),
+        ),
+        _study(
+            "clinic_noci",
+            "single_institution",
+            2008,
+            [_hr(0.8, None, None, None)],
+            risk_of_bias=_robins(True),
+        ),
+        _study("review_x", "meta_analysis", 2018, [_hr(0.65, 0.6, 0.7, 0.95)]),
+    ]
+    for r in records:
+        (d / f"{r['id']}.yaml").write_text(yaml.safe_dump(r, sort_keys=False))
+    return d
+
+
+def _close(a: float | None, b: float | None) -> None:
+    assert a is not None and b is not None
+    assert math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-12), (a, b)
+
+
+@pytest.mark.parametrize("case", REF["cases"], ids=lambda c: f"{c['method']}-{c['test']}")
+def test_synthetic_base_matches_metafor(synthetic: Path, case: dict[str, Any]) -> None:
+    base = load_evidence_base(synthetic)
+    res = pool_by_design(base, method=case["method"], test=case["test"])
+    for key in ("randomised", "observational"):
+        fit, ref = res.groups[key].fit, case[key]
+        assert fit is not None and fit.k == ref["k"]
+        for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "q_p"):
+            _close(getattr(fit, name), ref[name])
+        _close(fit.pi_low, ref["pi_low"])
+        _close(fit.pi_high, ref["pi_high"])
+        np.testing.assert_allclose(
+            [s.weight for s in res.groups[key].studies], ref["weights"], rtol=RTOL
+        )
+    _close(res.q_between, case["q_between"])
+    _close(res.q_between_p, case["q_between_p"])
+    assert res.q_between_df == 1
+
+
+def test_selection_rule_one_report_per_trial(synthetic: Path) -> None:
+    res = pool_by_design(load_evidence_base(synthetic))
+    pooled = [s.id for s in res.studies]
+    # fixture order within each group is chronological, as the pool sorts it
+    assert pooled == [s["id"] for s in REF["studies"]]
+    reasons = {n.id: n.reason for n in res.not_pooled}
+    assert reasons["trial_d_early"].startswith("superseded by trial_d")
+    assert (
+        "RR" in reasons["clinic_rr"] and "without a confidence interval" in (reasons["clinic_noci"])
+    )
+    assert "review_x" not in pooled and [p.id for p in res.published] == ["review_x"]
+    # the secondary report of trial_d is neither pooled nor listed twice
+    assert pooled.count("trial_d") == 1
+
+
+def test_ninety_percent_interval_is_converted_at_its_own_level(synthetic: Path) -> None:
+    res = pool_by_design(load_evidence_base(synthetic))
+    trial_c = next(s for s in res.studies if s.id == "trial_c")
+    assert trial_c.ci_level == 0.90
+    z90 = 1.6448536269514722  # qnorm(0.95)
+    expected_se = (math.log(1.03) - math.log(0.62)) / (2 * z90)
+    _close(trial_c.se, expected_se)
+    ref = next(s for s in REF["studies"] if s["id"] == "trial_c")
+    _close(trial_c.vi, ref["vi"])
+    # read as a 95% interval it would be about 16% narrower: the level matters
+    assert trial_c.se > (math.log(1.03) - math.log(0.62)) / (2 * 1.959963984540054) * 1.15
+    assert any("trial_c (90%)" in c for c in res.caveats)
+
+
+def test_risk_of_bias_reasons_name_immortal_time_and_selection(synthetic: Path) -> None:
+    res = pool_by_design(load_evidence_base(synthetic))
+    obs = res.groups["observational"]
+    assert [s.immortal_time_bias for s in obs.studies] == [True, True, False]
+    assert "immortal time bias in 2 (registry_a, clinic_b)" in obs.bias_summary
+    assert "serious confounding by indication in 3" in obs.bias_summary
+    text = " ".join(res.explanation)
+    assert "Immortal time bias: in 2 of 3" in text and "Confounding by indication" in text
+    assert any("registry_a, registry_c all analyse SEER data" in c for c in res.caveats)
+
+
+# ---------------------------------------------------------------- packaged base
+
+
+@pytest.fixture(scope="module")
+def packaged():
+    return pool_by_design(outcome="overall_survival")
+
+
+def test_packaged_trial_pool_equals_rma_on_the_records(packaged) -> None:
+    """Independent recomputation: the RCT HRs of the base, converted here, pooled by rma."""
+    from scipy import stats
+
+    base = load_evidence_base()
+    rows = [
+        (s, o)
+        for s, o in base.outcomes("overall_survival", design="rct")
+        if o.measure.value == "HR" and o.ci_low is not None
+    ]
+    assert {s.id for s, _ in rows} == {
+        "badwe2015",
+        "fitzal2019",
+        "khan2022",
+        "shien2023",
+        "soran2021",
+    }  # fmt: skip  (MF07-01 once, from its 10-year report)
+    yi = [math.log(o.estimate) for _, o in rows]
+    vi = [
+        ((math.log(o.ci_high) - math.log(o.ci_low)) / (2 * stats.norm.ppf(0.5 + o.ci_level / 2)))
+        ** 2
+        for _, o in rows
+    ]
+    ref = rma(yi, vi, method="REML", test="z")
+    fit = packaged.groups["randomised"].fit
+    for name in ("estimate", "se", "tau2", "ci_low", "ci_high", "i2", "q"):
+        _close(getattr(fit, name), getattr(ref, name))
+    _close(packaged.groups["randomised"].hr, math.exp(ref.estimate))
+
+
+def test_packaged_story_trials_vs_registries(packaged) -> None:
+    rnd, obs = packaged.groups["randomised"], packaged.groups["observational"]
+    lo, hi = rnd.hr_ci
+    assert lo is not None and hi is not None and lo < 1 < hi  # trials: no clear effect
+    assert obs.hr_ci[1] is not None and obs.hr_ci[1] < 1  # registries: strong association
+    assert packaged.q_between_p is not None and packaged.q_between_p < 0.01
+    assert all(s.rob_overall == "serious" and s.immortal_time_bias for s in obs.studies)
+    assert {n.id for n in packaged.not_pooled} >= {"babiera2006", "hazard2008", "soran2018"}
+
+
+def test_locoregional_progression_lists_what_cannot_be_pooled() -> None:
+    res = pool_by_design(outcome="locoregional_progression")
+    assert res.groups["observational"].fit is None and res.q_between is None
+    assert [s.id for s in res.groups["randomised"].studies] == ["shien2023"]
+    khan = next(n for n in res.not_pooled if n.id == "khan2022")
+    assert "16.3 vs 39.8" in khan.reason  # the 3-year rates it does report
+    assert any("fewer than two groups" in c for c in res.caveats)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"outcome": "death"}, "outcome"),
+        ({"by": "year"}, "by"),
+        ({"method": "XYZ"}, "method"),
+        ({"test": "t"}, "test"),
+        ({"level": 1.5}, "level"),
+    ],
+)
+def test_bad_options_raise_input_error_naming_the_field(kwargs, field) -> None:
+    with pytest.raises(InputError) as err:
+        pool_by_design(**kwargs)
+    assert err.value.errors[0].field == field and err.value.errors[0].allowed
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _run(*args: str):
+    return runner.invoke(app, ["evidence", "pool", *args], env={"COLUMNS": "200"})
+
+
+def test_cli_json_keys() -> None:
+    result = _run("--outcome", "overall_survival", "--by", "design", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"outcome", "by", "method", "test", "snapshot", "subgroups", "q_between",
+            "q_between_df", "q_between_p", "explanation", "not_pooled", "caveats",
+            "published_meta_analyses"} <= set(data)  # fmt: skip
+    assert set(data["subgroups"]) == {"randomised", "observational"}
+    rnd = data["subgroups"]["randomised"]
+    contract = {"k", "estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "q_p", "pi_low",
+                "pi_high", "hr", "hr_ci_low", "hr_ci_high", "studies", "grade"}  # fmt: skip
+    assert contract <= set(rnd)
+    study = rnd["studies"][0]
+    assert {"id", "hr", "hr_ci_low", "hr_ci_high", "ci_level", "weight", "risk_of_bias"} <= set(
+        study
+    )
+    assert {"tool", "overall", "reason", "immortal_time_bias"} <= set(study["risk_of_bias"])
+    assert data["snapshot"] == load_evidence_base().snapshot
+
+
+def test_cli_text_shows_both_groups_and_reasons(tmp_path: Path) -> None:
+    out, cum = tmp_path / "forest.svg", tmp_path / "cumulative.png"
+    result = _run("--method", "dl", "--test", "knha", "--plot", str(out), "--cumulative", str(cum))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for needle in ("Randomised trials", "Observational studies", "pooled HR",
+                   "Test for subgroup differences", "Immortal time bias", "Why they differ",
+                   "(DL, Knapp-Hartung t test)", "Listed, not pooled"):  # fmt: skip
+        assert needle in text, needle
+    assert out.read_text().lstrip().startswith("<?xml")
+    assert cum.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--outcome", "survival"], "--outcome: unknown value 'survival'"),
+        (["--by", "year"], "--by: unknown value 'year' (allowed: design)"),
+        (["--method", "XX"], "allowed: FE, DL, REML"),
+        (["--test", "t"], "--test: unknown value 't' (allowed: z, knha)"),
+        (["--plot", "out.txt"], "--plot: 'out.txt'"),
+        (["--cumulative", "no/such/dir/c.svg"], "--cumulative: directory no/such/dir"),
+        (["--level", "1.5"], "--level: 1.5 is out of range"),
+    ],
+)
+def test_cli_bad_options_exit_2(args: list[str], needle: str) -> None:
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert needle in result.output and "Traceback" not in result.output

@@ -1,0 +1,58 @@
+"""The trials-vs-observational forest plot of `locoreg evidence pool`."""
+
+from __future__ import annotations
+
+import math
+
+from locoreg.evidence.pool import pool_by_design
+from locoreg.plots.pool_forest import pool_cumulative_plot, pool_forest_plot
+from plots.figure_checks import gids, svg_ids
+
+
+def test_pool_forest_two_groups_no_overall(write_both) -> None:
+    res = pool_by_design(outcome="overall_survival")
+    k = len(res.studies)
+
+    def draw(path):
+        return pool_forest_plot(res, path=path)
+
+    fig, svg = write_both(draw)
+    assert len(gids(fig, "forest-study-")) == k
+    assert len(gids(fig, "forest-subgroup-")) == 2
+    assert gids(fig, "forest-overall-") == []  # trials and registries are not combined
+    assert len(gids(fig, "forest-pi-")) == sum(g.k >= 3 for g in res.groups.values())
+    assert any(a.get_xscale() == "log" for a in fig.axes)
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert "Risk of bias" in texts and "Randomised trials" in texts
+    assert texts.count("Serious †") == sum(s.immortal_time_bias for s in res.studies)
+    assert any(
+        t.startswith("Test for subgroup differences: Q = ") for t in " ".join(texts).split("\n")
+    )
+    # a 90% interval (E2108) is drawn at 95% from the same SE
+    khan = next(s for s in res.studies if s.id == "khan2022")
+    wanted = f"{khan.hr:.2f} ({math.exp(khan.yi - 1.959963984540054 * khan.se):.2f} to"
+    assert any(t.startswith(wanted) for t in texts)
+    assert sum(i.startswith("forest-subgroup-") for i in svg_ids(svg)) == 2
+
+
+def test_single_trial_outcome_has_no_diamond() -> None:
+    res = pool_by_design(outcome="locoregional_progression")
+    fig = pool_forest_plot(res)
+    assert len(gids(fig, "forest-study-")) == 1 and gids(fig, "forest-subgroup-") == []
+
+
+def test_pool_cumulative_ends_at_each_group_estimate(write_both) -> None:
+    res = pool_by_design(outcome="overall_survival")
+
+    def draw(path):
+        return pool_cumulative_plot(res, path=path)
+
+    fig, _svg = write_both(draw)
+    assert len(gids(fig, "forest-study-")) == len(res.studies)
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    for g in res.groups.values():
+        # rows run oldest to newest; the last one of a group is its pooled estimate
+        first, last = g.studies[0], g.studies[-1]
+        assert first.citation in texts and f"+ {last.citation}" in texts
+        lo, hi = g.hr_ci
+        assert f"{g.hr:.2f} ({lo:.2f} to {hi:.2f})" in texts
