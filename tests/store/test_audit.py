@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DatabaseError
 
 from locoreg.store import AuditStore
@@ -18,9 +21,36 @@ ASSESSMENT = {"recommendation": "systemic_therapy_first", "headline": "Systemic 
 VERSIONS = {"engine": "0.1.0", "evidence": "2026.11-abc"}
 
 
+#: A PostgreSQL server for the shared-deployment backend, e.g.
+#: postgresql+psycopg://locoreg:locoreg@127.0.0.1/locoreg_test (.ci/run starts one when it can);
+#: the user needs CREATEDB: every test gets a database of its own, because append-only tables
+#: cannot be emptied between tests.
+POSTGRESQL_URL = os.environ.get("LOCOREG_TEST_POSTGRESQL_URL")
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> AuditStore:
-    s = AuditStore(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+def postgresql_database() -> Iterator[str]:
+    if not POSTGRESQL_URL:
+        pytest.skip("LOCOREG_TEST_POSTGRESQL_URL is not set (no PostgreSQL server)")
+    admin = create_engine(POSTGRESQL_URL, isolation_level="AUTOCOMMIT")
+    name = f"locoreg_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRESQL_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgresql_database")
+    s = AuditStore(url)
     yield s
     s.close()
 
@@ -74,10 +104,21 @@ def test_store_offers_no_update_or_delete() -> None:
     assert not {n for n in public if any(w in n for w in ("update", "delete", "remove", "edit"))}
 
 
-def test_sqlite_is_durable_wal_full(store: AuditStore) -> None:
+def test_postgresql_refuses_truncate(postgresql_database: str) -> None:
+    s = AuditStore(postgresql_database)
+    record_id = s.record_assessment(PATIENT, ASSESSMENT, VERSIONS, "api")
+    with pytest.raises(DatabaseError, match="append-only"), s.engine.begin() as conn:
+        conn.execute(text("TRUNCATE assessments"))
+    assert s.get_assessment(record_id) is not None
+    s.close()
+
+
+def test_sqlite_is_durable_wal_full(tmp_path: Path) -> None:
+    store = AuditStore(f"sqlite:///{tmp_path / 'audit.sqlite'}")
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    store.close()
 
 
 def test_migrations_run_once_and_data_survives_reopen(tmp_path: Path) -> None:

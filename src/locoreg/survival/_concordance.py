@@ -36,37 +36,61 @@ class Concordance:
 
 
 def _earlier_smaller(values: NDArray[np.int64], weights: FloatArray) -> FloatArray:
-    """For each position b: sum of ``weights[a]`` over a < b with ``values[a] < values[b]``."""
+    """For each position b: sum of ``weights[a]`` over a < b with ``values[a] < values[b]``.
+
+    Wavelet-tree sweep from the most significant bit: items stay grouped into nodes of
+    equal higher bits (a stable radix order), so at each level an item with bit 1 gains
+    the weight of the earlier items of its node with bit 0. Values, weights, gains and
+    original positions are carried through the stable partitions (no gathers through a
+    permutation).
+    """
     m = values.shape[0]
     out = np.zeros(m)
     if m == 0:
         return out
     nbits = max(1, int(values.max()).bit_length())
-    order = np.arange(m)
+    pos = np.arange(m)  # original position of each item in the current order
+    v = values.copy()
+    w = weights.astype(np.float64, copy=True)
+    acc = np.zeros(m)  # gains so far, carried in the current order
     idx = np.arange(m)
+    start_flag = np.empty(m, dtype=bool)
     for level in range(nbits - 1, -1, -1):
-        v = values[order]
-        bit = ((v >> level) & 1).astype(bool)
+        bit = (v >> level) & 1
         node = v >> (level + 1)
-        start_flag = np.empty(m, dtype=bool)
         start_flag[0] = True
         np.not_equal(node[1:], node[:-1], out=start_flag[1:])
         start = np.maximum.accumulate(np.where(start_flag, idx, 0))
-        w0 = np.where(bit, 0.0, weights[order])
-        excl = np.cumsum(w0) - w0
-        local = excl - excl[start]
-        out[order[bit]] += local[bit]
+        is_one = bit.astype(bool)
+        w0 = np.where(is_one, 0.0, w)
+        excl = np.cumsum(w0)
+        excl -= w0
+        excl -= excl[start]  # weight of earlier zeros in the node
+        np.add(acc, excl, out=acc, where=is_one)
+        if level == 0:
+            break
         # Stable partition of each node: zeros first, then ones, order kept.
-        zero = (~bit).astype(np.intp)
-        zexcl = np.cumsum(zero) - zero
-        zrank = zexcl - zexcl[start]
-        end_flag = np.append(start_flag[1:], True)
-        last = np.minimum.accumulate(np.where(end_flag, idx, m)[::-1])[::-1]
-        n_zero = zexcl[last] + zero[last] - zexcl[start]
-        newpos = np.where(bit, start + n_zero + (idx - start - zrank), start + zrank)
-        reordered = np.empty_like(order)
-        reordered[newpos] = order
-        order = reordered
+        ones_cum = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(bit, out=ones_cum[1:])  # ones in [0, k)
+        ones_in_node_before = ones_cum[:-1] - ones_cum[start]
+        zeros_in_node_before = (idx - start) - ones_in_node_before
+        node_start = np.flatnonzero(start_flag)
+        node_end = np.append(node_start[1:], m)
+        zeros_per_node = (node_end - node_start) - (ones_cum[node_end] - ones_cum[node_start])
+        zeros_in_node = zeros_per_node[np.cumsum(start_flag) - 1]
+        newpos = np.where(
+            is_one, start + zeros_in_node + ones_in_node_before, start + zeros_in_node_before
+        )
+        nv = np.empty_like(v)
+        nv[newpos] = v
+        nw = np.empty_like(w)
+        nw[newpos] = w
+        npos = np.empty_like(pos)
+        npos[newpos] = pos
+        nacc = np.empty_like(acc)
+        nacc[newpos] = acc
+        v, w, pos, acc = nv, nw, npos, nacc
+    out[pos] = acc
     return out
 
 
@@ -101,7 +125,17 @@ def concordance(
     m = vals.shape[0]
     idx = np.arange(m)
 
-    less = _earlier_smaller(vals, wts)
+    # The dominance count "earlier in the sweep and smaller lp" is run with the roles
+    # swapped: items in lp order (ties: later sweep position first) and, as values, the
+    # index of their (stratum, time, kind) block in the sweep. Both give the same counts
+    # (within a block only higher-lp deaths precede a death), and there are far fewer
+    # blocks than lp ranks when times are tied: fewer bits, fewer wavelet levels.
+    kind_s = kind[seq]
+    new_block = (times[1:] != times[:-1]) | (strat[1:] != strat[:-1]) | (kind_s[1:] != kind_s[:-1])
+    block = np.concatenate([[0], np.cumsum(new_block)]).astype(np.int64)
+    by_lp = np.argsort(vals * m + (m - 1 - idx))
+    less = np.empty(m)
+    less[by_lp] = _earlier_smaller(block[by_lp], wts[by_lp])
     # Weight of earlier items with an equal rank: cumulative sums within value runs.
     by_val = np.argsort(vals, kind="stable")
     vv = vals[by_val]

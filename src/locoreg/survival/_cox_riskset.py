@@ -31,7 +31,8 @@ with ``c_g = m_g sum_k 1/den_k``, ``e_g = m_g sum_k f_k/den_k``, aa, ab, bb equa
 r_i e_g`` (C the cumulative sum of c over groups). S0, D0 and v depend on eta only, so
 one evaluation reads X twice: ``eta = X beta``, then one pass over row blocks small enough
 to stay in cache that forms ``r x`` (segment sums) and ``sqrt(v) x`` (a symmetric rank-k
-update of ``X' diag(v) X``) without n x p temporaries.
+update of ``X' diag(v) X``) without n x p temporaries. Large inputs share the blocks between
+two threads; BLAS itself runs single-threaded during a fit (``single_threaded_blas``).
 """
 
 from __future__ import annotations
@@ -161,39 +162,16 @@ class RiskSets:
     death_seg: IntArray  # segment holding the deaths of each group (= first with hi > g)
     drop_seg: IntArray | None  # right-censored: first segment with lo > g (later strata)
     xw_dead: FloatArray  # sum over deaths of w_i x_i (p,)
+    dead_offset: float  # sum over deaths of w_i offset_i
+    dead_weight_total: float  # sum over deaths of w_i
+    unit_weight: bool  # all weights 1 (r_i = exp(eta_i))
+    has_offset: bool
     blocks: tuple[Block, ...]
     n_pieces: int
 
     @property
     def n_groups(self) -> int:
         return int(self.n_dead.shape[0])
-
-
-def _deaths_first(order: IntArray, keys: NDArray[np.generic], ev: NDArray[np.bool_]) -> IntArray:
-    """Reorder ``order`` (already sorted by ``keys``) so deaths lead each run of equal keys.
-
-    A stable partition within runs, in O(n): position = run start + rank among the deaths
-    of the run (deaths) or + number of deaths + rank among the others (censored rows).
-    """
-    n = keys.shape[0]
-    run_start = np.empty(n, dtype=bool)
-    run_start[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=run_start[1:])
-    idx = np.arange(n)
-    first = np.maximum.accumulate(np.where(run_start, idx, 0))
-    d = ev.astype(np.intp)
-    excl = np.cumsum(d) - d
-    deaths_before = excl - excl[first]
-    run_id = np.cumsum(run_start) - 1
-    n_deaths_run = np.bincount(run_id, weights=d).astype(np.intp)
-    pos = np.where(
-        ev,
-        first + deaths_before,
-        first + n_deaths_run[run_id] + (idx - first - deaths_before),
-    )
-    out = np.empty_like(order)
-    out[pos] = order
-    return out
 
 
 def build_risksets(
@@ -212,25 +190,40 @@ def build_risksets(
     n, p = x.shape
     stratified = bool(stratum.max(initial=0) > 0)
     key_entry: NDArray[np.generic] | None = None
+    order: IntArray | None = None
     if not stratified and entry is None:
         key_stop: NDArray[np.generic] = stop
-        order0 = np.argsort(stop)  # SIMD quicksort; order within ties is irrelevant
-    else:
-        # Integer keys (stratum, time code) so that searchsorted respects strata.
-        values = stop if entry is None else np.concatenate([stop, entry])
-        inv = np.unique(values, return_inverse=True)[1].reshape(-1)
-        span = int(inv.max()) + 2
-        base = stratum.astype(np.int64) * span
-        key_stop = base + inv[:n]
-        key_entry = base - 1 if entry is None else base + inv[n:]
-        order0 = np.argsort(key_stop)
-    ks = key_stop[order0]
-    order = _deaths_first(order0, ks, event[order0])
+        # Deaths first among equal times: censored rows sort at the next float up. One
+        # SIMD quicksort; the rare tie with a death at exactly that next float is caught
+        # by the monotonicity check below and handled by the general path.
+        with np.errstate(over="ignore"):
+            nudged = np.where(event, stop, np.nextafter(stop, np.inf))
+        order = np.argsort(nudged)
+        ks = stop[order]
+        if np.any(ks[1:] < ks[:-1]):
+            order = None
+    if order is None:
+        if not stratified and entry is None:
+            inv = np.unique(stop, return_inverse=True)[1].reshape(-1)
+            key_stop = inv.astype(np.int64)
+        else:
+            # Integer keys (stratum, time code) so that searchsorted respects strata.
+            values = stop if entry is None else np.concatenate([stop, entry])
+            inv = np.unique(values, return_inverse=True)[1].reshape(-1)
+            span = int(inv.max()) + 2
+            base = stratum.astype(np.int64) * span
+            key_stop = base + inv[:n]
+            key_entry = base - 1 if entry is None else base + inv[n:]
+        # Doubling the key and adding 1 for censored rows puts deaths first among ties.
+        order = np.argsort(2 * np.asarray(key_stop) + (~event).astype(np.int64))
+        ks = np.asarray(key_stop)[order]
 
     ev = event[order]
     # Gathers of constant columns (unit weights, no offset, one stratum) are skipped.
-    w = np.ones(n) if np.all(weight == 1.0) else weight[order]
-    off = np.zeros(n) if not np.any(offset) else offset[order]
+    unit_weight = bool(np.all(weight == 1.0))
+    has_offset = bool(np.any(offset))
+    w = np.ones(n) if unit_weight else weight[order]
+    off = offset[order] if has_offset else np.zeros(n)
     st_sorted = np.zeros(n, dtype=np.intp) if not stratified else stratum[order]
     stop_sorted = stop[order]
     death = np.flatnonzero(ev)
@@ -338,6 +331,10 @@ def build_risksets(
         death_seg=death_seg,
         drop_seg=drop_seg,
         xw_dead=xw_dead,
+        dead_offset=float(w[death] @ off[death]),
+        dead_weight_total=float(w[death].sum()),
+        unit_weight=unit_weight,
+        has_offset=has_offset,
         blocks=tuple(blocks),
         n_pieces=int(cuts.shape[0]),
     )
@@ -475,7 +472,12 @@ def _block_pass(
 
 
 def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float, FloatArray]:
-    eta = rs.x @ beta + rs.offset if np.any(beta != 0) else rs.offset.copy()
+    if np.any(beta != 0):
+        eta = rs.x @ beta
+        if rs.has_offset:
+            eta += rs.offset
+    else:
+        eta = rs.offset.copy()
     # exp() is shift-invariant in the partial likelihood; shifting avoids overflow.
     shift = float(eta.max())
     eta -= shift
@@ -484,16 +486,16 @@ def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float
 
 def _finish(
     rs: RiskSets,
+    beta: FloatArray,
     eta: FloatArray,
     shift: float,
     risk: FloatArray,
-    s0: FloatArray,
-    d0: FloatArray,
-    s1: FloatArray,
-    d1: FloatArray,
+    sums: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray],
 ) -> GroupSums:
-    den = s0[rs.group] - rs.k_frac * d0[rs.group]
-    loglik = float(rs.death_weight @ eta[rs.death] - rs.death_mean_wt @ np.log(den))
+    s0, d0, s1, d1, den = sums
+    # sum_deaths w_i eta_i = beta' sum w x + sum w offset - shift sum w (no gather).
+    dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - shift * rs.dead_weight_total
+    loglik = dead_eta - float(rs.death_mean_wt @ np.log(den))
     return GroupSums(eta, shift, risk, s0, s1, d0, d1, den, loglik)
 
 
@@ -554,7 +556,7 @@ def _cross_terms(
 def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, FloatArray]:
     """Partial likelihood, score and information at ``beta`` (two passes over X)."""
     eta, shift, risk = _linear_predictor(rs, beta)
-    wr = rs.weight * risk
+    wr = risk if rs.unit_weight else rs.weight * risk
     s0, d0 = _scalar_sums(rs, wr)
     den = s0[rs.group] - rs.k_frac * d0[rs.group]
     gw = _weights_from_den(rs, den)
@@ -569,7 +571,7 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
         sqrt_v = np.sqrt(np.maximum(_row_weights(rs, wr, gw, None), 0.0))
     s1, d1, info = _block_pass(rs, wr, sqrt_v)
     assert info is not None
-    gs = _finish(rs, eta, shift, risk, s0, d0, s1, d1)
+    gs = _finish(rs, beta, eta, shift, risk, (s0, d0, s1, d1, den))
     score = rs.xw_dead - (gw["c"] @ s1 - gw["e"] @ d1)
     info -= _cross_terms(s1, d1, gw, None)
     return gs, score, (info + info.T) / 2.0

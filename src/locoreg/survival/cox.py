@@ -405,7 +405,11 @@ def _cox_impl(
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] != n:
         raise ValueError(f"X must have {n} rows (one per time), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
+    # A finite total implies finite entries (NaN/inf propagate); only an overflowing
+    # total needs the element-wise check, which avoids an n x p boolean temporary.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(x)):
         raise ValueError("X contains NaN or infinite values")
     p = x.shape[1]
     if p == 0:
