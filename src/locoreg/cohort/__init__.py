@@ -10,8 +10,9 @@ and the survival engine load on first use).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from locoreg._lazy import lazy_attribute
 
 _EXPORTS: dict[str, str] = {
     "simulate_registry": "simulate",
@@ -41,7 +42,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'locoreg.cohort' has no attribute {name!r}")
-    return getattr(import_module(f"locoreg.cohort.{module}"), name)
+    return lazy_attribute(__name__, _EXPORTS, name)

@@ -95,23 +95,7 @@ OPTIONAL_COVARIATES: tuple[str, ...] = ("ecog", "ecog_missing")
 # Named adjustment sets, smallest first; "full" uses ECOG when the registry has it.
 COVARIATE_SETS: dict[str, tuple[str, ...]] = {
     "minimal": ("age10", "hrpos_her2pos", "hrneg_her2pos", "triple_negative", "subtype_unknown"),
-    "standard": (
-        "age10",
-        "hrpos_her2pos",
-        "hrneg_her2pos",
-        "triple_negative",
-        "subtype_unknown",
-        "mets_bone",
-        "mets_lung",
-        "mets_liver",
-        "mets_brain",
-        "mets_other",
-        "bone_only",
-        "t4",
-        "t_unknown",
-        "node_positive",
-        "n_unknown",
-    ),
+    "standard": tuple(c for c in BASE_COVARIATES if c != "year_c"),
     "full": (*BASE_COVARIATES, *OPTIONAL_COVARIATES),
 }
 

@@ -6,8 +6,9 @@ importing the package costs nothing until it is used.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from locoreg._lazy import lazy_attribute
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule
@@ -35,7 +36,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'locoreg.evidence' has no attribute {name!r}")
-    return getattr(import_module(f"locoreg.evidence.{module}"), name)
+    return lazy_attribute(__name__, _EXPORTS, name)

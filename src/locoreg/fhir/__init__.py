@@ -6,8 +6,9 @@ Names are resolved lazily so that ``import locoreg.fhir`` loads neither
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from locoreg._lazy import lazy_attribute
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule
@@ -25,7 +26,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'locoreg.fhir' has no attribute {name!r}")
-    return getattr(import_module(f"locoreg.fhir.{module}"), name)
+    return lazy_attribute(__name__, _EXPORTS, name)

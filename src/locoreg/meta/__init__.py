@@ -1,13 +1,14 @@
 """Meta-analysis engine: numpy/scipy only, arrays in, frozen dataclasses out.
 
-Names are resolved lazily so that ``import locoreg.meta`` costs nothing until a
-function is used. To export a new public name, add it to ``_EXPORTS``.
+Names are resolved lazily (see ``locoreg._lazy``), except ``rma`` and ``MetaResult`` (below).
+To export a new public name, add it to ``_EXPORTS``.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from locoreg._lazy import lazy_attribute
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule
@@ -35,7 +36,4 @@ from locoreg.meta.rma import rma as rma  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'locoreg.meta' has no attribute {name!r}")
-    return getattr(import_module(f"locoreg.meta.{module}"), name)
+    return lazy_attribute(__name__, _EXPORTS, name)

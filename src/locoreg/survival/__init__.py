@@ -6,8 +6,9 @@ a function is used. To export a new public name, add it to ``_EXPORTS``.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from locoreg._lazy import lazy_attribute
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule
@@ -45,12 +46,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'locoreg.survival' has no attribute {name!r}")
-    sub = import_module(f"locoreg.survival.{module}")
-    # Cache every name of that submodule: importing submodule ``logrank`` (or ``cox``)
-    # binds the package attribute of that name to the submodule, which would shadow the
-    # function of the same name even when another name triggered the import.
-    globals().update({k: getattr(sub, k) for k, m in _EXPORTS.items() if m == module})
-    return globals()[name]
+    return lazy_attribute(__name__, _EXPORTS, name)

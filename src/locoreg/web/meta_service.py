@@ -17,32 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from locoreg.errors import FieldError, InputError
+from locoreg.meta.rma import CONTRACT_KEYS
 
 Method = Literal["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
 Test = Literal["z", "knha"]
 
-#: CONTRACTS §3 keys, in order.
-RESULT_KEYS: tuple[str, ...] = (
-    "k",
-    "method",
-    "test",
-    "estimate",
-    "se",
-    "statistic",
-    "p_value",
-    "ci_low",
-    "ci_high",
-    "tau2",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "i2",
-    "h2",
-    "q",
-    "q_df",
-    "q_p",
-    "pi_low",
-    "pi_high",
-)
 
 _MAX_STUDIES = 10_000
 
@@ -126,7 +105,7 @@ def core_error(exc: ValueError) -> FieldError:
 
 def _result_json(res: dict[str, Any], from_hr: bool) -> dict[str, Any]:
     """Contract keys (plus level and weights), and the HR scale when the input was HRs."""
-    out = {key: res[key] for key in RESULT_KEYS}
+    out = {key: res[key] for key in CONTRACT_KEYS}
     out["level"] = res["level"]
     out["weights"] = res["weights"]
     if from_hr:
