@@ -44,6 +44,25 @@ def hat_p(X: FloatArray, w: FloatArray) -> FloatArray:
     return np.diag(w) - wx @ np.linalg.solve(X.T @ wx, wx.T)
 
 
+def p_moments(X: FloatArray, w: FloatArray, y: FloatArray) -> tuple[FloatArray, float, float]:
+    """P y, tr P and tr(P P) for P = hat_p(X, w) in O(k p²), without the k×k matrix.
+
+    With B = (XᵀW X)⁻¹ and residuals r = y − X B XᵀW y:
+      P y = W r,   tr P = Σw − tr(B XᵀW²X),
+      tr(P P) = Σw² − 2 tr(B XᵀW³X) + tr(B XᵀW²X B XᵀW²X).
+    Fisher scoring evaluates these at every step; forming P costs O(k²) memory and time.
+    """
+    wx = X * w[:, None]
+    B = np.linalg.inv(X.T @ wx)
+    r = y - X @ (B @ (wx.T @ y))
+    w2 = wx.T @ wx  # XᵀW²X
+    w3 = wx.T @ (wx * w[:, None])  # XᵀW³X
+    bw2 = B @ w2
+    tr_p = float(w.sum() - np.trace(bw2))
+    tr_pp = float(np.sum(w * w) - 2.0 * np.sum(B * w3) + np.sum(bw2 * bw2.T))
+    return w * r, tr_p, tr_pp
+
+
 def q_stat(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     """Generalised Q(τ²) = Σ wᵢ (yᵢ − xᵢb)², wᵢ = 1/(vᵢ + τ²), b the weighted LS fit."""
     w = 1.0 / (v + tau2)
@@ -87,9 +106,8 @@ def estimate_tau2(
 
     if method in ("HS", "DL"):
         w = 1.0 / v
-        P = hat_p(X, w)
-        rss = _quad(P, y)
-        trP = float(np.trace(P))
+        Py, trP, trPP = p_moments(X, w, y)
+        rss = float(y @ Py)
         # Hunter–Schmidt: (Q − k) / Σwᵢ;  DerSimonian–Laird: (Q − (k − p)) / tr(P)
         tau2 = (rss - k) / float(w.sum()) if method == "HS" else (rss - (k - p)) / trP
     elif method == "SJ":
@@ -105,11 +123,13 @@ def estimate_tau2(
     else:
         # Hedges (HE): OLS residual variance minus the mean sampling variance part;
         # also the starting value of the Fisher scoring algorithms.
-        P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-        PV = P0 * v[None, :]
-        trPV = float(np.trace(PV))
-        tau2 = (_quad(P0, y) - trPV) / (k - p)
-        if method != "HE":
+        Py0, _, _ = p_moments(X, np.ones(k), y)
+        leverage = np.einsum("ij,ij->i", X @ np.linalg.inv(X.T @ X), X)
+        trPV = float(np.sum(v * (1.0 - leverage)))  # tr(P₀V), P₀ = I − X(XᵀX)⁻¹Xᵀ
+        tau2 = (float(y @ Py0) - trPV) / (k - p)
+        if method == "HE":  # its standard error needs the k×k moments of P₀V
+            PV = (np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)) * v[None, :]
+        else:
             tau2, iterations = _fisher_scoring(
                 y, v, X, method, max(0.0, tau2), threshold=threshold, maxiter=maxiter
             )
@@ -117,11 +137,9 @@ def estimate_tau2(
     tau2 = max(0.0, tau2)
     t = tau2
     if method == "HS":
-        se = math.sqrt(
-            (2 * (k - p) + 4 * t * trP + 2 * t * t * float(np.sum(P * P))) / w.sum() ** 2
-        )
+        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * trPP) / w.sum() ** 2)
     elif method == "DL":
-        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * float(np.sum(P * P))) / trP**2)
+        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * trPP) / trP**2)
     elif method == "HE":
         se = math.sqrt(
             (2 * float(np.sum(PV * PV.T)) + 4 * t * trPV + 2 * t * t * (k - p)) / (k - p) ** 2
@@ -140,8 +158,7 @@ def estimate_tau2(
         w = 1.0 / (v + t)
         se = math.sqrt(2.0 / float(np.sum(w * w)))
     elif method == "REML":
-        P = hat_p(X, 1.0 / (v + t))
-        se = math.sqrt(2.0 / float(np.sum(P * P)))
+        se = math.sqrt(2.0 / p_moments(X, 1.0 / (v + t), y)[2])
     elif method in ("EB", "PM"):
         w = 1.0 / (v + t)
         se = math.sqrt(2.0 * k * k / (k - p) / float(w.sum()) ** 2)
@@ -188,12 +205,11 @@ def _fisher_scoring(
         iteration += 1
         old = tau2
         w = 1.0 / (v + tau2)
-        P = hat_p(X, w)
-        Py = P @ y
+        Py, trP, trPP = p_moments(X, w, y)
         if method == "ML":
             adj = (float(Py @ Py) - float(w.sum())) / float(np.sum(w * w))
         elif method == "REML":
-            adj = (float(Py @ Py) - float(np.trace(P))) / float(np.sum(P * P))
+            adj = (float(Py @ Py) - trP) / trPP
         else:  # EB
             adj = (float(y @ Py) * k / (k - p) - k) / float(w.sum())
         if math.isnan(adj):

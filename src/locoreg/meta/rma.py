@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from locoreg.meta import _dist
-from locoreg.meta._heterogeneity import ConvergenceError, estimate_tau2, hat_p, q_stat
+from locoreg.meta._heterogeneity import ConvergenceError, estimate_tau2, p_moments, q_stat
 from locoreg.meta._validate import as_effects, as_level
 from locoreg.meta._zeroin import R_TOL, zeroin
 
@@ -348,15 +348,14 @@ def _heterogeneity(
     k, p = X.shape
     if k <= p:
         return 0.0, 1.0, 0.0, 1.0
-    w = 1.0 / v
-    P = hat_p(X, w)
     yc = y - y.mean()
-    q = max(0.0, float(yc @ P @ yc))
+    Py, trP, _ = p_moments(X, 1.0 / v, yc)
+    q = max(0.0, float(yc @ Py))
     q_p = _dist.chi2_sf(q, k - p)
     if fixed:
         i2 = max(0.0, 100.0 * (q - (k - p)) / q) if q > 0 else 0.0
         return q, q_p, i2, q / (k - p)
-    vt = (k - p) / float(np.trace(P))  # typical within-study variance
+    vt = (k - p) / trP  # typical within-study variance
     return q, q_p, 100.0 * tau2 / (vt + tau2), tau2 / vt + 1.0
 
 
