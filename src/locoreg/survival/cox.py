@@ -314,6 +314,7 @@ def _solve(imat: FloatArray, rhs: FloatArray, names: Sequence[str]) -> FloatArra
         ) from exc
 
 
+@single_threaded_blas()  # a contextmanager is also a decorator: BLAS limited per call
 def cox(
     time: ArrayLike,
     event: ArrayLike,
@@ -345,42 +346,6 @@ def cox(
     tied deaths are counted (d), not weighed: splitting a death into two rows of weight 1/2
     changes the Efron correction (exactly as R does); Breslow depends on weights only.
     """
-    with single_threaded_blas():
-        return _cox_impl(
-            time,
-            event,
-            X,
-            ties,
-            strata,
-            weights,
-            robust,
-            cluster,
-            entry,
-            offset,
-            penalty,
-            names,
-            level,
-            max_iter,
-        )
-
-
-def _cox_impl(
-    time: ArrayLike,
-    event: ArrayLike,
-    X: ArrayLike,
-    ties: Literal["efron", "breslow"] = "efron",
-    strata: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    robust: bool | None = None,
-    cluster: ArrayLike | None = None,
-    entry: ArrayLike | None = None,
-    offset: ArrayLike | None = None,
-    penalty: float | ArrayLike | None = None,
-    names: Sequence[str] | None = None,
-    level: float = 0.95,
-    max_iter: int = 20,
-) -> CoxResult:
-    """Body of :func:`cox` (BLAS threads already limited)."""
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not 0.0 < level < 1.0:
