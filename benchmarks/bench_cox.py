@@ -30,6 +30,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of_with_result
 
 from locoreg.survival import cox
 
@@ -56,15 +57,6 @@ def simulate(n: int, p: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.
     censor = rng.exponential(365.0 * 1.5, n)
     days = np.ceil(np.minimum(event_time, censor))
     return days, (event_time <= censor).astype(np.float64), x
-
-
-def best_of(repeat: int, fn):  # type: ignore[no-untyped-def]
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def run_r(t: np.ndarray, e: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -137,7 +129,7 @@ def main() -> None:
         f"{n_times:,} distinct times (Efron ties), X = {x.nbytes / 2**20:.0f} MiB"
     )
     cox(t[:2000], e[:2000], x[:2000])  # warm-up: imports and first-call costs
-    ours, fit = best_of(args.repeat, lambda: cox(t, e, x, ties="efron"))
+    ours, fit = best_of_with_result(lambda: cox(t, e, x, ties="efron"), args.repeat)
     # Harrell's C is computed on first access in locoreg (R's coxph always computes it).
     start = time.perf_counter()
     concordance = fit.concordance

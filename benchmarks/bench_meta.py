@@ -25,11 +25,10 @@ import platform
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of
 
 from locoreg.meta import rma
 
@@ -49,15 +48,6 @@ for (m in c("DL", "PM", "REML")) {
   cat(m, best, paste(sprintf("%.17g", est), collapse = ","), "\n")
 }
 """
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def simulate(k: int, n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -27,10 +27,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of
 
 from locoreg.survival import aalen_johansen, kaplan_meier, logrank, match_nearest
 
@@ -44,15 +44,6 @@ km <- system.time(survfit(Surv(t, e) ~ 1, conf.type = "log-log"))[["elapsed"]]
 lr <- system.time(survdiff(Surv(t, e) ~ g))[["elapsed"]]
 cat("km", km, "\n"); cat("logrank", lr, "\n")
 """
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def simulate(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -429,6 +429,12 @@ def _select(
     return chosen, not_pooled, published
 
 
+def poolable(base: EvidenceBase, kind: OutcomeKind) -> list[tuple[Study, Outcome, str]]:
+    """The (study, hazard-ratio outcome, ``"randomised"|"observational"``) triples that
+    :func:`pool_by_design` pools for ``kind``: one report per trial, chronological."""
+    return _select(base, kind)[0]
+
+
 def _serious_in(s: PooledStudy, domain: str) -> bool:
     """The study's ``domain`` (e.g. "confounding") was judged high, serious or critical."""
     return any(d.startswith(domain) for d in s.bias_domains)

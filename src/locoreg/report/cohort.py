@@ -9,7 +9,6 @@ specification curve when a multiverse was run, caveats and versions.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,6 @@ from locoreg.cohort.ladder import RUNG_LABELS, RUNGS, LadderResult
 from locoreg.cohort.multiverse import HANDLES_IMMORTAL_TIME, MultiverseResult
 from locoreg.cohort.select import LABELS, AnalyticTable
 from locoreg.cohort.summary import DISCLAIMER, hr_text, rung_rows, summarise
-
-Z = {0.95: 1.959963984540054, 0.90: 1.6448536269514722}
 
 
 @dataclass(frozen=True)
@@ -55,28 +52,12 @@ class TrialEvidence:
 def randomised_trials() -> TrialEvidence:
     """Overall-survival HRs of the RCTs in the evidence base and their random-effects pool.
 
-    Uses :func:`locoreg.evidence.pool.pool_by_design` (one estimate per trial,
-    90 % intervals converted with their own z, REML); if that module is not
-    available, pools the trials here with :func:`locoreg.meta.rma`
-    (:func:`_pool_here`). The report renders either way.
+    From :func:`locoreg.evidence.pool.pool_by_design` (one estimate per trial, 90 %
+    intervals converted with their own z, REML), as ``locoreg evidence pool`` shows them.
     """
-    try:
-        from locoreg.evidence.pool import pool_by_design
-    except ImportError:
-        return _pool_here()
-    try:
-        res = pool_by_design(outcome="overall_survival", method="REML", test="z")
-    except Exception as exc:  # the report must still render; say why the pool is missing
-        fallback = _pool_here()
-        note = f"evidence pool failed ({type(exc).__name__}); pooled in the report instead"
-        return TrialEvidence(
-            fallback.trials,
-            fallback.pooled,
-            None,
-            fallback.snapshot,
-            fallback.source,
-            note,
-        )
+    from locoreg.evidence.pool import pool_by_design
+
+    res = pool_by_design(outcome="overall_survival", method="REML", test="z")
     rnd, obs = res.groups["randomised"], res.groups["observational"]
     trials = tuple(
         TrialRow(s.id, s.citation, s.hr, s.hr_ci_low, s.hr_ci_high, s.ci_level)
@@ -103,70 +84,6 @@ def randomised_trials() -> TrialEvidence:
         res.snapshot,
         "locoreg.evidence.pool",
     )
-
-
-def _pool_here() -> TrialEvidence:
-    """Fallback: pool the RCT overall-survival HRs of the evidence base with ``rma`` (REML).
-
-    SE of log HR from the interval, ``(log U − log L) / (2 z)``, with z of the
-    reported CI level (1.645 for the 90 % intervals of E2108 and JCOG1017).
-    """
-    try:
-        from locoreg.evidence.base import load_evidence_base
-
-        base = load_evidence_base()
-    except Exception as exc:  # the report must still render without the evidence base
-        return TrialEvidence(note=f"evidence base not loaded ({type(exc).__name__})")
-    pairs = base.outcomes("overall_survival", "overall", design="rct", measure="HR")
-    rows: list[TrialRow] = []
-    seen: set[str] = set()
-    # One report per trial: the most recent one (longest follow-up) wins.
-    for study, outcome in sorted(pairs, key=lambda p: -(p[0].citation.year or 0)):
-        if study.id in seen or outcome.estimate is None:
-            continue
-        if outcome.ci_low is None or outcome.ci_high is None:
-            continue
-        seen.update({study.id, *study.related})
-        level = outcome.ci_level or 0.95
-        rows.append(
-            TrialRow(
-                study.id,
-                base.cite(study.id),
-                float(outcome.estimate),
-                float(outcome.ci_low),
-                float(outcome.ci_high),
-                float(level),
-            )
-        )
-    rows.sort(key=lambda r: r.study)
-    pooled: TrialRow | None = None
-    note = ""
-    if len(rows) >= 2:
-        try:
-            from locoreg.meta.rma import rma
-
-            yi = np.log([r.hr for r in rows])
-            se = np.array(
-                [
-                    (math.log(r.ci_high) - math.log(r.ci_low))
-                    / (2 * Z.get(round(r.ci_level, 2), 1.96))
-                    for r in rows
-                ]
-            )
-            res = rma(yi, se**2, method="REML", test="z")
-            if res.ci_low is None or res.ci_high is None:
-                raise ValueError("pooled CI not available")
-            pooled = TrialRow(
-                "randomised",
-                f"RCTs pooled (k={len(rows)}, REML)",
-                float(np.exp(res.estimate)),
-                float(np.exp(res.ci_low)),
-                float(np.exp(res.ci_high)),
-                0.95,
-            )
-        except Exception as exc:  # meta engine written concurrently; show the trials anyway
-            note = f"trials not pooled ({type(exc).__name__})"
-    return TrialEvidence(tuple(rows), pooled, None, base.snapshot, "locoreg.report.cohort", note)
 
 
 def rct_reference(evidence: TrialEvidence) -> dict[str, Any] | None:

@@ -1,9 +1,8 @@
 """The meta-analysis page: pool the evidence base's hazard ratios, by design or all together.
 
-Studies enter when they report a hazard ratio with its interval for the chosen
-outcome (overall population). Reviews (``meta_analysis``) and background records
-are left out so that no patient is counted twice, and of several reports of one
-trial (``related``) only the first in the base's order is kept.
+Studies enter as in ``locoreg evidence pool`` (:func:`locoreg.evidence.pool.poolable`): a
+hazard ratio with its interval for the chosen outcome (overall population), one report per
+trial; reviews and background records are left out so that no patient is counted twice.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 from locoreg.errors import FieldError, InputError
 from locoreg.evidence.base import load_evidence_base
-from locoreg.evidence.model import OBSERVATIONAL_DESIGNS, Design, OutcomeKind
+from locoreg.evidence.model import OutcomeKind
 from locoreg.web.meta_service import MetaRequest, run_meta
 
 META_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE")
@@ -22,7 +21,6 @@ META_BY: dict[str, str] = {
     "design": "randomised trials vs observational studies",
     "none": "all studies together",
 }
-_POOLABLE = frozenset({Design.rct, *OBSERVATIONAL_DESIGNS})
 
 
 def _choice(field: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
@@ -31,29 +29,21 @@ def _choice(field: str, value: str, allowed: tuple[str, ...] | list[str]) -> Non
 
 
 def study_rows(outcome: OutcomeKind) -> list[dict[str, Any]]:
-    """One row per poolable study: id, label, design body, HR and interval."""
-    base = load_evidence_base()
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for study, o in base.outcomes(outcome, "overall", measure="HR"):
-        if study.design not in _POOLABLE or study.id in seen:
-            continue
-        if o.estimate is None or o.ci_low is None or o.ci_high is None or o.ci_level is None:
-            continue
-        seen.add(study.id)
-        seen.update(study.related)
-        rows.append(
-            {
-                "id": study.id,
-                "label": study.cite(),
-                "body": "randomised" if study.design is Design.rct else "observational",
-                "hr": o.estimate,
-                "ci_low": o.ci_low,
-                "ci_high": o.ci_high,
-                "ci_level": o.ci_level,
-            }
-        )
-    return rows
+    """One row per poolable study (the selection of ``locoreg evidence pool``)."""
+    from locoreg.evidence.pool import poolable
+
+    return [
+        {
+            "id": study.id,
+            "label": study.cite(),
+            "body": body,
+            "hr": o.estimate,
+            "ci_low": o.ci_low,
+            "ci_high": o.ci_high,
+            "ci_level": o.ci_level,
+        }
+        for study, o, body in poolable(load_evidence_base(), outcome)
+    ]
 
 
 def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
