@@ -94,15 +94,24 @@ def brute_concordance(stop, event, lp, w, stratum, entry):
     return conc, disc, tied
 
 
-@settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**16), counting=st.booleans(), strata=st.booleans())
-def test_concordance_matches_quadratic_definition(seed: int, counting: bool, strata: bool) -> None:
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    counting=st.booleans(),
+    strata=st.booleans(),
+    lp_levels=st.sampled_from([5, 400]),
+)
+def test_concordance_matches_quadratic_definition(
+    seed: int, counting: bool, strata: bool, lp_levels: int
+) -> None:
+    """Ties in time (also between entry and stop times), in lp (5 levels) or many distinct
+    lp values (several 64-rank blocks of the compiled sweep), strata, case weights."""
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 60))
+    n = int(rng.integers(2, 60 if lp_levels == 5 else 400))
     stop = rng.integers(1, 8, n).astype(float)
     entry = np.floor(rng.random(n) * stop) if counting else None
     event = rng.random(n) < 0.6
-    lp = rng.integers(0, 5, n).astype(float)  # many ties in x
+    lp = rng.integers(0, lp_levels, n) / 7.0
     w = rng.choice([0.5, 1.0, 2.0], n)
     stratum = rng.integers(0, 3, n) if strata else np.zeros(n, dtype=np.intp)
     got = concordance(stop, event, lp, w, stratum, entry)
@@ -110,6 +119,17 @@ def test_concordance_matches_quadratic_definition(seed: int, counting: bool, str
     np.testing.assert_allclose(
         [got.concordant, got.discordant, got.tied_x], [conc, disc, tied], atol=1e-9
     )
+
+
+def test_concordance_without_comparable_pairs_is_nan() -> None:
+    empty = np.empty(0)
+    none = concordance(empty, empty.astype(bool), empty, empty, empty.astype(np.intp), None)
+    assert (none.concordant, none.discordant, none.tied_x) == (0.0, 0.0, 0.0)
+    assert np.isnan(none.value)
+    censored = concordance(
+        np.arange(1.0, 5.0), np.zeros(4, bool), np.arange(4.0), np.ones(4), np.zeros(4, int), None
+    )
+    assert np.isnan(censored.value)
 
 
 BASE_T = np.array([5.0, 3, 8, 2, 9, 4, 7, 6])
@@ -244,3 +264,36 @@ def test_adjacent_float_times_keep_deaths_before_censored(stratified: bool) -> N
     np.testing.assert_allclose(a.coef, b.coef, rtol=1e-12)
     np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
     np.testing.assert_allclose(a.concordance, b.concordance, rtol=1e-12)
+
+
+def test_robust_score_test_with_singleton_clusters_is_the_per_row_test() -> None:
+    """cluster = row id is the unclustered robust variance (R's default cluster)."""
+    t, d, x, _ = simulate(5)
+    a = cox(t, d, x, robust=True)
+    b = cox(t, d, x, cluster=np.arange(t.shape[0])[::-1])
+    assert a.robust_score_test is not None and b.robust_score_test is not None
+    np.testing.assert_allclose(b.robust_score_test.statistic, a.robust_score_test.statistic)
+    assert cox(t, d, x).robust_score_test is None
+
+
+def test_zph_log_transform_needs_positive_event_times() -> None:
+    from locoreg.survival import cox_zph
+
+    t, d, x, _ = simulate(7)
+    t[np.flatnonzero(d)[0]] = 0.0
+    fit = cox(t, d, x)
+    assert np.isfinite(cox_zph(fit, transform="rank").chisq).all()
+    with pytest.raises(ValueError, match="event times > 0"):
+        cox_zph(fit, transform="log")
+
+
+def test_cluster_with_robust_false_is_ignored_with_a_warning() -> None:
+    """R: "cluster specified with robust=FALSE, cluster ignored" (model-based variance)."""
+    t, d, x, rng = simulate(5, n=120, p=2)
+    cluster = rng.integers(0, 10, t.shape[0])
+    plain = cox(t, d, x)
+    with pytest.warns(UserWarning, match="cluster ignored"):
+        ignored = cox(t, d, x, cluster=cluster, robust=False)
+    assert ignored.robust_var is None and ignored.robust_score_test is None
+    np.testing.assert_allclose(ignored.var, plain.var, rtol=1e-12)
+    assert cox(t, d, x, cluster=cluster).robust_var is not None

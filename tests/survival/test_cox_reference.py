@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from locoreg.survival import CoxResult, cox, cox_zph
+from locoreg.survival.cox import SurvivalPrediction
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "survival"
 RTOL = 1e-6
@@ -60,6 +61,12 @@ def check_summary(fit: CoxResult, r: dict[str, Any], iterations: bool = True) ->
     else:
         close(fit.var, r["naive_var"])
         close(fit.robust_var, r["var"])
+    if r["rscore"] is None:
+        assert fit.robust_score_test is None
+    else:
+        assert fit.robust_score_test is not None
+        close(fit.robust_score_test.statistic, r["rscore"])
+        assert fit.robust_score_test.df == len(fit.names)
     if iterations:
         assert fit.iterations == r["iter"]
 
@@ -69,6 +76,15 @@ def check_zph(fit: CoxResult, r: dict[str, Any], transform: str) -> None:
     close(z.chisq, r["chisq"])
     close(z.df, r["df"])
     close(z.p_value, r["p"], atol=1e-12)
+
+
+def check_prediction(pred: SurvivalPrediction, r: dict[str, Any]) -> None:
+    """Against ``summary(survfit(fit, newdata), times, extend = TRUE)``."""
+    close(pred.survival, r["surv"])
+    close(pred.cumhaz, r["cumhaz"])
+    close(pred.se_cumhaz * pred.survival, r["std_err"])
+    close(pred.ci_low, r["lower"])
+    close(pred.ci_high, r["upper"])
 
 
 def check_basehaz(fit: CoxResult, r: dict[str, Any]) -> None:
@@ -93,7 +109,7 @@ def test_gbsg_full(ties: str) -> None:
     assert fit.names == tuple(GBSG_COLS)
     assert fit.n == 686 and fit.n_events == 299
     check_basehaz(fit, r["basehaz"])
-    for transform in ("km", "rank", "identity"):
+    for transform in ("km", "rank", "identity", "log"):
         check_zph(fit, r[f"zph_{transform}"], transform)
     res = r["resid"]
     close(fit.residuals("martingale"), res["martingale"], atol=1e-10)
@@ -106,11 +122,10 @@ def test_gbsg_full(ties: str) -> None:
     pr = r["predict"]
     new = np.array([[45, 0, 20, 2, 1, 100, 80, 1], [65, 1, 35, 3, 6, 10, 5, 0]], dtype=float)
     pred = fit.predict_survival(new, pr["times"])
-    close(pred.survival, pr["surv"])
-    close(pred.cumhaz, pr["cumhaz"])
-    close(pred.se_cumhaz * pred.survival, pr["std_err"])
-    close(pred.ci_low, pr["lower"])
-    close(pred.ci_high, pr["upper"])
+    assert not pred.robust
+    check_prediction(pred, pr)
+    with pytest.raises(ValueError, match="robust variance"):
+        fit.predict_survival(new, pr["times"], robust=True)
 
 
 def test_gbsg_confidence_intervals_are_on_hazard_ratio_scale() -> None:
@@ -129,6 +144,7 @@ def test_rotterdam_stratified() -> None:
     check_summary(fit, r)
     check_basehaz(fit, r["basehaz"])
     check_zph(fit, r["zph_km"], "km")
+    check_zph(fit, r["zph_log"], "log")
     close(fit.residuals(), r["martingale"], atol=1e-10)
 
 
@@ -139,7 +155,8 @@ def test_synthetic_heavy_ties(ties: str) -> None:
     r = ref()[f"syn_{ties}"]
     fit = cox(s.time, s.status, x, ties=ties)
     check_summary(fit, r)
-    check_zph(fit, r["zph_km"], "km")
+    for transform in ("km", "rank", "identity", "log"):  # rank: many tied times, averaged
+        check_zph(fit, r[f"zph_{transform}"], transform)
     res = r["resid"]
     close(fit.residuals("martingale"), res["martingale"], atol=1e-10)
     close(fit.residuals("score"), res["score"], atol=1e-10)
@@ -157,30 +174,54 @@ def test_synthetic_weights_cluster_robust(ties: str) -> None:
     close(fit.naive_se, np.sqrt(np.diag(r["naive_var"])))
     close(fit.residuals("dfbeta") * s.w.values[:, None], r["dfbeta"], atol=1e-12)
     check_basehaz(fit, r["basehaz"])
+    pr = r["predict_robust"]  # survfit() of a clustered fit: robust variance
+    pred = fit.predict_survival([[0.5, 1, 0], [-1, 0, 0.2]], pr["times"])
+    assert pred.robust
+    check_prediction(pred, pr)
     check_summary(cox(s.time, s.status, x, ties=ties, robust=True), ref()[f"syn_robust_{ties}"])
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_synthetic_strata_fractional_weights(ties: str) -> None:
-    """Non-integer case weights: robust variance by default, as R."""
+    """Non-integer case weights: robust variance by default, as R; survfit() then uses
+    it too (predict_robust), and robust=False gives R's curves of the robust=FALSE fit."""
     s = syn()
     r = ref()[f"syn_strata_weights_{ties}"]
     fit = cox(s.time, s.status, s[SYN_COLS].values, ties=ties, weights=s.w, strata=s.st)
     check_summary(fit, r)
     check_basehaz(fit, r["basehaz"])
-    check_zph(fit, r["zph_km"], "km")
+    for transform in ("km", "rank", "identity", "log"):
+        check_zph(fit, r[f"zph_{transform}"], transform)
+    new = [[0.5, 1, 0], [-1, 0, 0.2]]
     pr = r["predict"]
-    pred = fit.predict_survival([[0.5, 1, 0], [-1, 0, 0.2]], pr["times"], strata=[0, 2])
-    close(pred.survival, pr["surv"])
-    close(pred.se_cumhaz * pred.survival, pr["std_err"])
-    close(pred.ci_low, pr["lower"])
-    close(pred.ci_high, pr["upper"])
+    pred = fit.predict_survival(new, pr["times"], strata=[0, 2], robust=False)
+    assert not pred.robust
+    check_prediction(pred, pr)
+    pr = r["predict_robust"]
+    check_prediction(fit.predict_survival(new, pr["times"], strata=[0, 2]), pr)
 
 
 def test_synthetic_offset() -> None:
     s = syn()
     fit = cox(s.time, s.status, s[SYN_COLS].values, offset=s.off)
     check_summary(fit, ref()["syn_offset"])
+
+
+def test_robust_score_test_keeps_the_offset() -> None:
+    """R's fit$rscore drops the offset (residuals at linear predictor 0: it equals the
+    robust score test without offset); locoreg keeps it, as R's model-based score test."""
+    s = syn()
+    r = ref()["syn_offset_robust"]
+    fit = cox(s.time, s.status, s[SYN_COLS].values, offset=s.off, robust=True)
+    close(fit.coef, r["coef"])
+    close(fit.robust_var, r["var"])
+    close(fit.score_test.statistic, r["score"])
+    assert fit.robust_score_test is not None
+    close(fit.robust_score_test.statistic, r["rscore_offset"])
+    close(r["rscore_r"], r["rscore_no_offset"], rtol=1e-12)
+    no_offset = cox(s.time, s.status, s[SYN_COLS].values, robust=True).robust_score_test
+    assert no_offset is not None
+    close(no_offset.statistic, r["rscore_r"])
 
 
 def test_synthetic_ridge_matches_r_ridge_scale_false() -> None:
@@ -205,7 +246,8 @@ def test_counting_process_cluster(ties: str) -> None:
     check_summary(fit, r)
     check_basehaz(fit, r["basehaz"])
     close(fit.residuals(), r["martingale"], atol=1e-10)
-    check_zph(fit, r["zph_km"], "km")
+    for transform in ("km", "rank", "identity", "log"):
+        check_zph(fit, r[f"zph_{transform}"], transform)
 
 
 def test_counting_process_strata_weights() -> None:
@@ -216,6 +258,7 @@ def test_counting_process_strata_weights() -> None:
     )
     check_summary(fit, r)
     check_zph(fit, r["zph_km"], "km")
+    check_zph(fit, r["zph_log"], "log")
 
 
 def test_fixture_records_versions() -> None:
@@ -242,6 +285,13 @@ def check_table(fit: CoxResult, r: dict[str, Any]) -> None:
             close(test.statistic, r[key][0], rtol=0, atol=0.005001)
         assert test.df == r[key][1]
         close(test.p_value, r[key][2], atol=1e-14)
+    if r["robscore"] is None:
+        assert fit.robust_score_test is None
+    else:  # summary.coxph keeps the robust score statistic unrounded
+        assert fit.robust_score_test is not None
+        close(fit.robust_score_test.statistic, r["robscore"][0])
+        assert fit.robust_score_test.df == r["robscore"][1]
+        close(fit.robust_score_test.p_value, r["robscore"][2], atol=1e-14)
 
 
 def test_table_gbsg_efron() -> None:
@@ -285,11 +335,20 @@ def test_counting_process_predicted_survival() -> None:
     r = ref()["counting_predict"]
     fit = cox(c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart)
     pred = fit.predict_survival([[0.5, 1, 0], [-1, 0, 1]], r["times"])
-    close(pred.survival, r["surv"])
-    close(pred.cumhaz, r["cumhaz"])
-    close(pred.se_cumhaz * pred.survival, r["std_err"])
-    close(pred.ci_low, r["lower"])
-    close(pred.ci_high, r["upper"])
+    check_prediction(pred, r)
+
+
+def test_counting_process_predicted_survival_robust() -> None:
+    """cluster(id) fit: R survfit() uses the robust variance in the d' V d term."""
+    c = counting()
+    r = ref()["counting_predict_robust"]
+    fit = cox(c.time, c.status, c[["x1", "x2", "tv"]].values, entry=c.tstart, cluster=c.id)
+    new = [[0.5, 1, 0], [-1, 0, 1]]
+    pred = fit.predict_survival(new, r["times"])
+    assert pred.robust
+    check_prediction(pred, r)
+    # robust=False is the model-based band of the same fit (R: the fit without cluster).
+    check_prediction(fit.predict_survival(new, r["times"], robust=False), ref()["counting_predict"])
 
 
 @pytest.mark.parametrize("case", ["gbsg", "counting_strata_weights", "rotterdam"])

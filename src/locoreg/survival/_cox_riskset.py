@@ -29,10 +29,11 @@ Score and information never materialise an n x p x p array:
 with ``c_g = m_g sum_k 1/den_k``, ``e_g = m_g sum_k f_k/den_k``, aa, ab, bb equal to
 ``m_g sum_k {1, f_k, f_k^2}/den_k^2`` and ``v_i = r_i (C[hi_i] - C[lo_i]) - [i dies in g]
 r_i e_g`` (C the cumulative sum of c over groups). S0, D0 and v depend on eta only, so
-one evaluation reads X twice: ``eta = X beta``, then one pass over row blocks small enough
-to stay in cache that forms ``r x`` (segment sums) and ``sqrt(v) x`` (a symmetric rank-k
-update of ``X' diag(v) X``) without n x p temporaries. Large inputs share the blocks between
-two threads; BLAS itself runs single-threaded during a fit (``single_threaded_blas``).
+one evaluation reads X twice: ``eta = X beta``, then one compiled pass (``_cox_kernels``)
+over row blocks small enough to stay in cache that forms the segment sums of ``r x`` and
+``sqrt(v) x`` (then a symmetric rank-k update of ``X' diag(v) X`` by BLAS) without n x p
+temporaries. Large inputs share the blocks between two threads; BLAS itself runs
+single-threaded during a fit (``single_threaded_blas``).
 """
 
 from __future__ import annotations
@@ -45,19 +46,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import blas
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 # Rows per block: two (rows x p) float64 blocks should fit in a core's L2 cache.
 _BLOCK_BYTES = 1 << 18
-# Up to this many segment pieces in a block, their sums are one small matrix product
-# (heavy ties: few distinct times per block) instead of a scaled copy and reduceat.
-_FEW_PIECES = 24
 # From this many blocks on, two threads share the pass (below, thread overhead dominates).
 _PARALLEL_BLOCKS = 64
 _POOL: ThreadPoolExecutor | None = None
@@ -117,16 +115,11 @@ def single_threaded_blas() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Block:
-    """Rows ``start:stop`` and the segment pieces that begin inside them."""
+    """Sorted rows ``start:stop``; the first segment piece inside them is ``piece``."""
 
     start: int
     stop: int
-    piece_lo: int
-    piece_hi: int
-    local_cuts: IntArray  # piece starts relative to ``start`` (first is 0)
-    lo_values: IntArray | None  # counting process: distinct lo of the block's rows
-    lo_index: IntArray | None  # row -> index into lo_values
-    piece_of_row: IntArray | None  # few pieces: piece of each row (sums by a small matmul)
+    piece: int
 
 
 @dataclass(frozen=True)
@@ -159,6 +152,8 @@ class RiskSets:
     death_weight: FloatArray  # w_i per death
     death_mean_wt: FloatArray  # m_g per death
     seg_first_piece: IntArray  # first piece of each segment
+    cuts: IntArray  # first sorted row of each piece (segment starts and block starts)
+    piece_seg: IntArray  # segment of each piece
     death_seg: IntArray  # segment holding the deaths of each group (= first with hi > g)
     drop_seg: IntArray | None  # right-censored: first segment with lo > g (later strata)
     xw_dead: FloatArray  # sum over deaths of w_i x_i (p,)
@@ -267,40 +262,17 @@ def build_risksets(
     block_start = np.arange(0, n, rows)
     cuts = np.union1d(seg_start, block_start)
     seg_first_piece = np.searchsorted(cuts, seg_start)
-    piece_at = np.searchsorted(cuts, np.append(block_start, n))
-    blocks = []
-    for k, s in enumerate(block_start.tolist()):
-        e = min(s + rows, n)
-        lo_values = lo_index = None
-        if entry is not None:
-            lo_values, lo_index = np.unique(lo[s:e], return_inverse=True)
-            lo_index = lo_index.reshape(-1)
-        plo, phi = int(piece_at[k]), int(piece_at[k + 1])
-        local = cuts[plo:phi] - s
-        piece_of_row = None
-        if phi - plo <= _FEW_PIECES:
-            piece_of_row = np.repeat(np.arange(phi - plo), np.diff(np.append(local, e - s)))
-        blocks.append(Block(s, e, plo, phi, local, lo_values, lo_index, piece_of_row))
+    piece_at = np.searchsorted(cuts, block_start)
+    blocks = tuple(
+        Block(s, min(s + rows, n), int(q))
+        for s, q in zip(block_start.tolist(), piece_at.tolist(), strict=True)
+    )
 
-    # Gather, centre and sum the deaths' covariates block by block (one pass over X).
+    # Sort and centre the covariates, summing the deaths' (one pass over X).
+    rank = np.empty(n, dtype=np.intp)
+    rank[order] = np.arange(n)
     xs = np.empty((n, p))
-    w_dead = np.where(ev, w, 0.0)
-
-    def gather(chunk: list[Block]) -> FloatArray:
-        total = np.zeros(p)
-        for blk in chunk:
-            xb = xs[blk.start : blk.stop]
-            np.take(x, order[blk.start : blk.stop], axis=0, out=xb, mode="clip")  # unbuffered
-            xb -= center
-            total += w_dead[blk.start : blk.stop] @ xb
-        return total
-
-    pool = _pool() if len(blocks) >= _PARALLEL_BLOCKS else None
-    if pool is None:
-        xw_dead = gather(blocks)
-    else:
-        half = len(blocks) // 2
-        xw_dead = sum(pool.map(gather, (blocks[:half], blocks[half:])), np.zeros(p))
+    xw_dead = _kernels().sort_centred(x, rank, center, np.where(event, weight, 0.0), xs)
     return RiskSets(
         order=order,
         x=xs,
@@ -328,6 +300,8 @@ def build_risksets(
         death_weight=w[death],
         death_mean_wt=mean_wt[group],
         seg_first_piece=seg_first_piece,
+        cuts=cuts,
+        piece_seg=np.searchsorted(seg_start, cuts, side="right") - 1,
         death_seg=death_seg,
         drop_seg=drop_seg,
         xw_dead=xw_dead,
@@ -335,7 +309,7 @@ def build_risksets(
         dead_weight_total=float(w[death].sum()),
         unit_weight=unit_weight,
         has_offset=has_offset,
-        blocks=tuple(blocks),
+        blocks=blocks,
         n_pieces=int(cuts.shape[0]),
     )
 
@@ -387,40 +361,34 @@ def _run_blocks(
     rs: RiskSets,
     blocks: tuple[Block, ...],
     wr: FloatArray,
-    sqrt_v: FloatArray | None,
+    scale: FloatArray,
+    per_row: bool,
     pieces: FloatArray,
-) -> tuple[FloatArray | None, FloatArray | None]:
-    """Fill ``pieces`` for ``blocks``; return their (by-lo sums, upper X' diag(v) X)."""
+) -> tuple[FloatArray | None, FloatArray]:
+    """Fill ``pieces`` for ``blocks``; return their (by-lo sums, X' diag(v) X)."""
+    kernels = _kernels()
     p = rs.x.shape[1]
-    by_lo = None if rs.entry is None else np.zeros((rs.n_groups + 1, p))
-    info = np.zeros((p, p), order="F") if sqrt_v is not None else None
-    rows = max(b.stop - b.start for b in blocks)
-    buf = np.empty((rows, p))
-    indicator = np.zeros((_FEW_PIECES, rows))  # kept all-zero between blocks
-    all_cols = np.arange(rows)
+    counting = rs.entry is not None
+    by_lo = np.zeros((rs.n_groups + 1, p) if counting else (0, p))
+    info = np.zeros((p, p))
+    product = np.empty((p, p))
+    buf = np.empty((max(b.stop - b.start for b in blocks), p))
     for b in blocks:
-        m = b.stop - b.start
-        xb = rs.x[b.start : b.stop]
-        wb = buf[:m]
-        if b.piece_of_row is not None and by_lo is None:
-            k = b.piece_hi - b.piece_lo
-            cols = all_cols[:m]
-            indicator[b.piece_of_row, cols] = wr[b.start : b.stop]
-            pieces[b.piece_lo : b.piece_hi] = indicator[:k, :m] @ xb
-            indicator[b.piece_of_row, cols] = 0.0
-        else:
-            np.multiply(xb, wr[b.start : b.stop, None], out=wb)
-            pieces[b.piece_lo : b.piece_hi] = np.add.reduceat(wb, b.local_cuts, axis=0)
-        if by_lo is not None:
-            assert b.lo_values is not None and b.lo_index is not None
-            n_lo = b.lo_values.shape[0]
-            for j in range(p):
-                by_lo[b.lo_values, j] += np.bincount(b.lo_index, weights=wb[:, j], minlength=n_lo)
-        if info is not None and sqrt_v is not None:
-            np.multiply(xb, sqrt_v[b.start : b.stop, None], out=wb)
-            # Upper triangle of wb' wb; wb.T is an F-ordered view, so no copy is made.
-            info = blas.dsyrk(1.0, wb.T, beta=1.0, c=info, trans=0, lower=0, overwrite_c=1)
-    return by_lo, info
+        kernels.block_pass(
+            rs.x, wr, scale, per_row, rs.cuts, b.piece, b.start, b.stop, pieces, buf, rs.lo, by_lo
+        )
+        # np.dot forms wb' wb as a symmetric rank-k update (BLAS syrk) and, unlike
+        # np.matmul and scipy.linalg.blas, releases the GIL: the two threads overlap.
+        wb = buf[: b.stop - b.start]
+        info += np.dot(wb.T, wb, out=product)
+    return (by_lo if counting else None), info
+
+
+def _kernels() -> ModuleType:
+    """The compiled kernels; importing numba costs ~0.3 s, so only on the first fit."""
+    from . import _cox_kernels
+
+    return _cox_kernels
 
 
 def _pool() -> ThreadPoolExecutor | None:
@@ -442,21 +410,22 @@ if hasattr(os, "register_at_fork"):
 
 
 def _block_pass(
-    rs: RiskSets, wr: FloatArray, sqrt_v: FloatArray | None
-) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-    """S1, D1 and, given ``sqrt_v``, ``X' diag(v) X``, in one pass over row blocks.
+    rs: RiskSets, wr: FloatArray, scale: FloatArray, per_row: bool
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """S1, D1 and ``X' diag(v) X`` in one pass over row blocks (see ``block_pass``).
 
     Large inputs are split in two halves of blocks walked by two threads; each keeps its
     own accumulators (pieces are disjoint), summed at the end.
     """
     pieces = np.empty((rs.n_pieces, rs.x.shape[1]))
     pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
+    args = (wr, scale, per_row, pieces)
     if pool is None:
-        parts = [_run_blocks(rs, rs.blocks, wr, sqrt_v, pieces)]
+        parts = [_run_blocks(rs, rs.blocks, *args)]
     else:
         half = len(rs.blocks) // 2
         jobs = [
-            pool.submit(_run_blocks, rs, chunk, wr, sqrt_v, pieces)
+            pool.submit(_run_blocks, rs, chunk, *args)
             for chunk in (rs.blocks[:half], rs.blocks[half:])
         ]
         parts = [job.result() for job in jobs]
@@ -464,39 +433,29 @@ def _block_pass(
     by_lo = np.sum(lo_parts, axis=0) if lo_parts else None
     seg = np.add.reduceat(pieces, rs.seg_first_piece, axis=0)
     s1, d1 = _tails(rs, seg, by_lo)
-    info = None
-    if sqrt_v is not None:
-        upper = np.sum([part[1] for part in parts if part[1] is not None], axis=0)
-        info = np.triu(upper) + np.triu(upper, 1).T
+    info = np.sum([part[1] for part in parts], axis=0)
     return s1, d1, info
 
 
 def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float, FloatArray]:
-    if np.any(beta != 0):
-        eta = rs.x @ beta
-        if rs.has_offset:
-            eta += rs.offset
+    """``eta = x'beta + offset`` shifted by its maximum, and ``exp(eta)``.
+
+    exp() is shift-invariant in the partial likelihood; shifting avoids overflow.
+    """
+    n = rs.x.shape[0]
+    eta = np.empty(n)
+    kernel = _kernels().linear_predictor
+    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
+    if pool is None:
+        shift = kernel(rs.x, beta, rs.offset, eta, 0, n)
     else:
-        eta = rs.offset.copy()
-    # exp() is shift-invariant in the partial likelihood; shifting avoids overflow.
-    shift = float(eta.max())
+        half = rs.blocks[len(rs.blocks) // 2].start
+        jobs = [
+            pool.submit(kernel, rs.x, beta, rs.offset, eta, a, b) for a, b in ((0, half), (half, n))
+        ]
+        shift = max(job.result() for job in jobs)
     eta -= shift
-    return eta, shift, np.exp(eta)
-
-
-def _finish(
-    rs: RiskSets,
-    beta: FloatArray,
-    eta: FloatArray,
-    shift: float,
-    risk: FloatArray,
-    sums: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray],
-) -> GroupSums:
-    s0, d0, s1, d1, den = sums
-    # sum_deaths w_i eta_i = beta' sum w x + sum w offset - shift sum w (no gather).
-    dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - shift * rs.dead_weight_total
-    loglik = dead_eta - float(rs.death_mean_wt @ np.log(den))
-    return GroupSums(eta, shift, risk, s0, s1, d0, d1, den, loglik)
+    return eta, float(shift), np.exp(eta)
 
 
 def _per_death(rs: RiskSets, values: FloatArray) -> FloatArray:
@@ -504,26 +463,22 @@ def _per_death(rs: RiskSets, values: FloatArray) -> FloatArray:
     return np.add.reduceat(values, rs.group_first)
 
 
-def _weights_from_den(rs: RiskSets, den: FloatArray) -> dict[str, FloatArray]:
-    inv = 1.0 / den
-    f = rs.k_frac
-    a = rs.death_mean_wt * inv
-    af = a * f
-    a *= inv
-    c_, e_ = _per_death(rs, rs.death_mean_wt * inv), _per_death(rs, af)
-    af *= inv
-    return {
-        "c": c_,
-        "e": e_,
-        "aa": _per_death(rs, a),
-        "ab": _per_death(rs, af),
-        "bb": _per_death(rs, af * f),
-    }
+_WEIGHT_NAMES = ("c", "e", "aa", "ab", "bb")
+
+
+def _tied_deaths(
+    rs: RiskSets, s0: FloatArray, d0: FloatArray
+) -> tuple[FloatArray, dict[str, FloatArray], float]:
+    """Efron denominators per death, the group weights c, e, aa, ab, bb and ``sum m log den``."""
+    den, sums, log_term = _kernels().tied_deaths(
+        s0, d0, rs.k_frac, rs.death_mean_wt, rs.group_first
+    )
+    return den, dict(zip(_WEIGHT_NAMES, sums, strict=True)), float(log_term)
 
 
 def group_weights(rs: RiskSets, gs: GroupSums) -> dict[str, FloatArray]:
     """Per-group sums over the tied deaths: c, e, aa, ab, bb (see module docstring)."""
-    return _weights_from_den(rs, gs.den)
+    return _tied_deaths(rs, gs.s0, gs.d0)[1]
 
 
 def cumulative_at_rows(rs: RiskSets, per_group: FloatArray) -> FloatArray:
@@ -558,20 +513,19 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
     eta, shift, risk = _linear_predictor(rs, beta)
     wr = risk if rs.unit_weight else rs.weight * risk
     s0, d0 = _scalar_sums(rs, wr)
-    den = s0[rs.group] - rs.k_frac * d0[rs.group]
-    gw = _weights_from_den(rs, den)
+    den, gw, log_term = _tied_deaths(rs, s0, d0)
     # v >= 0 (C[hi] - C[lo] >= c_g > e_g for a death), so X' diag(v) X is a rank-k update.
     if rs.seg_lo is not None:
-        # Right-censored: v_i / r_i is constant on each segment.
+        # Right-censored: v_i / r_i is constant on each segment (hence on each piece).
         cum = np.concatenate([[0.0], np.cumsum(gw["c"])])
         q = cum[rs.seg_hi] - cum[rs.seg_lo]
         q[rs.death_seg] -= gw["e"]
-        sqrt_v = np.sqrt(wr * np.repeat(np.maximum(q, 0.0), rs.seg_len))
+        s1, d1, info = _block_pass(rs, wr, q[rs.piece_seg], per_row=False)
     else:
-        sqrt_v = np.sqrt(np.maximum(_row_weights(rs, wr, gw, None), 0.0))
-    s1, d1, info = _block_pass(rs, wr, sqrt_v)
-    assert info is not None
-    gs = _finish(rs, beta, eta, shift, risk, (s0, d0, s1, d1, den))
+        s1, d1, info = _block_pass(rs, wr, _row_weights(rs, wr, gw, None), per_row=True)
+    # sum_deaths w_i eta_i = beta' sum w x + sum w offset - shift sum w (no gather).
+    dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - shift * rs.dead_weight_total
+    gs = GroupSums(eta, shift, risk, s0, s1, d0, d1, den, dead_eta - log_term)
     score = rs.xw_dead - (gw["c"] @ s1 - gw["e"] @ d1)
     info -= _cross_terms(s1, d1, gw, None)
     return gs, score, (info + info.T) / 2.0

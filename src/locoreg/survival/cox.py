@@ -10,13 +10,17 @@ weight m and ``f_k = k/d``:
 R's stopping rule ``|1 - l_old/l_new| <= 1e-9`` (at most 20 iterations). Model-based
 variance ``I(beta)^-1``; the robust (Lin & Wei 1989) sandwich is ``D'D`` with
 ``D = diag(w) L I^-1`` built from score residuals L, summed within clusters first when
-``cluster`` is given (R ``cluster()``). Ridge penalty ``theta/2 sum beta^2`` as R
-``ridge(x, theta, scale=FALSE)``. Proportional-hazards test: Grambsch & Therneau (1994)
-in the score-test form of R >= 3.0 ``cox.zph``. Risk-set algebra: ``_cox_riskset``.
+``cluster`` is given (R ``cluster()``). With a robust variance the robust score test of
+beta = 0 (Lin & Wei 1989; R ``fit$rscore``) is ``u' (T'T)^-1 u`` with T the weighted score
+residuals at beta = 0 summed within clusters and ``u = 1'T`` the score at 0. Ridge penalty
+``theta/2 sum beta^2`` as R ``ridge(x, theta, scale=FALSE)``. Proportional-hazards test:
+Grambsch & Therneau (1994) in the score-test form of R >= 3.0 ``cox.zph``. Risk-set
+algebra: ``_cox_riskset``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -67,8 +71,9 @@ class CoxResult:
     robust_var: FloatArray | None
     loglik: tuple[float, float]  # (beta = 0, final), unpenalised partial log-likelihood
     score_test: ChiSquareTest
-    wald_test: ChiSquareTest
+    wald_test: ChiSquareTest  # with the robust variance when there is one, as R
     lr_test: ChiSquareTest
+    robust_score_test: ChiSquareTest | None  # R ``fit$rscore``; None without robust variance
     n: int
     n_events: int
     iterations: int
@@ -187,9 +192,14 @@ class CoxResult:
         )
 
     def predict_survival(
-        self, x_new: ArrayLike, times: ArrayLike, strata: ArrayLike | None = None
+        self,
+        x_new: ArrayLike,
+        times: ArrayLike,
+        strata: ArrayLike | None = None,
+        robust: bool | None = None,
     ) -> SurvivalPrediction:
-        return predict_survival(self, x_new, times, strata)
+        """Survival curves for new covariate rows (see ``predict_survival``)."""
+        return predict_survival(self, x_new, times, strata, robust)
 
 
 @dataclass(frozen=True)
@@ -218,6 +228,7 @@ class SurvivalPrediction:
     ci_low: FloatArray
     ci_high: FloatArray
     level: float
+    robust: bool  # True when the coefficient term of the variance used ``fit.robust_var``
 
 
 @dataclass(frozen=True)
@@ -305,6 +316,16 @@ def _objective(
     return gs, pll, u, imat
 
 
+def _cluster_sums(rows: FloatArray, clusters: NDArray[np.intp] | None) -> FloatArray:
+    """Sum the rows (n, p) within clusters (codes per row, same order); None: no summing."""
+    if clusters is None:
+        return rows
+    n_cl = int(clusters.max()) + 1
+    return np.column_stack(
+        [np.bincount(clusters, weights=rows[:, j], minlength=n_cl) for j in range(rows.shape[1])]
+    )
+
+
 def _solve(imat: FloatArray, rhs: FloatArray, names: Sequence[str]) -> FloatArray:
     try:
         return linalg.cho_solve(linalg.cho_factor(imat), rhs)
@@ -335,12 +356,20 @@ def cox(
 
     ``time`` is the stop time, ``entry`` the start of (start, stop] rows: a row is at risk
     at t iff ``entry < t <= time``. ``weights`` are case weights. The sandwich variance
-    (per cluster) is used when ``robust=True``, when ``cluster`` is given, or - R's default
-    for ``robust=None`` - when some weights are not integers. ``penalty`` is the ridge theta
-    (scalar or one per covariate): ``theta/2 sum beta_j^2`` is R ``ridge(x, theta,
-    scale = FALSE)``; R's default ``ridge(x, theta)`` is ``penalty = theta * var(x_j)``
-    (sample variance over all rows). Raises ValueError for invalid or degenerate input,
-    non-convergence and infinite coefficients (monotone likelihood).
+    (per cluster) is used when ``robust=True``, when ``cluster`` is given (``robust=False``
+    ignores the cluster with a warning, as R), or - R's default
+    for ``robust=None`` - when some weights are not integers; the Wald test then uses it and
+    ``robust_score_test`` is filled (R ``summary(fit)$robscore``, Lin & Wei 1989: score
+    residuals at beta = 0, weighted and summed per cluster into T; ``u' (T'T)^-1 u`` with
+    ``u = 1'T``). With an offset, R evaluates those residuals at linear predictor 0,
+    dropping the offset (its robust score test equals that of the model without offset),
+    while its model-based score test keeps it; locoreg keeps the offset in both, so there
+    ``robust_score_test`` differs from R's ``fit$rscore`` (it equals R's
+    ``residuals.coxph`` at beta = 0 with the offset). ``penalty`` is the ridge theta (scalar
+    or one per covariate): ``theta/2 sum beta_j^2`` is R ``ridge(x, theta, scale = FALSE)``;
+    R's default ``ridge(x, theta)`` is ``penalty = theta * var(x_j)`` (sample variance over
+    all rows). Raises ValueError for invalid or degenerate input, non-convergence and
+    infinite coefficients (monotone likelihood).
 
     Weights are case weights as in R: a row of weight 2 is two identical rows. Under Efron,
     tied deaths are counted (d), not weighed: splitting a death into two rows of weight 1/2
@@ -413,6 +442,19 @@ def cox(
     loglik0 = gs.loglik
     step0 = _solve(imat, u, labels)
     score_stat = float(u @ step0)
+    if robust is None:
+        robust = clusters is not None or bool(np.any(w != np.floor(w)))
+    elif not robust and clusters is not None:
+        warnings.warn("cluster given with robust=False: cluster ignored (as R coxph)", stacklevel=3)
+        clusters = None
+    cl_sorted = None if clusters is None else clusters[rs.order]
+    null_scores: tuple[FloatArray, FloatArray] | None = None
+    if robust:
+        # Robust score test: weighted score residuals at beta = 0 (offset kept) summed per
+        # cluster (T); only u = 1'T and T'T are kept, not the n x p residuals.
+        t0 = _cluster_sums(score_residuals(rs, gs) * rs.weight[:, None], cl_sorted)
+        null_scores = (t0.sum(axis=0), t0.T @ t0)
+        del t0
     new_beta = beta + step0
     converged = False
     halving = False
@@ -453,18 +495,13 @@ def cox(
             f"log-likelihood converged while coefficient(s) {bad_names} diverge: "
             "monotone likelihood (infinite hazard ratio), e.g. a covariate level without events"
         )
-    if robust is None:
-        robust = clusters is not None or bool(np.any(w != np.floor(w)))
     robust_var = None
-    if robust or clusters is not None:
-        dfb = (score_residuals(rs, gs) * rs.weight[:, None]) @ var
-        if clusters is not None:
-            cl = clusters[rs.order]
-            n_cl = int(cl.max()) + 1
-            dfb = np.column_stack(
-                [np.bincount(cl, weights=dfb[:, j], minlength=n_cl) for j in range(p)]
-            )
+    robust_score = None
+    if null_scores is not None:
+        dfb = _cluster_sums((score_residuals(rs, gs) * rs.weight[:, None]) @ var, cl_sorted)
         robust_var = dfb.T @ dfb
+        u0, tt0 = null_scores
+        robust_score = _chisq(float(u0 @ _solve(tt0, u0, labels)), p)
     wald_var = var if robust_var is None else robust_var
     wald = float(beta @ _solve(wald_var, beta, labels))
     return CoxResult(
@@ -475,6 +512,7 @@ def cox(
         score_test=_chisq(score_stat, p),
         wald_test=_chisq(wald, p),
         lr_test=_chisq(2.0 * (gs.loglik - loglik0), p),
+        robust_score_test=robust_score,
         n=n,
         n_events=int(ev.sum()),
         iterations=iteration,
@@ -496,15 +534,30 @@ def predict_survival(
     x_new: ArrayLike,
     times: ArrayLike,
     strata: ArrayLike | None = None,
+    robust: bool | None = None,
 ) -> SurvivalPrediction:
     """Survival curves for new covariate rows, as R ``survfit(fit, newdata)``.
 
     ``H(t | x) = exp((x - means)'beta) sum_{t_g <= t} dH0_g`` with standard error
     ``sqrt(exp(2 lp) [sum varh_g + d(t)' V d(t)])``, ``d(t) = sum (xbar_g - (x - means) dH0_g)``
     (Therneau & Grambsch 2000, sec. 10.2; R ``agsurv``); log-type CI ``S exp(-/+ z se)``.
-    ``strata`` are stratum codes (indices into the sorted unique stratum labels).
-    The model-based variance is used (also for robust fits); offsets are taken as 0.
+    ``strata`` are stratum codes (indices into the sorted unique stratum labels); offsets
+    are taken as 0.
+
+    V is the coefficient variance: as R ``survfit.coxph`` (survival 3.x), which uses
+    ``fit$var``, it is ``fit.robust_var`` when the fit has one (``robust=None``, the
+    default, or ``True``) and the model-based ``fit.var`` otherwise or with
+    ``robust=False``. Like R, only the ``d' V d`` term (uncertainty in beta) becomes
+    robust: ``varh_g`` (``m sum_k 1/(S0 - f_k D0)^2``, uncertainty in the baseline hazard
+    given beta) stays model-based, so for clustered data these are not full
+    infinitesimal-jackknife bands for S(t | x); R passes the cluster to ``coxsurv.fit`` but
+    does not use it there. This matches R to rounding.
     """
+    if robust is None:
+        robust = fit.robust_var is not None
+    if robust and fit.robust_var is None:
+        raise ValueError("robust=True needs a fit with a robust variance (robust or cluster)")
+    vmat = fit.robust_var if robust and fit.robust_var is not None else fit.var
     rs, gs = fit._rs, fit._gs
     p = len(fit.names)
     xn = np.asarray(x_new, dtype=np.float64)
@@ -535,7 +588,7 @@ def predict_survival(
         risk = np.exp(lp[rows])
         cumhaz[rows] = risk[:, None] * c_cum[None, :]
         d = xb_cum[None, :, :] - z[rows][:, None, :] * c_cum[None, :, None]
-        quad = np.einsum("mtp,pq,mtq->mt", d, fit.var, d)
+        quad = np.einsum("mtp,pq,mtq->mt", d, vmat, d)
         se[rows] = risk[:, None] * np.sqrt(v_cum[None, :] + quad)
     surv = np.exp(-cumhaz)
     zq = stats.norm.ppf(0.5 + fit.level / 2)
@@ -547,6 +600,7 @@ def predict_survival(
         ci_low=surv * np.exp(-zq * se),
         ci_high=np.minimum(surv * np.exp(zq * se), 1.0),
         level=fit.level,
+        robust=bool(robust),
     )
 
 
@@ -570,7 +624,12 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
 
     Adds ``x_j g(t)`` for centred transformed time g and computes, at the fitted beta, the
     score test ``u' I^-1 u`` with ``u = (0, sum_deaths w g (x - abar))`` and the
-    information of the augmented model; per covariate and GLOBAL.
+    information of the augmented model; per covariate and GLOBAL (Grambsch & Therneau
+    1994; Therneau & Grambsch 2000, ch. 6). The transforms are R's named ones, applied
+    to the (stop) time t of every row: ``"km"`` ``1 - S(t-)`` with S the unweighted pooled
+    Kaplan-Meier (the default), ``"rank"`` ``rank(t)`` (ties averaged), ``"identity"`` t
+    and ``"log"`` ``log(t)`` (event times must be > 0). g centres the transform on its mean
+    over the events. (R's user-supplied function transforms are not offered.)
     """
     rs, gs = fit._rs, fit._gs
     if transform == "km":
@@ -580,7 +639,10 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
     elif transform == "identity":
         tt = rs.stop.copy()
     elif transform == "log":
-        tt = np.log(rs.stop)
+        if np.any(rs.stop[rs.event] <= 0):
+            raise ValueError("transform 'log' needs event times > 0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tt = np.log(rs.stop)  # only event rows are used (censored ones may be <= 0)
     else:
         raise ValueError("transform must be 'km', 'rank', 'identity' or 'log'")
     g = tt - tt[rs.event].mean()
