@@ -49,48 +49,50 @@ def block_pass(
     wr: FloatArray,
     scale: FloatArray,
     per_row: bool,
-    cuts: IntArray,
-    piece: int,
+    seg_start: IntArray,
+    segment: int,
     start: int,
     stop: int,
-    pieces: FloatArray,
+    seg_sums: FloatArray,
     buf: FloatArray,
     lo: IntArray,
     by_lo: FloatArray,
 ) -> None:
-    """One cache-sized block of sorted rows [start, stop).
+    """One cache-sized block of sorted rows [start, stop), beginning in ``segment``.
 
-    - ``pieces[q] = sum of wr_k x_k`` over the rows of piece q (pieces are the runs between
-      consecutive ``cuts``; the block begins at ``cuts[piece]``);
+    - ``seg_sums[s] += sum of wr_k x_k`` over the block's rows of segment s (a segment may
+      span several blocks);
     - ``buf[k - start] = sqrt(v_k) x_k`` with ``v_k = scale[k]`` when ``per_row`` else
-      ``wr_k scale[piece of k]`` (clamped at 0), ready for a rank-k update ``buf' buf``;
+      ``wr_k scale[segment of k]`` (clamped at 0), ready for a rank-k update ``buf' buf``;
     - counting-process data (``by_lo`` has rows): ``by_lo[lo_k] += wr_k x_k``.
     """
     p = x.shape[1]
-    n_cuts = cuts.shape[0]
+    n_seg = seg_start.shape[0]
     with_lo = by_lo.shape[0] > 0
     acc = np.zeros(p)
-    q = piece
-    next_cut = cuts[q + 1] if q + 1 < n_cuts else stop
+    s = segment
+    next_start = seg_start[s + 1] if s + 1 < n_seg else stop
     for k in range(start, stop):
-        if k == next_cut:
-            pieces[q, :] = acc
+        if k == next_start:
+            for j in range(p):
+                seg_sums[s, j] += acc[j]
             acc[:] = 0.0
-            q += 1
-            next_cut = cuts[q + 1] if q + 1 < n_cuts else stop
+            s += 1
+            next_start = seg_start[s + 1] if s + 1 < n_seg else stop
         r = wr[k]
-        v = scale[k] if per_row else r * scale[q]
-        s = np.sqrt(v) if v > 0.0 else 0.0
+        v = scale[k] if per_row else r * scale[s]
+        root = np.sqrt(v) if v > 0.0 else 0.0
         b = k - start
         for j in range(p):
             value = x[k, j]
             acc[j] += r * value
-            buf[b, j] = s * value
+            buf[b, j] = root * value
         if with_lo:
             g = lo[k]
             for j in range(p):
                 by_lo[g, j] += r * x[k, j]
-    pieces[q, :] = acc
+    for j in range(p):
+        seg_sums[s, j] += acc[j]
 
 
 @_kernel
@@ -145,3 +147,53 @@ def linear_predictor(
         out[k] = value
         top = max(top, value)
     return top
+
+
+@_kernel
+def risk_set_sums(
+    seg: FloatArray,
+    death_seg: IntArray,
+    drop_seg: IntArray,
+    by_lo: FloatArray,
+    s_out: FloatArray,
+    d_out: FloatArray,
+) -> None:
+    """Risk-set sums S_g and death sums D_g from per-segment sums ``seg`` (n_seg, p).
+
+    Walking the segments backwards keeps the suffix sum ``T(s) = sum_{s' >= s} seg[s']``:
+
+        D_g = seg[death_seg[g]],   S_g = T(death_seg[g]) - T(drop_seg[g])
+
+    (rows of later strata dropped) for right-censored data, and, for counting-process data
+    (``by_lo`` has G + 1 rows: sums over rows with lo == k), ``S_g = T(death_seg[g]) -
+    sum_{k > g} by_lo[k]`` (rows that enter after t_g dropped). One pass, no n x p
+    temporaries; the groups' segments increase with g.
+    """
+    p = seg.shape[1]
+    n_groups = death_seg.shape[0]
+    counting = by_lo.shape[0] > 0
+    tail = np.zeros(p)
+    dropped = np.zeros(p)  # T(drop_seg[g]) or the by_lo tail
+    s = seg.shape[0]
+    last_drop = s
+    for g in range(n_groups - 1, -1, -1):
+        if counting:
+            for j in range(p):
+                dropped[j] += by_lo[g + 1, j]
+        else:
+            target = drop_seg[g]
+            while s > target:
+                s -= 1
+                for j in range(p):
+                    tail[j] += seg[s, j]
+            if target != last_drop:
+                dropped[:] = tail
+                last_drop = target
+        target = death_seg[g]
+        while s > target:
+            s -= 1
+            for j in range(p):
+                tail[j] += seg[s, j]
+        for j in range(p):
+            s_out[g, j] = tail[j] - dropped[j]
+            d_out[g, j] = seg[target, j]

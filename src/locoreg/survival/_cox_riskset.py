@@ -115,11 +115,11 @@ def single_threaded_blas() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Block:
-    """Sorted rows ``start:stop``; the first segment piece inside them is ``piece``."""
+    """Sorted rows ``start:stop``; ``segment`` holds row ``start`` (it may begin earlier)."""
 
     start: int
     stop: int
-    piece: int
+    segment: int
 
 
 @dataclass(frozen=True)
@@ -146,14 +146,10 @@ class RiskSets:
     hi: IntArray  # number of groups with key <= (stratum, stop) per row
     lo: IntArray  # number of groups with key <= (stratum, entry) per row
     seg_start: IntArray  # first sorted row of each segment
-    seg_len: IntArray  # rows per segment
     seg_hi: IntArray  # hi of each segment's rows
     seg_lo: IntArray | None  # lo of each segment's rows (right-censored data only)
     death_weight: FloatArray  # w_i per death
     death_mean_wt: FloatArray  # m_g per death
-    seg_first_piece: IntArray  # first piece of each segment
-    cuts: IntArray  # first sorted row of each piece (segment starts and block starts)
-    piece_seg: IntArray  # segment of each piece
     death_seg: IntArray  # segment holding the deaths of each group (= first with hi > g)
     drop_seg: IntArray | None  # right-censored: first segment with lo > g (later strata)
     xw_dead: FloatArray  # sum over deaths of w_i x_i (p,)
@@ -162,7 +158,7 @@ class RiskSets:
     unit_weight: bool  # all weights 1 (r_i = exp(eta_i))
     has_offset: bool
     blocks: tuple[Block, ...]
-    n_pieces: int
+    split: int  # blocks[:split] and blocks[split:] meet at a segment start (two threads)
 
     @property
     def n_groups(self) -> int:
@@ -258,15 +254,17 @@ def build_risksets(
     if entry is None:
         drop_seg = np.searchsorted(lo[seg_start], np.arange(n_groups), side="right")
 
+    # Cache-sized row blocks, in two runs that meet at the segment start nearest n/2 so
+    # that two threads never add to the same segment.
     rows = block_rows or max(4, _BLOCK_BYTES // (8 * max(p, 1)))
-    block_start = np.arange(0, n, rows)
-    cuts = np.union1d(seg_start, block_start)
-    seg_first_piece = np.searchsorted(cuts, seg_start)
-    piece_at = np.searchsorted(cuts, block_start)
-    blocks = tuple(
-        Block(s, min(s + rows, n), int(q))
-        for s, q in zip(block_start.tolist(), piece_at.tolist(), strict=True)
-    )
+    candidates = np.append(seg_start, n)
+    middle = int(candidates[np.argmin(np.abs(candidates - n // 2))])
+    block_start = np.concatenate([np.arange(0, middle, rows), np.arange(middle, n, rows)])
+    block_stop = np.minimum(block_start + rows, np.where(block_start < middle, middle, n))
+    block_seg = np.searchsorted(seg_start, block_start, side="right") - 1
+    bounds = zip(block_start.tolist(), block_stop.tolist(), block_seg.tolist(), strict=True)
+    blocks = tuple(Block(*b) for b in bounds)
+    split = int(np.searchsorted(block_start, middle))
 
     # Sort and centre the covariates, summing the deaths' (one pass over X).
     rank = np.empty(n, dtype=np.intp)
@@ -294,14 +292,10 @@ def build_risksets(
         hi=hi,
         lo=lo,
         seg_start=seg_start,
-        seg_len=np.diff(np.append(seg_start, n)),
         seg_hi=hi[seg_start],
         seg_lo=lo[seg_start] if entry is None else None,
         death_weight=w[death],
         death_mean_wt=mean_wt[group],
-        seg_first_piece=seg_first_piece,
-        cuts=cuts,
-        piece_seg=np.searchsorted(seg_start, cuts, side="right") - 1,
         death_seg=death_seg,
         drop_seg=drop_seg,
         xw_dead=xw_dead,
@@ -310,7 +304,7 @@ def build_risksets(
         unit_weight=unit_weight,
         has_offset=has_offset,
         blocks=blocks,
-        n_pieces=int(cuts.shape[0]),
+        split=split,
     )
 
 
@@ -329,32 +323,29 @@ class GroupSums:
     loglik: float
 
 
-def _tails(
+def _risk_set_sums(
     rs: RiskSets, seg: FloatArray, by_lo: FloatArray | None
 ) -> tuple[FloatArray, FloatArray]:
-    """Risk-set sums S (G, ...) and death sums D from per-segment sums ``seg``.
+    """Risk-set sums S (G, p) and death sums D (G, p) from per-segment sums ``seg``.
 
     ``by_lo`` holds, for counting-process data, the sums over rows with ``lo == k``
     (k = 0..G); otherwise rows of later strata are removed by segment tails.
     """
-    tail = np.zeros((seg.shape[0] + 1, *seg.shape[1:]))
-    np.cumsum(seg[::-1], axis=0, out=tail[-2::-1])
-    entered = tail[rs.death_seg]
-    if by_lo is None:
-        assert rs.drop_seg is not None
-        s = entered - tail[rs.drop_seg]
-    else:
-        lo_tail = np.cumsum(by_lo[::-1], axis=0)[::-1]  # sum over k' >= k
-        s = entered - lo_tail[1:]  # rows with lo > g entered after t_g
-    return s, seg[rs.death_seg]
+    p = seg.shape[1]
+    s_out = np.empty((rs.n_groups, p))
+    d_out = np.empty((rs.n_groups, p))
+    drop = rs.drop_seg if rs.drop_seg is not None else np.empty(0, dtype=np.intp)
+    lo_sums = by_lo if by_lo is not None else np.empty((0, p))
+    _kernels().risk_set_sums(seg, rs.death_seg, drop, lo_sums, s_out, d_out)
+    return s_out, d_out
 
 
 def _scalar_sums(rs: RiskSets, wr: FloatArray) -> tuple[FloatArray, FloatArray]:
-    seg = np.add.reduceat(wr, rs.seg_start)
     by_lo = None
     if rs.entry is not None:
-        by_lo = np.bincount(rs.lo, weights=wr, minlength=rs.n_groups + 1).astype(np.float64)
-    return _tails(rs, seg, by_lo)
+        by_lo = np.bincount(rs.lo, weights=wr, minlength=rs.n_groups + 1)[:, None].astype(float)
+    s0, d0 = _risk_set_sums(rs, np.add.reduceat(wr, rs.seg_start)[:, None], by_lo)
+    return s0[:, 0], d0[:, 0]
 
 
 def _run_blocks(
@@ -363,9 +354,9 @@ def _run_blocks(
     wr: FloatArray,
     scale: FloatArray,
     per_row: bool,
-    pieces: FloatArray,
+    seg: FloatArray,
 ) -> tuple[FloatArray | None, FloatArray]:
-    """Fill ``pieces`` for ``blocks``; return their (by-lo sums, X' diag(v) X)."""
+    """Add ``blocks``' rows to the segment sums ``seg``; return (by-lo sums, X' diag(v) X)."""
     kernels = _kernels()
     p = rs.x.shape[1]
     counting = rs.entry is not None
@@ -375,7 +366,18 @@ def _run_blocks(
     buf = np.empty((max(b.stop - b.start for b in blocks), p))
     for b in blocks:
         kernels.block_pass(
-            rs.x, wr, scale, per_row, rs.cuts, b.piece, b.start, b.stop, pieces, buf, rs.lo, by_lo
+            rs.x,
+            wr,
+            scale,
+            per_row,
+            rs.seg_start,
+            b.segment,
+            b.start,
+            b.stop,
+            seg,
+            buf,
+            rs.lo,
+            by_lo,
         )
         # np.dot forms wb' wb as a symmetric rank-k update (BLAS syrk) and, unlike
         # np.matmul and scipy.linalg.blas, releases the GIL: the two threads overlap.
@@ -414,25 +416,21 @@ def _block_pass(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """S1, D1 and ``X' diag(v) X`` in one pass over row blocks (see ``block_pass``).
 
-    Large inputs are split in two halves of blocks walked by two threads; each keeps its
-    own accumulators (pieces are disjoint), summed at the end.
+    Large inputs are walked by two threads, ``blocks[:split]`` and ``blocks[split:]``;
+    they add to disjoint segments and keep their own other accumulators.
     """
-    pieces = np.empty((rs.n_pieces, rs.x.shape[1]))
+    seg = np.zeros((rs.seg_start.shape[0], rs.x.shape[1]))
     pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
-    args = (wr, scale, per_row, pieces)
+    args = (wr, scale, per_row, seg)
     if pool is None:
         parts = [_run_blocks(rs, rs.blocks, *args)]
     else:
-        half = len(rs.blocks) // 2
-        jobs = [
-            pool.submit(_run_blocks, rs, chunk, *args)
-            for chunk in (rs.blocks[:half], rs.blocks[half:])
-        ]
+        halves = (rs.blocks[: rs.split], rs.blocks[rs.split :])
+        jobs = [pool.submit(_run_blocks, rs, half, *args) for half in halves if half]
         parts = [job.result() for job in jobs]
     lo_parts = [part[0] for part in parts if part[0] is not None]
     by_lo = np.sum(lo_parts, axis=0) if lo_parts else None
-    seg = np.add.reduceat(pieces, rs.seg_first_piece, axis=0)
-    s1, d1 = _tails(rs, seg, by_lo)
+    s1, d1 = _risk_set_sums(rs, seg, by_lo)
     info = np.sum([part[1] for part in parts], axis=0)
     return s1, d1, info
 
@@ -446,10 +444,10 @@ def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float
     eta = np.empty(n)
     kernel = _kernels().linear_predictor
     pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
-    if pool is None:
+    if pool is None or rs.split == len(rs.blocks):
         shift = kernel(rs.x, beta, rs.offset, eta, 0, n)
     else:
-        half = rs.blocks[len(rs.blocks) // 2].start
+        half = rs.blocks[rs.split].start
         jobs = [
             pool.submit(kernel, rs.x, beta, rs.offset, eta, a, b) for a, b in ((0, half), (half, n))
         ]
@@ -501,11 +499,32 @@ def _row_weights(
 def _cross_terms(
     s1: FloatArray, d1: FloatArray, gw: dict[str, FloatArray], h: FloatArray | None
 ) -> FloatArray:
+    """``sum_g [S1_g, D1_g] W_g [S1_g, D1_g]'`` with ``W_g = h_g [[aa, -ab], [-ab, bb]]``."""
     aa, ab, bb = gw["aa"], gw["ab"], gw["bb"]
     if h is not None:
         aa, ab, bb = aa * h, ab * h, bb * h
-    cross = s1.T @ (d1 * ab[:, None])
-    return s1.T @ (s1 * aa[:, None]) - cross - cross.T + d1.T @ (d1 * bb[:, None])
+        cross = s1.T @ (d1 * ab[:, None])
+        return s1.T @ (s1 * aa[:, None]) - cross - cross.T + d1.T @ (d1 * bb[:, None])
+    # Without h, W_g is positive semi-definite (ab^2 <= aa bb by Cauchy-Schwarz), so the
+    # sum is U'U + V'V with U = sqrt(aa) S1 - (ab / sqrt(aa)) D1 and V = sqrt(bb - ab^2/aa)
+    # D1: symmetric rank-k updates (np.dot uses syrk) instead of four products.
+    # Chunks of groups keep the temporaries small (continuous times: G is about n).
+    root = np.sqrt(aa)
+    shrink = ab / root
+    rest = np.sqrt(np.maximum(bb - ab * shrink / root, 0.0))
+    tied = bool(np.any(rest > 0))  # Breslow or no ties: ab = bb = 0
+    p = s1.shape[1]
+    out = np.zeros((p, p))
+    product = np.empty((p, p))
+    step = max(1, _BLOCK_BYTES // (8 * p))
+    for a in range(0, s1.shape[0], step):
+        b = a + step
+        u = s1[a:b] * root[a:b, None] - d1[a:b] * shrink[a:b, None]
+        out += np.dot(u.T, u, out=product)
+        if tied:
+            v = d1[a:b] * rest[a:b, None]
+            out += np.dot(v.T, v, out=product)
+    return out
 
 
 def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, FloatArray]:
@@ -520,7 +539,7 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
         cum = np.concatenate([[0.0], np.cumsum(gw["c"])])
         q = cum[rs.seg_hi] - cum[rs.seg_lo]
         q[rs.death_seg] -= gw["e"]
-        s1, d1, info = _block_pass(rs, wr, q[rs.piece_seg], per_row=False)
+        s1, d1, info = _block_pass(rs, wr, q, per_row=False)
     else:
         s1, d1, info = _block_pass(rs, wr, _row_weights(rs, wr, gw, None), per_row=True)
     # sum_deaths w_i eta_i = beta' sum w x + sum w offset - shift sum w (no gather).

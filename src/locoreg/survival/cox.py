@@ -379,6 +379,8 @@ def cox(
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     if not 0.0 < level < 1.0:
         raise ValueError("level must lie in (0, 1)")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     stop = _as_float("time", time)
     n = stop.shape[0]
     if n == 0:
@@ -456,6 +458,7 @@ def cox(
         null_scores = (t0.sum(axis=0), t0.T @ t0)
         del t0
     new_beta = beta + step0
+    del gs  # only the last evaluation's group sums (G x p arrays) are kept
     converged = False
     halving = False
     iteration = 0
@@ -477,6 +480,7 @@ def cox(
             halving = False
             beta, pll = new_beta, pll_new
             new_beta = beta + _solve(imat_new, u_new, labels)
+        del gs_new  # released before the next evaluation
     if not np.all(np.isfinite(beta)):
         raise ValueError("coefficients overflowed; the model cannot be estimated")
     var = linalg.inv(imat)
