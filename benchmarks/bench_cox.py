@@ -15,8 +15,10 @@ allocates (``tracemalloc``, which sees every numpy allocation) relative to the s
 covariate matrix. Usage:
 
   python benchmarks/bench_cox.py [--rows 1000000] [--cols 20] [--repeat 3] [--no-r] [--quick]
+                                 [--continuous]
 
-``--quick`` uses 20,000 rows (a smoke run of a few seconds).
+``--quick`` uses 20,000 rows (a smoke run of a few seconds); ``--continuous`` keeps the
+times unrounded (no ties: one risk set per death, the heaviest case for memory).
 """
 
 from __future__ import annotations
@@ -48,15 +50,18 @@ cat("concordance", unname(fit$concordance["concordance"]), "\n")
 """
 
 
-def simulate(n: int, p: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exponential survival with log-hazard ``x'beta``, uniform-ish censoring, whole days."""
+def simulate(
+    n: int, p: int, seed: int = 1, whole_days: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exponential survival with log-hazard ``x'beta``, exponential censoring; times in
+    whole days (heavy ties, as registries record them) or continuous (no ties)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, p))
     beta = np.linspace(-0.3, 0.3, p)
     event_time = rng.exponential(365.0 * np.exp(-(x @ beta)))
     censor = rng.exponential(365.0 * 1.5, n)
-    days = np.ceil(np.minimum(event_time, censor))
-    return days, (event_time <= censor).astype(np.float64), x
+    time = np.minimum(event_time, censor)
+    return (np.ceil(time) if whole_days else time), (event_time <= censor).astype(np.float64), x
 
 
 def run_r(t: np.ndarray, e: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -116,17 +121,20 @@ def main() -> None:
     parser.add_argument("--no-r", action="store_true", help="skip R")
     parser.add_argument("--no-lifelines", action="store_true", help="skip lifelines")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, one repeat")
+    parser.add_argument(
+        "--continuous", action="store_true", help="continuous times (no ties) instead of days"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rows, args.repeat = 20_000, 1
 
     print(f"machine: {platform.machine()}, {platform.platform()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
-    t, e, x = simulate(args.rows, args.cols)
+    t, e, x = simulate(args.rows, args.cols, whole_days=not args.continuous)
     n_times = np.unique(t).shape[0]
     print(
         f"data: {args.rows:,} rows x {args.cols} covariates, {1 - e.mean():.1%} censored, "
-        f"{n_times:,} distinct times (Efron ties), X = {x.nbytes / 2**20:.0f} MiB"
+        f"{n_times:,} distinct times, X = {x.nbytes / 2**20:.0f} MiB"
     )
     _ = cox(t[:2000], e[:2000], x[:2000]).concordance  # warm-up: imports, compiled kernels
 

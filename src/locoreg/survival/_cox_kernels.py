@@ -167,11 +167,12 @@ def risk_set_sums(
     (rows of later strata dropped) for right-censored data, and, for counting-process data
     (``by_lo`` has G + 1 rows: sums over rows with lo == k), ``S_g = T(death_seg[g]) -
     sum_{k > g} by_lo[k]`` (rows that enter after t_g dropped). One pass, no n x p
-    temporaries; the groups' segments increase with g.
+    temporaries; the groups' segments increase with g. ``d_out`` with no rows: D not formed.
     """
     p = seg.shape[1]
     n_groups = death_seg.shape[0]
     counting = by_lo.shape[0] > 0
+    deaths = d_out.shape[0] > 0
     tail = np.zeros(p)
     dropped = np.zeros(p)  # T(drop_seg[g]) or the by_lo tail
     s = seg.shape[0]
@@ -196,4 +197,6 @@ def risk_set_sums(
                 tail[j] += seg[s, j]
         for j in range(p):
             s_out[g, j] = tail[j] - dropped[j]
-            d_out[g, j] = seg[target, j]
+        if deaths:
+            for j in range(p):
+                d_out[g, j] = seg[target, j]

@@ -156,6 +156,7 @@ class RiskSets:
     dead_offset: float  # sum over deaths of w_i offset_i
     dead_weight_total: float  # sum over deaths of w_i
     unit_weight: bool  # all weights 1 (r_i = exp(eta_i))
+    tied: bool  # Efron with some tied deaths: only then does D1 enter (through f_k > 0)
     has_offset: bool
     blocks: tuple[Block, ...]
     split: int  # blocks[:split] and blocks[split:] meet at a segment start (two threads)
@@ -302,6 +303,7 @@ def build_risksets(
         dead_offset=float(w[death] @ off[death]),
         dead_weight_total=float(w[death].sum()),
         unit_weight=unit_weight,
+        tied=efron and bool(np.any(n_dead > 1)),
         has_offset=has_offset,
         blocks=blocks,
         split=split,
@@ -324,20 +326,21 @@ class GroupSums:
 
 
 def _risk_set_sums(
-    rs: RiskSets, seg: FloatArray, by_lo: FloatArray | None
+    rs: RiskSets, seg: FloatArray, by_lo: FloatArray | None, deaths: bool = True
 ) -> tuple[FloatArray, FloatArray]:
     """Risk-set sums S (G, p) and death sums D (G, p) from per-segment sums ``seg``.
 
     ``by_lo`` holds, for counting-process data, the sums over rows with ``lo == k``
-    (k = 0..G); otherwise rows of later strata are removed by segment tails.
+    (k = 0..G); otherwise rows of later strata are removed by segment tails. With
+    ``deaths=False`` D is a read-only zero array that takes no memory.
     """
     p = seg.shape[1]
     s_out = np.empty((rs.n_groups, p))
-    d_out = np.empty((rs.n_groups, p))
+    d_out = np.empty((rs.n_groups if deaths else 0, p))
     drop = rs.drop_seg if rs.drop_seg is not None else np.empty(0, dtype=np.intp)
     lo_sums = by_lo if by_lo is not None else np.empty((0, p))
     _kernels().risk_set_sums(seg, rs.death_seg, drop, lo_sums, s_out, d_out)
-    return s_out, d_out
+    return s_out, (d_out if deaths else np.broadcast_to(np.zeros(p), s_out.shape))
 
 
 def _scalar_sums(rs: RiskSets, wr: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -430,7 +433,9 @@ def _block_pass(
         parts = [job.result() for job in jobs]
     lo_parts = [part[0] for part in parts if part[0] is not None]
     by_lo = np.sum(lo_parts, axis=0) if lo_parts else None
-    s1, d1 = _risk_set_sums(rs, seg, by_lo)
+    # D1 is only ever multiplied by Efron's f_k (via e, ab, bb), zero without tied deaths:
+    # then it is not formed (continuous times: G x p floats saved).
+    s1, d1 = _risk_set_sums(rs, seg, by_lo, deaths=rs.tied)
     info = np.sum([part[1] for part in parts], axis=0)
     return s1, d1, info
 
@@ -514,17 +519,26 @@ def _cross_terms(
     rest = np.sqrt(np.maximum(bb - ab * shrink / root, 0.0))
     tied = bool(np.any(rest > 0))  # Breslow or no ties: ab = bb = 0
     p = s1.shape[1]
-    out = np.zeros((p, p))
-    product = np.empty((p, p))
     step = max(1, _BLOCK_BYTES // (8 * p))
-    for a in range(0, s1.shape[0], step):
-        b = a + step
-        u = s1[a:b] * root[a:b, None] - d1[a:b] * shrink[a:b, None]
-        out += np.dot(u.T, u, out=product)
-        if tied:
-            v = d1[a:b] * rest[a:b, None]
-            out += np.dot(v.T, v, out=product)
-    return out
+
+    def chunks(first: int, last: int) -> FloatArray:
+        out = np.zeros((p, p))
+        product = np.empty((p, p))
+        for a in range(first, last, step):
+            b = min(a + step, last)
+            u = s1[a:b] * root[a:b, None] - d1[a:b] * shrink[a:b, None]
+            out += np.dot(u.T, u, out=product)
+            if tied:
+                v = d1[a:b] * rest[a:b, None]
+                out += np.dot(v.T, v, out=product)
+        return out
+
+    n_groups = s1.shape[0]
+    pool = _pool() if n_groups >= _PARALLEL_BLOCKS * step else None
+    if pool is None:
+        return chunks(0, n_groups)
+    half = n_groups // 2
+    return sum(pool.map(chunks, (0, half), (half, n_groups)), np.zeros((p, p)))
 
 
 def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, FloatArray]:
