@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 HEAVY = ("scipy", "matplotlib", "fastapi", "pandas", "duckdb", "sqlalchemy", "numpy",
-         "fhir", "jinja2", "uvicorn")  # fmt: skip
+         "fhir", "jinja2", "uvicorn", "numba")  # fmt: skip
 
 
 def test_help_imports_no_heavy_library() -> None:
@@ -30,6 +30,20 @@ def test_help_imports_no_heavy_library() -> None:
         .splitlines()[-1]
     )
     assert json.loads(out) == []
+
+
+def test_numba_loads_on_the_first_fit_not_with_the_package() -> None:
+    """The compiled kernels (and numba, ~0.3 s to import) load on the first Cox fit."""
+    code = (
+        "import sys\n"
+        "from locoreg.survival import cox, kaplan_meier\n"
+        "kaplan_meier([1.0, 2.0, 3.0], [1, 0, 1])\n"
+        "print('numba' in sys.modules)\n"
+        "cox([1.0, 2.0, 3.0, 4.0], [1, 1, 0, 1], [[0.1], [0.5], [0.2], [0.9]])\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_version_flag() -> None:

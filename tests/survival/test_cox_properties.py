@@ -290,13 +290,13 @@ def test_zph_log_transform_needs_positive_event_times() -> None:
         cox_zph(fit, transform="log")
 
 
-def test_cluster_with_robust_false_is_ignored_with_a_warning() -> None:
-    """R: "cluster specified with robust=FALSE, cluster ignored" (model-based variance)."""
+def test_cluster_always_gives_the_sandwich_variance() -> None:
+    """``cluster`` means ids for the robust sandwich variance (the public contract), also
+    with ``robust=False`` (where R would drop the cluster with a warning)."""
     t, d, x, rng = simulate(5, n=120, p=2)
     cluster = rng.integers(0, 10, t.shape[0])
-    plain = cox(t, d, x)
-    with pytest.warns(UserWarning, match="cluster ignored"):
-        ignored = cox(t, d, x, cluster=cluster, robust=False)
-    assert ignored.robust_var is None and ignored.robust_score_test is None
-    np.testing.assert_allclose(ignored.var, plain.var, rtol=1e-12)
-    assert cox(t, d, x, cluster=cluster).robust_var is not None
+    default = cox(t, d, x, cluster=cluster)
+    explicit = cox(t, d, x, cluster=cluster, robust=False)
+    assert default.robust_var is not None and explicit.robust_var is not None
+    np.testing.assert_allclose(explicit.robust_var, default.robust_var, rtol=1e-12)
+    assert cox(t, d, x).robust_var is None

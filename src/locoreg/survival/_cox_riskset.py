@@ -549,7 +549,7 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
     den, gw, log_term = _tied_deaths(rs, s0, d0)
     # v >= 0 (C[hi] - C[lo] >= c_g > e_g for a death), so X' diag(v) X is a rank-k update.
     if rs.seg_lo is not None:
-        # Right-censored: v_i / r_i is constant on each segment (hence on each piece).
+        # Right-censored: v_i / r_i is constant on each segment.
         cum = np.concatenate([[0.0], np.cumsum(gw["c"])])
         q = cum[rs.seg_hi] - cum[rs.seg_lo]
         q[rs.death_seg] -= gw["e"]

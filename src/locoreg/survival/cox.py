@@ -20,7 +20,6 @@ algebra: ``_cox_riskset``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -356,8 +355,9 @@ def cox(
 
     ``time`` is the stop time, ``entry`` the start of (start, stop] rows: a row is at risk
     at t iff ``entry < t <= time``. ``weights`` are case weights. The sandwich variance
-    (per cluster) is used when ``robust=True``, when ``cluster`` is given (``robust=False``
-    ignores the cluster with a warning, as R), or - R's default
+    (per cluster) is used when ``robust=True``, when ``cluster`` is given (even with
+    ``robust=False``, which R would ignore with a warning: here ``cluster`` means "ids for the
+    robust sandwich variance", the public contract), or - R's default
     for ``robust=None`` - when some weights are not integers; the Wald test then uses it and
     ``robust_score_test`` is filled (R ``summary(fit)$robscore``, Lin & Wei 1989: score
     residuals at beta = 0, weighted and summed per cluster into T; ``u' (T'T)^-1 u`` with
@@ -446,9 +446,7 @@ def cox(
     score_stat = float(u @ step0)
     if robust is None:
         robust = clusters is not None or bool(np.any(w != np.floor(w)))
-    elif not robust and clusters is not None:
-        warnings.warn("cluster given with robust=False: cluster ignored (as R coxph)", stacklevel=3)
-        clusters = None
+    robust = robust or clusters is not None  # a cluster always means the sandwich
     cl_sorted = None if clusters is None else clusters[rs.order]
     null_scores: tuple[FloatArray, FloatArray] | None = None
     if robust:
