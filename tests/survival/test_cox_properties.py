@@ -238,6 +238,8 @@ def test_cache_block_size_does_not_change_the_fit(
     np.testing.assert_allclose(tiny.var, one.var, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(tiny.loglik, one.loglik, rtol=1e-12)
     np.testing.assert_allclose(tiny.residuals("score"), one.residuals("score"), atol=1e-10)
+    assert one.robust_var is not None and tiny.robust_var is not None  # fractional weights
+    np.testing.assert_allclose(tiny.robust_var, one.robust_var, rtol=1e-9, atol=1e-13)
 
 
 def test_blas_threads_limited_during_fit_and_restored() -> None:

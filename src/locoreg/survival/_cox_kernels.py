@@ -200,3 +200,58 @@ def risk_set_sums(
         if deaths:
             for j in range(p):
                 d_out[g, j] = seg[target, j]
+
+
+@_kernel
+def score_residual_rows(
+    x: FloatArray,
+    rho: FloatArray,
+    scale: FloatArray,
+    hi: IntArray,
+    lo: IntArray,
+    event: NDArray[np.bool_],
+    c_cum: FloatArray,
+    m_cum: FloatArray,
+    e: FloatArray,
+    abar: FloatArray,
+    own: FloatArray,
+    start: int,
+    stop: int,
+    out: FloatArray,
+) -> None:
+    """Score residuals of sorted rows [start, stop), times ``scale`` (weights, or ones).
+
+    Row k: ``-rho_k (x_k C_k - M_k)`` with C, M the sums of ``c_g`` and ``m1_g`` over the
+    groups k is at risk for (``c_cum[hi_k] - c_cum[lo_k]``, likewise ``m_cum``); a death of
+    group g = hi_k - 1 adds ``x_k - abar_g + rho_k (x_k e_g - own_g)`` (see
+    ``_cox_riskset.score_residuals``).
+    """
+    p = x.shape[1]
+    for k in range(start, stop):
+        r = rho[k]
+        h = hi[k]
+        low = lo[k]
+        total = c_cum[h] - c_cum[low]
+        w = scale[k]
+        if event[k]:
+            g = h - 1
+            factor = 1.0 + r * e[g]
+            for j in range(p):
+                value = -r * (x[k, j] * total - (m_cum[h, j] - m_cum[low, j]))
+                value += x[k, j] * factor - abar[g, j] - r * own[g, j]
+                out[k, j] = w * value
+        else:
+            for j in range(p):
+                out[k, j] = -w * r * (x[k, j] * total - (m_cum[h, j] - m_cum[low, j]))
+
+
+@_kernel
+def sum_rows_by_code(rows: FloatArray, codes: IntArray, n_codes: int) -> FloatArray:
+    """``out[c] = sum of rows[i] over i with codes[i] == c`` (one pass; codes in 0..n_codes-1)."""
+    p = rows.shape[1]
+    out = np.zeros((n_codes, p))
+    for i in range(rows.shape[0]):
+        c = codes[i]
+        for j in range(p):
+            out[c, j] += rows[i, j]
+    return out

@@ -594,26 +594,44 @@ def mean_covariate(rs: RiskSets, gs: GroupSums) -> FloatArray:
     return gs.s1 * q1[:, None] - gs.d1 * q2[:, None]
 
 
-def score_residuals(rs: RiskSets, gs: GroupSums) -> FloatArray:
-    """Per-row score residuals (sorted order), unweighted, as R ``coxscore2``.
+def score_residuals(rs: RiskSets, gs: GroupSums, weighted: bool = False) -> FloatArray:
+    """Per-row score residuals (sorted order) as R ``coxscore2``; times the case weights
+    when ``weighted`` (the rows of the robust variance).
 
-    Row i: ``[i dies in g] (x_i - abar_g) - rho_i sum_{g: i at risk} (x_i c_g - m1_g)``,
-    corrected for the Efron share of the deaths' own group.
+    Row i: ``[i dies in g] (x_i - abar_g) - rho_i sum_{g: i at risk} (x_i c_g - m1_g)``
+    with ``m1_g = aa_g S1_g - ab_g D1_g``, corrected for the Efron share of the deaths' own
+    group: ``+ rho_i (x_i e_g - (ab_g S1_g - bb_g D1_g))``. One compiled pass writes the
+    n x p result (no n x p temporaries); two threads on large inputs.
     """
     gw = group_weights(rs, gs)
-    m1 = gs.s1 * gw["aa"][:, None] - gs.d1 * gw["ab"][:, None]
-    c_row = cumulative_at_rows(rs, gw["c"])
-    m_row = cumulative_at_rows(rs, m1)
-    rho = gs.risk[:, None]
-    resid = -rho * (rs.x * c_row[:, None] - m_row)
-    d = rs.death
-    g = rs.group
+    p = rs.x.shape[1]
+    m_cum = np.zeros((rs.n_groups + 1, p))
+    np.cumsum(gs.s1 * gw["aa"][:, None] - gs.d1 * gw["ab"][:, None], axis=0, out=m_cum[1:])
+    c_cum = np.concatenate([[0.0], np.cumsum(gw["c"])])
+    own = gs.s1 * gw["ab"][:, None] - gs.d1 * gw["bb"][:, None]
+    n = rs.x.shape[0]
+    scale = rs.weight if weighted else np.ones(n)
+    out = np.empty_like(rs.x)
     abar = mean_covariate(rs, gs)
-    own = rs.x[d] * gw["e"][g][:, None] - (
-        gs.s1[g] * gw["ab"][g][:, None] - gs.d1[g] * gw["bb"][g][:, None]
-    )
-    resid[d] += rs.x[d] - abar[g] + rho[d] * own
-    return resid
+    args = (rs.x, gs.risk, scale, rs.hi, rs.lo, rs.event, c_cum, m_cum, gw["e"], abar, own)
+    kernel = _kernels().score_residual_rows
+
+    def rows(first: int, last: int) -> None:
+        kernel(*args, first, last, out)
+
+    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
+    if pool is None:
+        rows(0, n)
+    else:
+        list(pool.map(rows, (0, n // 2), (n // 2, n)))
+    return out
+
+
+def cluster_sums(rows: FloatArray, clusters: IntArray | None) -> FloatArray:
+    """Sum the rows (n, p) within clusters (codes 0..k-1 per row); None: no summing."""
+    if clusters is None:
+        return rows
+    return _kernels().sum_rows_by_code(rows, clusters, int(clusters.max()) + 1)
 
 
 def martingale(rs: RiskSets, gs: GroupSums) -> FloatArray:

@@ -34,6 +34,7 @@ from ._cox_riskset import (
     GroupSums,
     RiskSets,
     build_risksets,
+    cluster_sums,
     evaluate,
     group_weights,
     martingale,
@@ -315,14 +316,12 @@ def _objective(
     return gs, pll, u, imat
 
 
-def _cluster_sums(rows: FloatArray, clusters: NDArray[np.intp] | None) -> FloatArray:
-    """Sum the rows (n, p) within clusters (codes per row, same order); None: no summing."""
-    if clusters is None:
-        return rows
-    n_cl = int(clusters.max()) + 1
-    return np.column_stack(
-        [np.bincount(clusters, weights=rows[:, j], minlength=n_cl) for j in range(rows.shape[1])]
-    )
+def _clustered_scores(
+    rs: RiskSets, gs: GroupSums, clusters: NDArray[np.intp] | None
+) -> tuple[FloatArray, FloatArray]:
+    """``u = 1'T`` and ``T'T`` for T the weighted score residuals summed within clusters."""
+    t = cluster_sums(score_residuals(rs, gs, weighted=True), clusters)
+    return t.sum(axis=0), np.dot(t.T, t)
 
 
 def _solve(imat: FloatArray, rhs: FloatArray, names: Sequence[str]) -> FloatArray:
@@ -452,9 +451,7 @@ def cox(
     if robust:
         # Robust score test: weighted score residuals at beta = 0 (offset kept) summed per
         # cluster (T); only u = 1'T and T'T are kept, not the n x p residuals.
-        t0 = _cluster_sums(score_residuals(rs, gs) * rs.weight[:, None], cl_sorted)
-        null_scores = (t0.sum(axis=0), t0.T @ t0)
-        del t0
+        null_scores = _clustered_scores(rs, gs, cl_sorted)
     new_beta = beta + step0
     del gs  # only the last evaluation's group sums (G x p arrays) are kept
     converged = False
@@ -500,8 +497,9 @@ def cox(
     robust_var = None
     robust_score = None
     if null_scores is not None:
-        dfb = _cluster_sums((score_residuals(rs, gs) * rs.weight[:, None]) @ var, cl_sorted)
-        robust_var = dfb.T @ dfb
+        # D'D with D = T V (dfbeta summed per cluster) is V (T'T) V.
+        robust_var = var @ _clustered_scores(rs, gs, cl_sorted)[1] @ var
+        robust_var = (robust_var + robust_var.T) / 2.0
         u0, tt0 = null_scores
         robust_score = _chisq(float(u0 @ _solve(tt0, u0, labels)), p)
     wald_var = var if robust_var is None else robust_var
