@@ -7,18 +7,15 @@ sweep order (numpy) before calling ``harrell_counts``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
+
+from ._jit import kernel
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
-# cache=True: compiled once per machine (in __pycache__), later processes load the machine
-# code instead of compiling; nogil=True: callers may run concordances in threads.
-_jit = njit(cache=True, nogil=True, boundscheck=False)
 
-
-@_jit
+@kernel
 def dense_ranks(values: FloatArray, order: IntArray) -> tuple[IntArray, int]:
     """0-based rank of each value among the distinct values (equal values share a rank),
     given ``order`` that sorts ``values``; returns the ranks and the number of distinct."""
@@ -35,7 +32,7 @@ def dense_ranks(values: FloatArray, order: IntArray) -> tuple[IntArray, int]:
     return rank, r + 1
 
 
-@_jit
+@kernel
 def group_by_stratum(
     order: IntArray, stratum: IntArray, n_strata: int
 ) -> tuple[IntArray, IntArray]:
@@ -64,7 +61,7 @@ def group_by_stratum(
 BLOCK_BITS = 6  # 64 ranks (one 512-byte run of leaves) per block
 
 
-@_jit
+@kernel
 def _fenwick_add(tree: FloatArray, index: int, w: float) -> None:
     k = index + 1  # the tree is 1-based: node k covers indices [k - lowbit(k), k)
     n = tree.shape[0]
@@ -73,7 +70,7 @@ def _fenwick_add(tree: FloatArray, index: int, w: float) -> None:
         k += k & -k
 
 
-@_jit
+@kernel
 def _fenwick_below(tree: FloatArray, index: int) -> float:
     """Total at indices < ``index``."""
     k = index
@@ -84,7 +81,7 @@ def _fenwick_below(tree: FloatArray, index: int) -> float:
     return total
 
 
-@_jit
+@kernel
 def _fenwick_clear(tree: FloatArray, index: int) -> None:
     # Zeroes every node that an add at ``index`` touched: exact, unlike subtracting the
     # weights again, so no rounding residue leaks from one stratum into the next.
@@ -95,13 +92,13 @@ def _fenwick_clear(tree: FloatArray, index: int) -> None:
         k += k & -k
 
 
-@_jit
+@kernel
 def _add(at_rank: FloatArray, blocks: FloatArray, rank: int, w: float) -> None:
     at_rank[rank] += w
     _fenwick_add(blocks, rank >> BLOCK_BITS, w)
 
 
-@_jit
+@kernel
 def _below(at_rank: FloatArray, blocks: FloatArray, rank: int) -> float:
     """Weight at risk at ranks < ``rank``."""
     first = (rank >> BLOCK_BITS) << BLOCK_BITS
@@ -111,7 +108,7 @@ def _below(at_rank: FloatArray, blocks: FloatArray, rank: int) -> float:
     return total
 
 
-@_jit
+@kernel
 def harrell_counts(
     stop: FloatArray,
     event: NDArray[np.bool_],

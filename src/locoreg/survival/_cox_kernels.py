@@ -9,18 +9,15 @@ halves of the rows. Notation as in ``_cox_riskset``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
+
+from ._jit import kernel
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
-# cache=True: compiled once per machine (in __pycache__), later processes load the
-# machine code in milliseconds; nogil=True: the two worker threads run truly in parallel.
-_kernel = njit(cache=True, nogil=True, boundscheck=False)
 
-
-@_kernel
+@kernel
 def sort_centred(
     x: FloatArray, rank: IntArray, center: FloatArray, dead_weight: FloatArray, out: FloatArray
 ) -> FloatArray:
@@ -43,7 +40,7 @@ def sort_centred(
     return total
 
 
-@_kernel
+@kernel
 def block_pass(
     x: FloatArray,
     wr: FloatArray,
@@ -95,7 +92,7 @@ def block_pass(
         seg_sums[s, j] += acc[j]
 
 
-@_kernel
+@kernel
 def tied_deaths(
     s0: FloatArray,
     d0: FloatArray,
@@ -133,7 +130,7 @@ def tied_deaths(
     return den, sums, log_term
 
 
-@_kernel
+@kernel
 def linear_predictor(
     x: FloatArray, beta: FloatArray, offset: FloatArray, out: FloatArray, start: int, stop: int
 ) -> float:
@@ -149,7 +146,7 @@ def linear_predictor(
     return top
 
 
-@_kernel
+@kernel
 def risk_set_sums(
     seg: FloatArray,
     death_seg: IntArray,
@@ -202,7 +199,7 @@ def risk_set_sums(
                 d_out[g, j] = seg[target, j]
 
 
-@_kernel
+@kernel
 def score_residual_rows(
     x: FloatArray,
     rho: FloatArray,
@@ -245,7 +242,7 @@ def score_residual_rows(
                 out[k, j] = -w * r * (x[k, j] * total - (m_cum[h, j] - m_cum[low, j]))
 
 
-@_kernel
+@kernel
 def sum_rows_by_code(rows: FloatArray, codes: IntArray, n_codes: int) -> FloatArray:
     """``out[c] = sum of rows[i] over i with codes[i] == c`` (one pass; codes in 0..n_codes-1)."""
     p = rows.shape[1]

@@ -1,0 +1,53 @@
+"""The numba settings shared by the compiled loops (``_cox_kernels``, ``_concordance_kernels``).
+
+``kernel`` compiles a function to machine code on its first call, releasing the GIL while it
+runs (``nogil``: the engine's two worker threads run kernels in parallel), without bounds
+checks (the callers pass consistent shapes), and caches the machine code on disk so that later
+processes load it in milliseconds instead of compiling again.
+
+Where the cache goes: numba writes next to the source (``__pycache__``) or in the user's cache
+directory, and refuses to compile at all when neither is writable - a read-only installation
+run by a user without a writable home, as in many containers. Then the cache goes to a
+per-user directory under the system's temporary directory, and if even that is not writable
+the kernels are compiled afresh in each process (a few seconds, once per process).
+``NUMBA_CACHE_DIR`` set by the user always wins.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from numba import config, njit
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def _cache_directory() -> str | None:
+    """Empty: numba's own choice; a path: use it instead; None: no disk cache at all."""
+    if getattr(config, "CACHE_DIR", "") or _writable(Path(__file__).parent / "__pycache__"):
+        return ""
+    try:
+        home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "numba"
+    except (RuntimeError, KeyError):  # no home directory at all
+        home_cache = None
+    if home_cache is not None and _writable(home_cache):
+        return ""
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = Path(tempfile.gettempdir()) / f"locoreg-numba-{user}"
+    return str(fallback) if _writable(fallback) else None
+
+
+_CACHE = _cache_directory()
+if _CACHE:
+    config.CACHE_DIR = _CACHE  # type: ignore[attr-defined]  # numba's stubs omit it
+
+kernel = njit(cache=_CACHE is not None, nogil=True, boundscheck=False)
