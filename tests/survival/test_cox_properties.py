@@ -160,6 +160,20 @@ def test_bad_input_raises_clear_value_error(kwargs: dict, message: str) -> None:
         cox(**args)
 
 
+@pytest.mark.parametrize("noise", [0.0, 1e-9])
+def test_collinearity_among_many_covariates_names_the_partners(noise: float) -> None:
+    """One linear dependence among 30 covariates (exact, or within rounding noise): the
+    message names the dependent covariate and only its partners."""
+    rng = np.random.default_rng(8)
+    n, p = 400, 30
+    x = rng.normal(size=(n, p))
+    x[:, 24] = x[:, 3] - 2.0 * x[:, 17] + noise * rng.normal(size=n)
+    t = rng.exponential(size=n)
+    d = rng.random(n) < 0.7
+    with pytest.raises(ValueError, match=r"'x25' is collinear with 'x4', 'x18'$"):
+        cox(t, d, x)
+
+
 def test_monotone_likelihood_names_the_covariate() -> None:
     """All deaths in group 1 before any in group 0: the hazard ratio is infinite."""
     t = np.arange(1.0, 21.0)

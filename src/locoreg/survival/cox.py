@@ -293,7 +293,18 @@ def _check_identifiable(
     for j in np.flatnonzero(diag <= _COLLINEAR * n_events * (second_moment + 1e-300)).tolist():
         raise ValueError(f"covariate {names[j]!r} is constant (within every risk set)")
     corr = imat / np.sqrt(np.outer(diag, diag))
-    for j in range(1, corr.shape[0]):
+    # The Schur complements are the squared diagonal of the Cholesky factor: one O(p^3)
+    # factorisation finds the first suspect; the O(p^4) scan below only names partners.
+    try:
+        schur = np.diag(np.linalg.cholesky(corr)) ** 2
+    except np.linalg.LinAlgError:
+        first = 1
+    else:
+        suspects = np.flatnonzero(schur[1:] < 2 * _COLLINEAR)
+        if suspects.size == 0:
+            return
+        first = int(suspects[0]) + 1
+    for j in range(first, corr.shape[0]):
         prev = corr[:j, :j]
         coef = np.linalg.solve(prev, corr[:j, j])
         if 1.0 - corr[:j, j] @ coef < _COLLINEAR:
