@@ -1,4 +1,9 @@
-"""Fixtures for the FHIR / CDS Hooks tests: example bundles, keys, an app with a fake store."""
+"""Fixtures for the FHIR / CDS Hooks tests: example bundles, keys, an app with a fake store.
+
+The JWT verifier's replay guard is the real one (``SeenJti``) on a SQLite file of the test's
+own (``tmp_path``); ``postgresql_database`` gives a throw-away PostgreSQL database instead
+(skipped without ``LOCOREG_TEST_POSTGRESQL_URL``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from locoreg.fhir.auth import Issuer, JwtVerifier
+from locoreg.store import AuditStore, SeenJti
 from locoreg.web.cds import router
+
+from helpers.postgresql import temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "fhir"
@@ -119,8 +127,22 @@ def rs384() -> Signer:
 
 
 @pytest.fixture
-def verifier(es384: Signer, rs384: Signer) -> JwtVerifier:
-    return JwtVerifier({ISS: Issuer(ISS, jwks={"keys": [es384.jwk, rs384.jwk]})})
+def postgresql_database() -> Iterator[str]:
+    with temporary_database() as url:
+        yield url
+
+
+@pytest.fixture
+def seen_jti(tmp_path: Path) -> Iterator[SeenJti]:
+    """The replay guard of a store on a SQLite file of this test's own."""
+    store = AuditStore(f"sqlite:///{tmp_path / 'replay.sqlite'}")
+    yield store.seen_jti
+    store.close()
+
+
+@pytest.fixture
+def verifier(es384: Signer, rs384: Signer, seen_jti: SeenJti) -> JwtVerifier:
+    return JwtVerifier({ISS: Issuer(ISS, jwks={"keys": [es384.jwk, rs384.jwk]})}, replay=seen_jti)
 
 
 @pytest.fixture

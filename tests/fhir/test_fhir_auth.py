@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from locoreg.fhir.auth import AuthError, Issuer, JwtVerifier, cds_jwt_enabled, parse_issuers
+from locoreg.store import SeenJti
 
 ISS = "https://ehr.example.org"
 AUD = "http://testserver/cds-services/locoreg-primary-tumour"
@@ -117,17 +118,17 @@ def _jwks_transport(documents: dict[str, dict[str, Any]], calls: list[str]) -> h
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
-def test_jwks_url_is_fetched_once_and_cached(es384: Any) -> None:
+def test_jwks_url_is_fetched_once_and_cached(es384: Any, seen_jti: SeenJti) -> None:
     calls: list[str] = []
     url = "https://ehr.example.org/.well-known/jwks.json"
     client = _jwks_transport({url: {"keys": [es384.jwk]}}, calls)
-    verifier = JwtVerifier({ISS: Issuer(ISS, jwks_url=url)}, http=client)
+    verifier = JwtVerifier({ISS: Issuer(ISS, jwks_url=url)}, http=client, replay=seen_jti)
     verifier.verify(es384.token(), AUD)
     verifier.verify(es384.token(), AUD)
     assert calls == [url]
 
 
-def test_jku_only_when_allowed_for_the_issuer(es384: Any) -> None:
+def test_jku_only_when_allowed_for_the_issuer(es384: Any, seen_jti: SeenJti) -> None:
     calls: list[str] = []
     allowed = "https://keys.ehr.example.org/jwks"
     hostile = "https://attacker.example.net/jwks"
@@ -135,7 +136,9 @@ def test_jku_only_when_allowed_for_the_issuer(es384: Any) -> None:
         {allowed: {"keys": [es384.jwk]}, hostile: {"keys": [es384.jwk]}}, calls
     )
     verifier = JwtVerifier(
-        {ISS: Issuer(ISS, jwks={"keys": []}, jku_allowed=frozenset({allowed}))}, http=client
+        {ISS: Issuer(ISS, jwks={"keys": []}, jku_allowed=frozenset({allowed}))},
+        http=client,
+        replay=seen_jti,
     )
     verifier.verify(es384.token(headers={"jku": allowed}), AUD)
     assert "jku" in refused(verifier, es384.token(headers={"jku": hostile}))
@@ -178,9 +181,9 @@ def test_issued_in_the_future_is_refused(es384: Any, verifier: JwtVerifier) -> N
     assert "iat" in refused(verifier, es384.token(iat=now + 3600, exp=now + 7200))
 
 
-def test_sub_allow_list(es384: Any) -> None:
+def test_sub_allow_list(es384: Any, seen_jti: SeenJti) -> None:
     issuer = Issuer(ISS, jwks={"keys": [es384.jwk]}, sub_allowed=frozenset({"ehr-client"}))
-    verifier = JwtVerifier({ISS: issuer})
+    verifier = JwtVerifier({ISS: issuer}, replay=seen_jti)
     assert verifier.verify(es384.token(), AUD)["sub"] == "ehr-client"
     assert "sub 'intruder'" in refused(verifier, es384.token(sub="intruder"))
 
@@ -191,7 +194,7 @@ def test_refused_token_does_not_burn_its_jti(es384: Any, verifier: JwtVerifier) 
 
 
 def test_jwks_url_is_refetched_when_the_key_rotated_at_most_once_a_minute(
-    es384: Any, rs384: Any
+    es384: Any, rs384: Any, seen_jti: SeenJti
 ) -> None:
     calls: list[str] = []
     url = "https://ehr.example.org/.well-known/jwks.json"
@@ -201,6 +204,7 @@ def test_jwks_url_is_refetched_when_the_key_rotated_at_most_once_a_minute(
         {ISS: Issuer(ISS, jwks_url=url)},
         http=_jwks_transport(documents, calls),
         clock=lambda: now[0],
+        replay=seen_jti,
     )
     verifier.verify(es384.token(), AUD)
     documents[url] = {"keys": [es384.jwk, rs384.jwk]}  # the EHR adds its new key
@@ -215,11 +219,13 @@ def test_jwks_url_is_refetched_when_the_key_rotated_at_most_once_a_minute(
     assert calls == [url, url]
 
 
-def test_unreachable_or_invalid_jwks_is_a_refusal_not_an_error(es384: Any) -> None:
+def test_unreachable_or_invalid_jwks_is_a_refusal_not_an_error(
+    es384: Any, seen_jti: SeenJti
+) -> None:
     url = "https://ehr.example.org/jwks"
     for documents in ({}, {url: {"not": "a jwks"}}):
         verifier = JwtVerifier(
-            {ISS: Issuer(ISS, jwks_url=url)}, http=_jwks_transport(documents, [])
+            {ISS: Issuer(ISS, jwks_url=url)}, http=_jwks_transport(documents, []), replay=seen_jti
         )
         reason = refused(verifier, es384.token())
         assert url in reason

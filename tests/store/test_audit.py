@@ -5,13 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from locoreg.store import AuditStore
@@ -21,29 +19,8 @@ ASSESSMENT = {"recommendation": "systemic_therapy_first", "headline": "Systemic 
 VERSIONS = {"engine": "0.1.0", "evidence": "2026.11-abc"}
 
 
-#: A PostgreSQL server for the shared-deployment backend, e.g.
-#: postgresql+psycopg://locoreg:locoreg@127.0.0.1/locoreg_test (.ci/run starts one when it can);
-#: the user needs CREATEDB: every test gets a database of its own, because append-only tables
-#: cannot be emptied between tests.
-POSTGRESQL_URL = os.environ.get("LOCOREG_TEST_POSTGRESQL_URL")
-
-
-@pytest.fixture
-def postgresql_database() -> Iterator[str]:
-    if not POSTGRESQL_URL:
-        pytest.skip("LOCOREG_TEST_POSTGRESQL_URL is not set (no PostgreSQL server)")
-    admin = create_engine(POSTGRESQL_URL, isolation_level="AUTOCOMMIT")
-    name = f"locoreg_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRESQL_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
+# postgresql: a database of its own per test (tests/store/conftest.py; skipped without
+# LOCOREG_TEST_POSTGRESQL_URL).
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
     if request.param == "sqlite":
@@ -128,7 +105,7 @@ def test_migrations_run_once_and_data_survives_reopen(tmp_path: Path) -> None:
     first.close()
     second = AuditStore(url)  # upgrade head again: a no-op
     with second.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert second.get_assessment(record_id) is not None
     second.close()
 

@@ -13,11 +13,13 @@ CDS client (the EHR). A token is accepted only if all of these hold:
 * ``aud`` equals the URL of the service endpoint that was called;
 * ``sub`` (the client id) is in the issuer's ``sub`` allow-list, when one is set;
 * ``exp`` is present and not passed, ``iat`` is present (a small leeway for
-  clock skew); ``jti`` is present and not seen before (replay cache).
+  clock skew); ``jti`` is present, at most 256 characters, and not seen before from
+  this issuer while the token is valid.
 
-The replay cache lives in the process: with several workers, a token replayed to
-another worker is not detected. Run one worker, or put a shared cache in front
-(docs/ehr-integration.md).
+The last check goes through a :class:`ReplayGuard`, which records the ``(iss, jti)``
+pair atomically and says whether it was new. The service uses the store's guard
+(:class:`locoreg.store.SeenJti`, table ``seen_jti``), so every worker process and every
+host on one database shares it and a restart forgets nothing (docs/ehr-integration.md).
 
 Configuration: ``LOCOREG_CDS_ISSUERS`` is a JSON object mapping ``iss`` to either a
 JWKS URL string, or an object ``{"jwks_url": ..., "jwks": {...}, "jku": [...],
@@ -31,8 +33,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -44,6 +46,8 @@ JWKS_TTL_SECONDS = 300.0
 # rotation); at most once per this many seconds per URL, so that a stream of tokens
 # with made-up kids cannot turn the service into a JWKS-fetching loop.
 JWKS_REFETCH_SECONDS = 60.0
+# Longest jti accepted: the width of the replay guard's column (locoreg.store.tables).
+JTI_MAX_LENGTH = 256
 _OFF = {"off", "0", "false", "no", "disabled"}
 
 
@@ -116,23 +120,13 @@ def _strings(value: Any, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
-@dataclass
-class _TTLSet:
-    """Seen ``(iss, jti)`` pairs until their token expires (thread-safe)."""
+class ReplayGuard(Protocol):
+    """Remembers each ``(iss, jti)`` until its token expires (``locoreg.store.SeenJti``)."""
 
-    clock: Callable[[], float]
-    _seen: dict[tuple[str, str], float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add_if_new(self, key: tuple[str, str], expires_at: float) -> bool:
-        now = self.clock()
-        with self._lock:
-            if len(self._seen) > 1024:  # prune occasionally, not on every call
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-            if self._seen.get(key, 0.0) > now:
-                return False
-            self._seen[key] = expires_at
-            return True
+    def first_use(self, issuer: str, jti: str, expires_at: float, now: float) -> bool:
+        """Record the pair atomically: True if new (or its earlier token has expired),
+        False if a token with this pair is still valid (a replay)."""
+        ...
 
 
 class JwtVerifier:
@@ -142,6 +136,7 @@ class JwtVerifier:
         self,
         issuers: Mapping[str, Issuer],
         *,
+        replay: ReplayGuard,
         http: httpx.Client | None = None,
         leeway: int = LEEWAY_SECONDS,
         jwks_ttl: float = JWKS_TTL_SECONDS,
@@ -152,13 +147,13 @@ class JwtVerifier:
         self.leeway = leeway
         self.jwks_ttl = jwks_ttl
         self.clock = clock
-        self._jti = _TTLSet(clock)
+        self.replay = replay
         self._jwks: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> JwtVerifier:
-        return cls(parse_issuers(env.get("LOCOREG_CDS_ISSUERS")), **kwargs)
+    def from_env(cls, env: Mapping[str, str], *, replay: ReplayGuard, **kwargs: Any) -> JwtVerifier:
+        return cls(parse_issuers(env.get("LOCOREG_CDS_ISSUERS")), replay=replay, **kwargs)
 
     def verify_header(self, authorization: str | None, audience: str | list[str]) -> dict[str, Any]:
         """Check an ``Authorization`` header value; returns the verified claims."""
@@ -187,6 +182,9 @@ class JwtVerifier:
         if issuer is None:
             raise AuthError(f"JWT issuer {iss!r} is not trusted")
         key = self._key(issuer, header)
+        # Taken before PyJWT checks exp: a pair that the replay guard finds expired at this
+        # instant belongs to a token that the exp check below refuses.
+        now = self.clock()
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -209,8 +207,14 @@ class JwtVerifier:
             raise AuthError(f"JWT rejected: {exc}") from None
         if issuer.sub_allowed and claims.get("sub") not in issuer.sub_allowed:
             raise AuthError(f"JWT sub {claims.get('sub')!r} is not allowed for this issuer")
+        jti = str(claims["jti"])
+        if len(jti) > JTI_MAX_LENGTH:
+            raise AuthError(f"JWT jti is longer than {JTI_MAX_LENGTH} characters")
+        # Last, so that a token refused for any other reason does not use up its jti.
+        # From exp + leeway on, the token is refused as expired by every verifier, so its
+        # pair need not be remembered beyond that.
         expires_at = float(claims["exp"]) + self.leeway
-        if not self._jti.add_if_new((issuer.iss, str(claims["jti"])), expires_at):
+        if not self.replay.first_use(issuer.iss, jti, expires_at, now):
             raise AuthError("JWT jti has been used before (replay)")
         return claims
 

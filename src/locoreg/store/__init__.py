@@ -1,4 +1,8 @@
-"""The append-only audit store (SQLAlchemy 2; SQLite by default, PostgreSQL by URL)."""
+"""The append-only audit store (SQLAlchemy 2; SQLite by default, PostgreSQL by URL).
+
+Its database also holds the CDS Hooks replay guard (:class:`SeenJti`), which is not
+part of the audit trail.
+"""
 
 from locoreg.store.audit import (
     SOURCES,
@@ -10,11 +14,13 @@ from locoreg.store.audit import (
     default_database_path,
     default_database_url,
 )
+from locoreg.store.seen_jti import SeenJti
 
 __all__ = [
     "SOURCES",
     "AssessmentSummary",
     "AuditStore",
+    "SeenJti",
     "Source",
     "StoredAssessment",
     "StoredFeedback",

@@ -13,6 +13,10 @@ Durability: the embedded SQLite file runs in WAL journal mode with
 server loses nothing that was committed.
 
 Logging: only record ids and channels are logged, never patient data.
+
+The same database holds the CDS Hooks replay guard (``AuditStore.seen_jti``, table
+``seen_jti``): not an audit record, its rows are purged once their token expires
+(:mod:`locoreg.store.seen_jti`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import IO, Any, Literal, get_args
 from sqlalchemy import Engine, create_engine, event, func, insert, select
 from sqlalchemy.engine import make_url
 
+from locoreg.store.seen_jti import SeenJti
 from locoreg.store.tables import assessments, feedback
 
 log = logging.getLogger("locoreg.store")
@@ -156,6 +161,8 @@ class AuditStore:
         self.engine = _engine(self.url)
         if migrate:
             upgrade(self.engine)
+        #: The CDS Hooks replay guard on this database (shared by every worker and host).
+        self.seen_jti = SeenJti(self.engine)
 
     @property
     def backend(self) -> str:

@@ -5,9 +5,11 @@ Include with ``app.include_router(router)``. The router reads, when present:
 * ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
   ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``, ``LOCOREG_CDS_FHIR_SERVERS``);
   without it, ``os.environ``;
-* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit);
+* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit) and
+  ``seen_jti``, the replay guard shared through the database;
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
-  the settings on first use if absent);
+  the settings and the store's replay guard on first use if absent; with the JWT check
+  on and neither a verifier nor a store, the service answers 503);
 * ``app.state.cds_http_client`` — an ``httpx.Client`` for FHIR-server reads.
 
 Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
@@ -90,14 +92,21 @@ def _problem(status: int, errors: list[FieldError], **headers: str) -> JSONRespo
 
 
 def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None:
-    """None when the request may proceed; a 401 answer otherwise."""
+    """None when the request may proceed; a 401 answer otherwise (503 without a store)."""
     if not _jwt_enabled(request):
         return None
     state = request.app.state
     verifier = getattr(state, "cds_verifier", None)
     if verifier is None:
+        # Replay protection lives in the store's database, shared by every worker and host.
+        replay = getattr(getattr(state, "store", None), "seen_jti", None)
+        if replay is None:
+            log.error("CDS Hooks JWT check has no replay guard: no audit store")
+            return _problem(
+                503, [FieldError("", "requests cannot be authenticated: no audit store")]
+            )
         try:
-            verifier = JwtVerifier.from_env(_env(request))
+            verifier = JwtVerifier.from_env(_env(request), replay=replay)
         except ValueError as exc:
             log.error("CDS Hooks JWT configuration is invalid: %s", exc)
             return _problem(401, [FieldError("Authorization", "no trusted issuers configured")])
@@ -187,7 +196,8 @@ def discovery() -> dict[str, Any]:
 async def patient_view(request: Request) -> JSONResponse:
     """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
     service_url = f"{_public_base(request)}{SERVICE_PATH}"
-    if (refused := _authenticate(request, [service_url])) is not None:
+    # In a worker thread: the check may fetch a JWKS and writes the replay guard's row.
+    if (refused := await run_in_threadpool(_authenticate, request, [service_url])) is not None:
         return refused
     body, bad = await _json_body(request)
     if bad is not None:
@@ -313,9 +323,8 @@ async def feedback(request: Request) -> JSONResponse:
     """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
     base = _public_base(request)
     # The spec names the service endpoint as aud; a client may also use the feedback URL.
-    if (
-        refused := _authenticate(request, [f"{base}{SERVICE_PATH}", f"{base}{FEEDBACK_PATH}"])
-    ) is not None:
+    audiences = [f"{base}{SERVICE_PATH}", f"{base}{FEEDBACK_PATH}"]
+    if (refused := await run_in_threadpool(_authenticate, request, audiences)) is not None:
         return refused
     body, bad = await _json_body(request)
     if bad is not None:

@@ -1,0 +1,36 @@
+"""A throw-away PostgreSQL database per test, for the store's shared-deployment backend.
+
+``LOCOREG_TEST_POSTGRESQL_URL`` names a server whose user may create databases, e.g.
+``postgresql+psycopg://locoreg:locoreg@127.0.0.1/postgres`` (``.ci/run`` starts one when
+it can). Every test gets a database of its own, because append-only tables cannot be
+emptied between tests. Without the variable the test is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+POSTGRESQL_URL = os.environ.get("LOCOREG_TEST_POSTGRESQL_URL")
+
+
+@contextmanager
+def temporary_database() -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards; skips without a server."""
+    if not POSTGRESQL_URL:
+        pytest.skip("LOCOREG_TEST_POSTGRESQL_URL is not set (no PostgreSQL server)")
+    admin = create_engine(POSTGRESQL_URL, isolation_level="AUTOCOMMIT")
+    name = f"locoreg_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRESQL_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
