@@ -106,6 +106,8 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if s["design"] != "rct":
             kw["risk_of_bias"] = _robins(immortal=s["id"] != "registry_c")
             kw["setting"] = "SEER, 2000-2005" if s["id"].startswith("registry") else "clinic"
+            if s["id"].startswith("registry"):  # the two registries share their patients
+                kw["data_source"] = "seer"
         outcomes = [_hr(s["hr"], s["ci_low"], s["ci_high"], s["ci_level"])]
         if s["id"] == "trial_d":  # the same analysis printed again in an abstract
             outcomes.append(_hr(0.76, 0.61, 0.95, 0.95, secondary_report="same analysis, abstract"))
@@ -198,6 +200,84 @@ def test_risk_of_bias_reasons_name_immortal_time_and_selection(synthetic: Path) 
     assert any("registry_a, registry_c all analyse SEER data" in c for c in res.caveats)
 
 
+# ---------------------------------------------------------------- shared data sources
+
+
+def _fit_on(rows: list[dict[str, Any]], method: str = "REML", test: str = "z"):
+    """rma on the fixture's own yi/vi of ``rows`` (metafor's conversion, not the pool's)."""
+    return rma([r["yi"] for r in rows], [r["vi"] for r in rows], method=method, test=test)
+
+
+@pytest.mark.parametrize("case", REF["cases"], ids=lambda c: f"{c['method']}-{c['test']}")
+def test_synthetic_one_per_source_is_rma_on_the_kept_studies(
+    synthetic: Path, case: dict[str, Any]
+) -> None:
+    """registry_a and registry_c share SEER and give no N: the more recent (2009) is kept."""
+    res = pool_by_design(load_evidence_base(synthetic), method=case["method"], test=case["test"])
+    sens = res.source_sensitivity
+    assert sens is not None and sens.group == "observational"
+    assert [s.id for s in sens.kept] == ["clinic_b", "registry_c"]
+    assert [(d.id, d.data_source, d.kept_instead) for d in sens.dropped] == [
+        ("registry_a", "seer", "registry_c")
+    ]
+    ref = _fit_on([r for r in REF["studies"] if r["id"] in ("clinic_b", "registry_c")],
+                  case["method"], case["test"])  # fmt: skip
+    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "q"):
+        _close(getattr(sens.fit, name), getattr(ref, name))
+    _close(sens.hr, math.exp(ref.estimate))
+    # the main observational pool is untouched: still all three studies, as metafor
+    _close(res.groups["observational"].fit.estimate, case["observational"]["estimate"])
+    caveat = next(c for c in res.caveats if "may share patients" in c)
+    assert "keeps registry_c" in caveat and "drops registry_a" in caveat
+    assert f"Observational HR {sens.hr:.2f}" in caveat and "k = 2" in caveat
+
+
+def test_one_per_source_rule() -> None:
+    from locoreg.evidence.pool import SourceCandidate as C
+    from locoreg.evidence.pool import one_per_source
+
+    candidates = [
+        C("small_new", "seer", 100, 2020),
+        C("big_old", "seer", 900, 2001),
+        C("tie_old", "ncdb", 500, 2002),
+        C("tie_new", "ncdb", 500, 2010),
+        C("unknown_n", "geneva_cancer_registry", None, 2020),
+        C("known_n", "geneva_cancer_registry", 10, 1999),
+        C("same_b", "md_anderson", 200, 2006),
+        C("same_a", "md_anderson", 200, 2006),
+        C("no_source_1", None, None, None),
+        C("no_source_2", None, 5, 2000),
+    ]
+    chosen = one_per_source(candidates)
+    assert chosen == {
+        "small_new": "big_old", "big_old": "big_old",  # most patients, however old
+        "tie_old": "tie_new", "tie_new": "tie_new",  # equal N: the most recent
+        "unknown_n": "known_n", "known_n": "known_n",  # an unknown N ranks last
+        "same_b": "same_a", "same_a": "same_a",  # full tie: the smaller id, reproducibly
+        "no_source_1": "no_source_1", "no_source_2": "no_source_2",  # each its own source
+    }  # fmt: skip
+    assert list(chosen) == [c.id for c in candidates]  # input order kept
+
+
+def test_studies_without_data_source_are_each_their_own_source(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """The shared-patients caveat comes from data_source, never from the setting's text."""
+    import shutil
+
+    copy = tmp_path / "evidence"
+    shutil.copytree(synthetic, copy)
+    for name in ("registry_a", "registry_c"):
+        record = yaml.safe_load((copy / f"{name}.yaml").read_text())
+        del record["data_source"]  # the setting still starts with "SEER"
+        (copy / f"{name}.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    res = pool_by_design(load_evidence_base(copy))
+    sens = res.source_sensitivity
+    assert sens is not None and sens.dropped == () and sens.k == 3
+    _close(sens.fit.estimate, res.groups["observational"].fit.estimate)
+    assert not any("may share patients" in c for c in res.caveats)
+
+
 # ---------------------------------------------------------------- packaged base
 
 
@@ -246,9 +326,64 @@ def test_packaged_story_trials_vs_registries(packaged) -> None:
     assert {n.id for n in packaged.not_pooled} >= {"babiera2006", "hazard2008", "soran2018"}
 
 
+def _se_from_ci(o: Any) -> float:
+    from scipy import stats
+
+    z = stats.norm.ppf(0.5 + o.ci_level / 2)
+    return (math.log(o.ci_high) - math.log(o.ci_low)) / (2 * z)
+
+
+def test_packaged_seer_analyses_reduce_to_one(packaged) -> None:
+    base = load_evidence_base()
+    obs = packaged.groups["observational"]
+    seer = [s.id for s in obs.studies if base.get(s.id).data_source == "seer"]
+    assert sorted(seer) == ["gnerlich2007", "tan2016", "warschkow2016"]
+    sens = packaged.source_sensitivity
+    assert sens is not None
+    kept = [s.id for s in sens.kept]
+    # warschkow2016 has the most patients of the three SEER analyses (16,247)
+    assert kept == ["khan2002", "ruiterkamp2009", "warschkow2016"]
+    assert {d.id: d.kept_instead for d in sens.dropped} == {
+        "gnerlich2007": "warschkow2016",
+        "tan2016": "warschkow2016",
+    }
+    sources = [base.get(i).data_source for i in kept]
+    assert len(sources) == len(set(sources)) and None not in sources
+    assert base.get("warschkow2016").n_total == max(base.get(i).n_total for i in seer)
+
+
+def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> None:
+    """Independent recomputation from the YAML records of exactly the kept studies."""
+    base = load_evidence_base()
+    kept = ("khan2002", "ruiterkamp2009", "warschkow2016")
+    rows = [
+        next(o for o in base.get(i).outcomes if o.outcome.value == "overall_survival") for i in kept
+    ]
+    yi = [math.log(o.estimate) for o in rows]
+    vi = [_se_from_ci(o) ** 2 for o in rows]
+    ref = rma(yi, vi, method="REML", test="z")
+    sens = packaged.source_sensitivity
+    assert sens is not None and sens.k == 3
+    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "pi_low", "pi_high"):
+        _close(getattr(sens.fit, name), getattr(ref, name))
+    _close(sens.hr, math.exp(ref.estimate))
+    np.testing.assert_allclose(sens.weights, ref.weights, rtol=RTOL)
+    # fewer, non-overlapping studies: a wider interval than the main observational pool
+    lo, hi = sens.hr_ci
+    main_lo, main_hi = packaged.groups["observational"].hr_ci
+    assert lo is not None and hi is not None and main_lo is not None and main_hi is not None
+    assert hi - lo > main_hi - main_lo
+    caveat = next(c for c in packaged.caveats if "may share patients" in c)
+    assert caveat.startswith("gnerlich2007, tan2016, warschkow2016 all analyse SEER data")
+    assert "keeps warschkow2016 (16,247 patients, 2016)" in caveat
+    assert "drops gnerlich2007 (9,734, 2007), tan2016 (10,441, 2016)" in caveat
+    assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 3" in caveat
+
+
 def test_locoregional_progression_lists_what_cannot_be_pooled() -> None:
     res = pool_by_design(outcome="locoregional_progression")
     assert res.groups["observational"].fit is None and res.q_between is None
+    assert res.source_sensitivity is None and res.to_dict()["source_sensitivity"] is None
     assert [s.id for s in res.groups["randomised"].studies] == ["shien2023"]
     khan = next(n for n in res.not_pooled if n.id == "khan2022")
     assert "16.3 vs 39.8" in khan.reason  # the 3-year rates it does report

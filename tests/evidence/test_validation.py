@@ -297,3 +297,77 @@ def test_every_assessment_records_the_snapshot() -> None:
     )
     assessment = assess(Patient.model_validate_json(example.read_text()))
     assert assessment.versions["evidence"] == load_evidence_base().snapshot
+
+
+# -- data_source: which registry or database the patients come from -----------------
+
+
+def _registry(**changes: Any) -> dict[str, Any]:
+    record = copy.deepcopy(STUDY) | {"id": "cohort2020", "design": "retrospective_registry"}
+    record.update(changes)
+    return record
+
+
+def test_a_known_data_source_passes(tmp_path: Path) -> None:
+    _write(tmp_path, "cohort2020.yaml", _registry(data_source="seer"))
+    assert validate_evidence(tmp_path) == []
+    assert load_evidence_base(tmp_path).get("cohort2020").data_source == "seer"
+
+
+@pytest.mark.parametrize("value", ["SEER", "SEER 18", "seer_18", "nhs", 3, ["seer"]])
+def test_unknown_data_source_names_the_field_and_the_allowed_values(
+    tmp_path: Path, value: Any
+) -> None:
+    _write(tmp_path, "cohort2020.yaml", _registry(data_source=value))
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("cohort2020.yaml", "data_source")
+    assert message.startswith(f"unknown data source {value!r} (allowed: seer, ncdb, ")
+    assert "its years and subsets belong in setting" in message
+
+
+@pytest.mark.parametrize("design", ["rct", "meta_analysis", "guideline_or_review"])
+def test_data_source_only_on_registry_and_observational_records(
+    tmp_path: Path, design: str
+) -> None:
+    _write(
+        tmp_path, "trial2020.yaml", copy.deepcopy(STUDY) | {"design": design, "data_source": "seer"}
+    )
+    file, field, message = _only(tmp_path)
+    assert (file, field) == ("trial2020.yaml", "data_source")
+    assert f"a {design} record names no data source" in message and "epidemiology" in message
+
+
+def test_data_source_needs_a_url(tmp_path: Path) -> None:
+    record = _registry(
+        data_source="ncdb",
+        no_extractable_estimate=True,
+        no_extractable_estimate_reason="citation only",
+        outcomes=[
+            {
+                "outcome": "overall_survival",
+                "label": "overall survival",
+                "measure": "HR",
+                "not_found": "no figure was read",
+            }
+        ],
+    )
+    _write(tmp_path, "cohort2020.yaml", record)
+    assert _only(tmp_path) == (
+        "cohort2020.yaml",
+        "data_source",
+        "give the URL the data source was read from",
+    )
+    record["citation"]["url"] = URL
+    _write(tmp_path, "cohort2020.yaml", record)
+    assert validate_evidence(tmp_path) == []
+
+
+def test_cli_validate_reports_a_bad_data_source(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from locoreg.cli import app
+
+    _write(tmp_path, "cohort2020.yaml", _registry(data_source="Surveillance"))
+    result = CliRunner().invoke(app, ["evidence", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "cohort2020.yaml: data_source: unknown data source 'Surveillance'" in result.stdout

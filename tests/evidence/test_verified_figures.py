@@ -2,12 +2,13 @@
 
 The CSV (committed copy of ``../shared/evidence/verified_figures.csv``) is the audited list
 of published figures. This test walks *every* row and every filled column that carries a
-number or an identity (study, author, year, design, N, arm sizes, follow-up, outcome,
-subgroup, estimate, interval, level, p value, medians, source URL) and finds it in the
-record, so a typo in a YAML file or a figure dropped from the base fails here.
+number or an identity (study, author, year, design, data source, N, arm sizes, follow-up,
+outcome, subgroup, estimate, interval, level, p value, medians, source URL) and finds it in
+the record, so a typo in a YAML file or a figure dropped from the base fails here.
 
 The few places where a record words something differently from the CSV are listed in the
-tables below (outcome labels, subgroup labels, design labels), each with the reason.
+tables below (outcome labels, subgroup labels, design labels, data sources), each with the
+reason.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from locoreg.evidence.base import load_evidence_base
-from locoreg.evidence.model import Design, Outcome, OutcomeKind, Study
+from locoreg.evidence.model import (
+    DATA_SOURCE_DESIGNS,
+    DataSource,
+    Design,
+    Outcome,
+    OutcomeKind,
+    Study,
+)
 
 CSV = Path(__file__).parents[1] / "fixtures" / "evidence" / "verified_figures.csv"
 
@@ -75,6 +83,20 @@ DESIGN: dict[str, Design] = {
     "retrospective database": Design.single_institution,  # one institution's own database
     "retrospective matched-pair": Design.single_institution,  # Massachusetts institutions
 }
+
+# CSV data_source text (of registry, institutional and epidemiology rows) -> the record's
+# data_source: the first phrase found names the database. Blanchard's row says only
+# "institutional breast cancer database"; its study_id and the record's setting say Baylor.
+SOURCE: tuple[tuple[str, DataSource], ...] = (
+    ("SEER", DataSource.seer),
+    ("NCDB", DataSource.ncdb),
+    ("Geneva Cancer Registry", DataSource.geneva_cancer_registry),
+    ("Eindhoven Cancer Registry", DataSource.eindhoven_cancer_registry),
+    ("MD Anderson", DataSource.md_anderson),
+    ("Lynn Sage Breast Center", DataSource.northwestern_lynn_sage),
+    ("Massachusetts institutional data", DataSource.massachusetts_institutional),
+    ("institutional breast cancer database", DataSource.baylor_breast_database),
+)
 
 # a number standing alone: not the 2 of "HER2", not part of a longer number
 _NUMBER = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?")
@@ -229,6 +251,27 @@ def test_not_found_rows_are_recorded_as_no_extractable_estimate(
     assert study.no_extractable_estimate and study.no_extractable_estimate_reason
     o = _outcome(study, row)
     assert o.estimate is None and o.not_found
+
+
+def _source(text: str) -> DataSource | None:
+    found = [source for phrase, source in SOURCE if phrase in text]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("study_id", sorted({r["study_id"] for r in ROWS}))
+def test_data_source_is_the_one_the_csv_names(study_id: str, by_csv: dict[str, Study]) -> None:
+    """Registry and observational records carry the database their CSV rows name, and none
+    where the CSV names none (nothing invented); trials and reviews carry none."""
+    study = by_csv[study_id]
+    texts = {r["data_source"] for r in ROWS if r["study_id"] == study_id}
+    assert len(texts) == 1, texts
+    (text,) = texts
+    if study.design not in DATA_SOURCE_DESIGNS:
+        assert study.data_source is None
+        return
+    expected = _source(text)
+    assert expected is not None or text == "", f"add {text!r} to SOURCE"
+    assert study.data_source == expected
 
 
 def test_the_walk_can_fail(by_csv: dict[str, Study]) -> None:

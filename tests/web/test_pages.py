@@ -299,6 +299,33 @@ def test_meta_page_pools_with_the_chosen_options(
     assert ("Knapp–Hartung test" if test == "knha" else "z test") in text
 
 
+def test_meta_page_shows_one_study_per_data_source(client: TestClient) -> None:
+    """By design, the observational pool is also shown with one study per data source."""
+    from locoreg.evidence.pool import pool_by_design
+
+    page = client.get("/meta", params={"outcome": "overall_survival", "by": "design"}).text
+    text = text_of(page)
+    sens = pool_by_design(outcome="overall_survival").source_sensitivity
+    assert sens is not None
+    lo, hi = sens.hr_ci
+    row = f"Observational, one study per data source (k = 3) sensitivity {sens.hr:.2f} "
+    assert row + f"{lo:.2f}–{hi:.2f}" in text
+    assert "drops gnerlich2007 (SEER; warschkow2016 kept), tan2016 (SEER; warschkow2016 kept)" in (
+        text
+    )
+    assert "Registry analyses of one database may share patients" in text
+    figure = re.search(r'<figure class="forest">(.*?)</figure>', page, re.S)
+    assert figure and "One study per data source (k = 3)" in figure.group(1)
+    # pooling everything together has no design groups, so no such row
+    together = text_of(client.get("/meta", params={"by": "none"}).text)
+    assert "one study per data source" not in together
+
+
+def test_study_page_names_the_data_source(client: TestClient) -> None:
+    assert "Data source SEER" in text_of(client.get("/evidence/tan2016").text)
+    assert "Data source" not in text_of(client.get("/evidence/badwe2015").text)
+
+
 def test_meta_page_refuses_unknown_options(client: TestClient) -> None:
     r = client.get("/meta", params={"method": "MAGIC"})
     assert r.status_code == 422 and "MAGIC" in html.unescape(r.text)

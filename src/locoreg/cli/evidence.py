@@ -232,6 +232,7 @@ def _print_study(s: Study, snapshot: str, grade: list[GradeRating]) -> None:
     facts = [
         ("population", s.population),
         ("setting", s.setting),
+        ("data source", s.data_source and f"{s.data_source.label} ({s.data_source.value})"),
         ("country", s.country),
         ("n", _n_text(s)),
         ("follow-up", s.follow_up),

@@ -6,6 +6,9 @@
 
 The numbers come from :func:`locoreg.evidence.pool.pool_by_design`; this module only
 checks the options (exit 2 naming the option and its allowed values), prints and plots.
+The text puts a third column next to the two groups: the observational studies re-pooled
+with one study per data source (shared registry patients counted once), with the studies
+kept and dropped under the table.
 Only typer and the standard library load at import time.
 """
 
@@ -21,7 +24,7 @@ import typer
 from locoreg.cli._common import DataFormat, fail
 
 if TYPE_CHECKING:
-    from locoreg.evidence.pool import GroupPool, PoolResult
+    from locoreg.evidence.pool import GroupPool, PoolResult, SourceSensitivity
 
 # Mirrors locoreg.evidence.pool (kept here so that option errors need no heavy import).
 _OUTCOMES = ("overall_survival", "locoregional_progression")
@@ -157,9 +160,52 @@ def _group_cells(g: GroupPool, level: float) -> list[str]:
     ]
 
 
+def _sensitivity_cells(sens: SourceSensitivity, level: float) -> list[str]:
+    """The table column of the one-study-per-data-source pool (same rows as a group)."""
+    pct = f"{round(100 * level)}%"
+    lo, hi = sens.hr_ci
+    pi_lo, pi_hi = sens.hr_pi
+    f = sens.fit
+    return [
+        str(sens.k),
+        f"{_hr(sens.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})",
+        "–" if pi_lo is None else f"{_hr(pi_lo)}–{_hr(pi_hi)}",
+        f"{f.tau2:.4f}",
+        f"{f.i2:.0f}%" if sens.k > 1 else "–",
+        f"Q = {f.q:.2f}, df {f.q_df}, p {_p(f.q_p)}" if sens.k > 1 else "–",
+    ]
+
+
+def _sensitivity_lines(sens: SourceSensitivity) -> list[str]:
+    """Which observational studies the one-per-source pool keeps and drops, and why."""
+    from locoreg.evidence.pool import source_label
+
+    lines = [
+        "Sensitivity, one study per data source (registry analyses of one database may share "
+        "patients):",
+        f"  rule: {sens.rule}",
+    ]
+    shared = sens.shared()
+    if not shared:
+        lines.append("  no two observational studies share a data source: same as the main pool")
+        return lines
+    n_of = {s.id: s.n_patients for s in sens.kept} | {d.id: d.n_patients for d in sens.dropped}
+
+    def who(study_id: str) -> str:
+        n = n_of.get(study_id)
+        return f"{study_id} ({'n not recorded' if n is None else f'{n:,} patients'})"
+
+    for source, (kept, dropped) in shared.items():
+        lines.append(
+            f"  {source_label(source)}: kept {who(kept)}; dropped {', '.join(map(who, dropped))}"
+        )
+    lines.append(f"  pooled (k = {sens.k}): {', '.join(s.id for s in sens.kept)}")
+    return lines
+
+
 def render_text(r: PoolResult) -> str:
     """The plain-text report: both pooled estimates side by side, then the reasons."""
-    from locoreg.evidence.pool import GROUPS
+    from locoreg.evidence.pool import GROUPS, source_label
 
     title = r.outcome.replace("_", " ")
     test = "z" if r.test == "z" else "Knapp-Hartung t"
@@ -173,6 +219,10 @@ def render_text(r: PoolResult) -> str:
     header = ["", *(g.label for g in groups)]
     names = ["studies (k)", "pooled HR", "prediction interval", "tau^2", "I^2", "heterogeneity"]
     cells = [_group_cells(g, r.level) for g in groups]
+    sens = r.source_sensitivity
+    if sens is not None:  # next to the main observational estimate
+        header.append("Observational, 1 per data source")
+        cells.append(_sensitivity_cells(sens, r.level))
     table = [header] + [[n, *(c[i] for c in cells)] for i, n in enumerate(names)]
     widths = [max(len(row[j]) for row in table) for j in range(len(header))]
     for i, row in enumerate(table):
@@ -188,6 +238,8 @@ def render_text(r: PoolResult) -> str:
         )
     else:
         lines.append("Test for subgroup differences: not possible (fewer than two groups).")
+    if sens is not None:
+        lines += ["", *_sensitivity_lines(sens)]
     both = all(g.studies for g in groups)
     lines += ["", "Why they differ" if both else "What can and cannot be compared"]
     lines += [f"  - {text}" for text in r.explanation]
@@ -195,9 +247,11 @@ def render_text(r: PoolResult) -> str:
         lines += ["", f"{g.label} (risk of bias: {g.bias_summary})"]
         for s in g.studies:
             level = "" if abs(s.ci_level - 0.95) < 1e-9 else f", {round(100 * s.ci_level)}% CI"
+            source = f"  data {source_label(s.data_source)}" if s.data_source else ""
             lines.append(
                 f"  {s.id:<16} {s.citation:<40} HR {s.hr:g} ({s.hr_ci_low:g}–{s.hr_ci_high:g}"
                 f"{level})  weight {s.weight:.1f}%  RoB {(s.rob_overall or '-').replace('_', ' ')}"
+                f"{source}"
             )
             if s.bias_domains or s.rob_overall not in (None, "low"):
                 lines.append(f"      {s.rob_reason}")

@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Outcome": "model",
     "Citation": "model",
     "Design": "model",
+    "DataSource": "model",
     "OutcomeKind": "model",
     "Measure": "model",
     "SurgeryTiming": "model",

@@ -57,6 +57,49 @@ OBSERVATIONAL_DESIGNS = frozenset(
 )
 
 
+class DataSource(StrEnum):
+    """The registry or database whose patients a registry or observational study analysed.
+
+    Two records with the same value may share patients, so :mod:`locoreg.evidence.pool`
+    re-pools the observational group with one study per value (a sensitivity analysis).
+    A value names the database only: its years and subsets (``SEER 18``) stay in
+    ``setting``. A record gets a value only when its setting, its sources or the verified
+    figures name the database; a new database needs a new value here and in
+    :data:`DATA_SOURCE_LABELS`.
+    """
+
+    seer = "seer"
+    ncdb = "ncdb"
+    eindhoven_cancer_registry = "eindhoven_cancer_registry"
+    geneva_cancer_registry = "geneva_cancer_registry"
+    md_anderson = "md_anderson"
+    baylor_breast_database = "baylor_breast_database"
+    northwestern_lynn_sage = "northwestern_lynn_sage"
+    massachusetts_institutional = "massachusetts_institutional"
+
+    @property
+    def label(self) -> str:
+        """Name for people, e.g. ``"SEER"``, ``"Eindhoven Cancer Registry"``."""
+        return DATA_SOURCE_LABELS[self]
+
+
+#: display names of the data sources (every :class:`DataSource` has one)
+DATA_SOURCE_LABELS: dict[DataSource, str] = {
+    DataSource.seer: "SEER",
+    DataSource.ncdb: "NCDB",
+    DataSource.eindhoven_cancer_registry: "Eindhoven Cancer Registry",
+    DataSource.geneva_cancer_registry: "Geneva Cancer Registry",
+    DataSource.md_anderson: "MD Anderson Cancer Center",
+    DataSource.baylor_breast_database: "Baylor institutional breast cancer database",
+    DataSource.northwestern_lynn_sage: "Lynn Sage Breast Center, Northwestern University",
+    DataSource.massachusetts_institutional: "Massachusetts institutional data",
+}
+
+#: designs whose records may name a data source: observational comparisons and the
+#: registry-based prognosis (epidemiology) records
+DATA_SOURCE_DESIGNS = frozenset({*OBSERVATIONAL_DESIGNS, Design.epidemiology})
+
+
 class SurgeryTiming(StrEnum):
     """When local therapy of the primary was given relative to systemic therapy."""
 
@@ -402,6 +445,11 @@ class Study(_Strict):
     population: str | None = None
     setting: str | None = None
     country: str | None = None
+    data_source: DataSource | None = Field(
+        None,
+        description="registry or database of a registry/observational study, when a source "
+        "names it; studies with the same value may share patients",
+    )
     n_total: int | None = Field(None, ge=1)
     n_local_therapy: int | None = Field(None, ge=0)
     n_no_local_therapy: int | None = Field(None, ge=0)
@@ -438,9 +486,35 @@ class Study(_Strict):
             raise ValueError("ids are lower-case letters, digits and underscores")
         return v
 
+    @field_validator("data_source", mode="before")
+    @classmethod
+    def _data_source(cls, v: Any) -> Any:
+        # a clearer message than the enum's: the allowed values, and where the years go
+        if v is None or isinstance(v, DataSource):
+            return v
+        if isinstance(v, str) and v in {d.value for d in DataSource}:
+            return v
+        allowed = ", ".join(d.value for d in DataSource)
+        raise ValueError(
+            f"unknown data source {v!r} (allowed: {allowed}); name the database only, "
+            "its years and subsets belong in setting"
+        )
+
     @model_validator(mode="after")
     def _check(self) -> Study:
         p: list[tuple[str, str]] = []
+        if self.data_source is not None:
+            if self.design not in DATA_SOURCE_DESIGNS:
+                allowed = ", ".join(sorted(d.value for d in DATA_SOURCE_DESIGNS))
+                p.append(
+                    (
+                        "data_source",
+                        f"a {self.design.value} record names no data source of its own "
+                        f"(only {allowed} records do)",
+                    )
+                )
+            if self.url() is None:
+                p.append(("data_source", "give the URL the data source was read from"))
         if self.no_extractable_estimate:
             if not self.no_extractable_estimate_reason:
                 p.append(("no_extractable_estimate_reason", "say why no estimate is extractable"))

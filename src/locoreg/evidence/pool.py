@@ -27,6 +27,25 @@ level c (Parmar et al. 1998, Stat Med 17:2815), so the 90% intervals of E2108 an
 JCOG1017 give the right SE. Each group is fitted by :func:`locoreg.meta.rma` and the
 groups are compared with :func:`locoreg.meta.subgroup_analysis` (separate τ² per group,
 Q_between = Σ_g (θ̂_g − θ̄)²/s_g², χ² on G − 1 df; Borenstein et al. 2009, ch. 19).
+
+Shared data sources (sensitivity analysis, :attr:`PoolResult.source_sensitivity`):
+several registry analyses draw on the same database (three SEER analyses with overlapping
+years), so the same patients enter the observational pool more than once and its interval
+is too narrow. The observational group is therefore also re-pooled, with the same
+estimator, test and level, from one study per ``data_source`` (:func:`one_per_source`):
+
+- the study with the most patients (the pooled outcome's ``n`` when the record gives it,
+  else the study's ``n_total``; a study without either ranks below every study with one);
+- ties: the most recent (year of publication), then the smaller id (only so that the
+  choice is reproducible);
+- a study without ``data_source`` is its own source and is always kept.
+
+The largest analysis is kept because it holds the most of the shared patients (it is the
+best single stand-in for the database); dropping the others removes the double counting
+without choosing by result: the rule sees record numbers only, never the hazard ratios.
+Ties go to the most recent report (longer follow-up, current coding). The rule cannot
+see overlap *between* databases (NCDB and SEER can hold the same US patient); see
+docs/evidence.md.
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from locoreg.errors import FieldError, InputError
 from locoreg.evidence.model import (
+    DataSource,
     Design,
     GradeRating,
     Outcome,
@@ -57,14 +77,21 @@ __all__ = [
     "BY_VALUES",
     "GROUPS",
     "METHODS",
+    "ONE_PER_SOURCE_RULE",
     "OUTCOMES",
     "TESTS",
+    "DroppedStudy",
     "GroupPool",
     "NotPooled",
     "PoolResult",
     "PooledStudy",
     "PublishedPool",
+    "SourceCandidate",
+    "SourceSensitivity",
+    "one_per_source",
     "pool_by_design",
+    "poolable",
+    "source_label",
 ]
 
 #: outcomes that ``locoreg evidence pool`` accepts (time-to-event, pooled as hazard ratios)
@@ -81,6 +108,12 @@ GROUPS: dict[str, tuple[str, str]] = {
     "randomised": ("Randomised trials", "randomised"),
     "observational": ("Observational studies", "observational"),
 }
+
+#: the sensitivity rule for shared data sources, in words (printed and in the JSON)
+ONE_PER_SOURCE_RULE = (
+    "one study per data source: the one with the most patients; ties: the most recent; "
+    "a study without a data source is its own source"
+)
 
 # Judgements that make a domain worth naming as a reason ("why the groups differ").
 _SERIOUS = frozenset(
@@ -117,6 +150,10 @@ class PooledStudy:
     immortal_time_bias: bool
     #: "domain (judgement): reason" for every domain judged high/serious/critical
     bias_domains: tuple[str, ...]
+    #: the record's ``data_source`` value (None: not stated)
+    data_source: str | None = None
+    #: patients of the pooled analysis: the outcome's ``n``, else the study's ``n_total``
+    n_patients: int | None = None
 
     @property
     def se(self) -> float:
@@ -148,6 +185,8 @@ class PooledStudy:
                 "immortal_time_bias": self.immortal_time_bias,
                 "serious_domains": list(self.bias_domains),
             },
+            "data_source": self.data_source,
+            "n_patients": self.n_patients,
         }
 
 
@@ -261,6 +300,141 @@ class GroupPool:
         return out
 
 
+def source_label(value: str | None) -> str:
+    """``"SEER"`` for ``"seer"``: a data source's name for people ("" for None)."""
+    if value is None:
+        return ""
+    try:
+        return DataSource(value).label
+    except ValueError:
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCandidate:
+    """What :func:`one_per_source` knows of a study: never its result."""
+
+    id: str
+    data_source: str | None
+    n_patients: int | None
+    year: int | None
+
+
+def _rank(c: SourceCandidate) -> tuple[bool, int, bool, int, str]:
+    """Sort key, best first: most patients (known before unknown), most recent, smaller id."""
+    return (c.n_patients is None, -(c.n_patients or 0), c.year is None, -(c.year or 0), c.id)
+
+
+def one_per_source(candidates: Sequence[SourceCandidate]) -> dict[str, str]:
+    """Map each study id to the id kept for its data source (its own id when it is kept).
+
+    Per ``data_source``: the study with the most patients; ties go to the most recent,
+    then to the smaller id. A study without a data source is its own source (kept). An
+    unknown number of patients ranks below every known one, an unknown year below every
+    known one. See the module docstring for why.
+    """
+    by_source: dict[tuple[bool, str], list[SourceCandidate]] = {}
+    for c in candidates:
+        key = (True, c.id) if c.data_source is None else (False, c.data_source)
+        by_source.setdefault(key, []).append(c)
+    chosen: dict[str, str] = {}
+    for members in by_source.values():
+        kept = min(members, key=_rank).id
+        chosen.update((c.id, kept) for c in members)
+    return {c.id: chosen[c.id] for c in candidates}
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedStudy:
+    """A study left out of the one-per-source sensitivity pool, and the study kept instead."""
+
+    id: str
+    citation: str
+    data_source: str
+    n_patients: int | None
+    year: int | None
+    kept_instead: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "citation": self.citation,
+            "data_source": self.data_source,
+            "n_patients": self.n_patients,
+            "year": self.year,
+            "kept_instead": self.kept_instead,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SourceSensitivity:
+    """A group re-pooled with one study per data source, so shared patients count once.
+
+    Same estimator, test and level as the main fit; ``fit`` is :func:`locoreg.meta.rma`
+    on the ``kept`` studies' log HRs and variances. ``dropped`` is empty when no two
+    studies of the group share a data source (the estimate then equals the main one).
+    """
+
+    group: str
+    rule: str
+    kept: tuple[PooledStudy, ...]
+    #: percent weights of ``kept`` in this fit
+    weights: tuple[float, ...]
+    dropped: tuple[DroppedStudy, ...]
+    fit: MetaResult
+
+    @property
+    def k(self) -> int:
+        return len(self.kept)
+
+    @property
+    def hr(self) -> float:
+        return math.exp(self.fit.estimate)
+
+    @property
+    def hr_ci(self) -> tuple[float | None, float | None]:
+        return _exp(self.fit.ci_low), _exp(self.fit.ci_high)
+
+    @property
+    def hr_pi(self) -> tuple[float | None, float | None]:
+        """Prediction interval on the HR scale; None below k = 3 (as for the groups)."""
+        if self.fit.k < 3:
+            return None, None
+        return _exp(self.fit.pi_low), _exp(self.fit.pi_high)
+
+    def shared(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """``{data_source: (kept id, dropped ids)}`` for every source shared by ≥ 2 studies."""
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for d in self.dropped:
+            kept, dropped = out.get(d.data_source, (d.kept_instead, ()))
+            out[d.data_source] = (kept, (*dropped, d.id))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"group": self.group, "rule": self.rule}
+        out.update(self.fit.to_dict())
+        lo, hi = self.hr_ci
+        pi_lo, pi_hi = self.hr_pi
+        out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out["kept"] = [
+            {
+                "id": s.id,
+                "citation": s.citation,
+                "data_source": s.data_source,
+                "n_patients": s.n_patients,
+                "year": s.year,
+                "weight": w,
+            }
+            for s, w in zip(self.kept, self.weights, strict=True)
+        ]
+        out["dropped"] = [d.to_dict() for d in self.dropped]
+        return out
+
+
+def _exp(x: float | None) -> float | None:
+    return None if x is None else math.exp(x)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PoolResult:
     """Randomised and observational evidence pooled separately, and why they differ."""
@@ -283,6 +457,9 @@ class PoolResult:
     not_pooled: tuple[NotPooled, ...]
     published: tuple[PublishedPool, ...]
     studies: tuple[PooledStudy, ...] = field(default=())
+    #: the observational group re-pooled with one study per data source (None when the
+    #: group has no poolable study); see the module docstring
+    source_sensitivity: SourceSensitivity | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -302,6 +479,9 @@ class PoolResult:
             "caveats": list(self.caveats),
             "not_pooled": [n.to_dict() for n in self.not_pooled],
             "published_meta_analyses": [p.to_dict() for p in self.published],
+            "source_sensitivity": (
+                None if self.source_sensitivity is None else self.source_sensitivity.to_dict()
+            ),
         }
 
 
@@ -516,7 +696,9 @@ def _explanation(
     return tuple(lines)
 
 
-def _caveats(chosen: Sequence[PooledStudy], base: EvidenceBase) -> tuple[str, ...]:
+def _caveats(
+    chosen: Sequence[PooledStudy], sensitivity: SourceSensitivity | None, obs: GroupPool
+) -> tuple[str, ...]:
     out: list[str] = []
     levels = [s for s in chosen if abs(s.ci_level - 0.95) > 1e-9]
     if levels:
@@ -534,20 +716,68 @@ def _caveats(chosen: Sequence[PooledStudy], base: EvidenceBase) -> tuple[str, ..
     narrow = [f"{s.id}: {s.comparison}" for s in chosen if s.comparison]
     if narrow:
         out.append("Narrower comparisons than any vs no local therapy: " + "; ".join(narrow) + ".")
-    # Registry analyses drawing on the same data source may share patients, which makes the
-    # pooled interval too narrow; the record's setting names the source before its years.
-    sources: dict[str, list[str]] = {}
-    for s in chosen:
-        setting = base.get(s.id).setting
-        if setting:
-            sources.setdefault(setting.split(",")[0].strip(), []).append(s.id)
-    for source, ids in sources.items():
-        if len(ids) > 1:
-            out.append(
-                f"{', '.join(ids)} all analyse {source} data and may share patients: their "
-                "pooled interval is too narrow."
-            )
+    # Registry analyses of the same data source may share patients, which makes the pooled
+    # interval too narrow: say which, and what one study per source gives.
+    if sensitivity is not None and sensitivity.dropped:
+        out.append(_shared_source_caveat(sensitivity, obs))
     return tuple(out)
+
+
+def _patients(s: PooledStudy | DroppedStudy, full: bool = False) -> str:
+    n = "patients not recorded" if s.n_patients is None else f"{s.n_patients:,}"
+    if full and s.n_patients is not None:
+        n += " patients"
+    return f"{s.id} ({n}, {s.year or 'year not recorded'})"
+
+
+def _shared_source_caveat(sens: SourceSensitivity, obs: GroupPool) -> str:
+    """Which studies share a data source, which one is kept, and the re-pooled estimate."""
+    by_id = {s.id: s for s in obs.studies}
+    dropped = {d.id: d for d in sens.dropped}
+    sentences: list[str] = []
+    clauses: list[str] = []
+    for source, (kept, gone) in sens.shared().items():
+        members = [s.id for s in obs.studies if s.data_source == source]
+        sentences.append(
+            f"{', '.join(members)} all analyse {source_label(source)} data and may share "
+            "patients: their pooled interval is too narrow."
+        )
+        clauses.append(
+            f"for {source_label(source)} it keeps {_patients(by_id[kept], full=True)} and drops "
+            + ", ".join(_patients(dropped[i]) for i in gone)
+        )
+    pct = f"{round(100 * sens.fit.level)}%"
+    lo, hi = sens.hr_ci
+    main_lo, main_hi = obs.hr_ci
+    sentences.append(
+        f"Sensitivity analysis with one study per data source (the most patients; ties: the "
+        f"most recent): {'; '.join(clauses)}. Observational HR {sens.hr:.2f} ({pct} CI "
+        f"{lo:.2f}–{hi:.2f}), k = {sens.k}, against HR {obs.hr:.2f} ({pct} CI "
+        f"{main_lo:.2f}–{main_hi:.2f}), k = {obs.k}, with every study."
+    )
+    return " ".join(sentences)
+
+
+def _source_sensitivity(
+    key: str, studies: Sequence[PooledStudy], method: str, test: str, level: float
+) -> SourceSensitivity | None:
+    """``studies`` (one group) re-pooled with one study per data source (None if empty)."""
+    from locoreg.meta import rma
+
+    if not studies:
+        return None
+    choice = one_per_source(
+        [SourceCandidate(s.id, s.data_source, s.n_patients, s.year) for s in studies]
+    )
+    kept = tuple(s for s in studies if choice[s.id] == s.id)
+    dropped = tuple(
+        DroppedStudy(s.id, s.citation, s.data_source or "", s.n_patients, s.year, choice[s.id])
+        for s in studies
+        if choice[s.id] != s.id
+    )
+    fit = rma([s.yi for s in kept], [s.vi for s in kept], method, test, level)
+    weights = tuple(float(w) for w in fit.weights)
+    return SourceSensitivity(key, ONE_PER_SOURCE_RULE, kept, weights, dropped, fit)
 
 
 def pool_by_design(
@@ -616,6 +846,8 @@ def pool_by_design(
                     adjusted=o.adjusted, source_url=o.source_url, rob_tool=tool,
                     rob_overall=overall, rob_reason=reason, immortal_time_bias=immortal,
                     bias_domains=domains,
+                    data_source=None if s.data_source is None else s.data_source.value,
+                    n_patients=o.n if o.n is not None else s.n_total,
                 )
             )  # fmt: skip
 
@@ -632,7 +864,10 @@ def pool_by_design(
         )
     rnd_hr, obs_hr = groups["randomised"].hr, groups["observational"].hr
     ratio = obs_hr / rnd_hr if rnd_hr is not None and obs_hr is not None else None
-    caveats = list(_caveats(pooled, base))
+    sensitivity = _source_sensitivity(
+        "observational", groups["observational"].studies, method, test, level
+    )
+    caveats = list(_caveats(pooled, sensitivity, groups["observational"]))
     for key in GROUPS:
         if groups[key].fit is None:
             caveats.append(f"{groups[key].label}: no poolable hazard ratio for {outcome}.")
@@ -657,4 +892,5 @@ def pool_by_design(
         not_pooled=tuple(not_pooled),
         published=tuple(published),
         studies=tuple(pooled),
+        source_sensitivity=sensitivity,
     )

@@ -6,9 +6,12 @@
 rows (hazard ratio with the 95% interval derived from the pooled log HR and SE, so the
 90% intervals of E2108 and JCOG1017 are shown at 95% like the others), its weight within
 the group, its overall risk-of-bias judgement, its random-effects diamond, prediction
-interval and heterogeneity line. There is deliberately no overall diamond: averaging a
-randomised estimate with confounded registry estimates answers no question. The footer
-carries the test for subgroup differences and the reading of the risk-of-bias column.
+interval and heterogeneity line. When observational studies share a data source, a
+second diamond in that group shows the sensitivity pool with one study per data source
+(``result.source_sensitivity``), its note naming the studies dropped. There is
+deliberately no overall diamond: averaging a randomised estimate with confounded registry
+estimates answers no question. The footer carries the test for subgroup differences and
+the reading of the risk-of-bias column.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from locoreg.plots.forest import ForestRow, ForestSummary, fmt_p, forest_plot
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from locoreg.evidence.pool import PoolResult
+    from locoreg.evidence.pool import PoolResult, SourceSensitivity
 
 __all__ = ["pool_cumulative_plot", "pool_forest_plot"]
 
@@ -72,6 +75,9 @@ def pool_forest_plot(result: PoolResult, *, path: str | Path | None = None) -> F
             summaries.append(
                 ForestSummary.from_meta(g.fit, f"Pooled, random effects (k = {g.k})", group=g.label)
             )
+        sens = result.source_sensitivity
+        if sens is not None and sens.group == g.key and sens.dropped:
+            summaries.append(_sensitivity_summary(sens, g.label))
     if not rows:
         raise ValueError(f"outcome: no poolable hazard ratio for {result.outcome}")
     missing = [g.label for g in result.groups.values() if not g.studies]
@@ -92,6 +98,12 @@ def pool_forest_plot(result: PoolResult, *, path: str | Path | None = None) -> F
     )
     for label in missing:
         footer.append(f"{label}: no hazard ratio with a confidence interval for this outcome.")
+    sens = result.source_sensitivity
+    if sens is not None and sens.dropped:
+        footer.append(
+            "One study per data source: registry analyses of one database may share patients; "
+            "the study with the most patients is kept (ties: the most recent)."
+        )
     levels = sorted(
         {round(100 * s.ci_level) for s in result.studies if abs(s.ci_level - result.level) > 1e-9}
     )
@@ -111,6 +123,23 @@ def pool_forest_plot(result: PoolResult, *, path: str | Path | None = None) -> F
         note_label="Risk of bias",
         path=path,
     )
+
+
+def _sensitivity_summary(sens: SourceSensitivity, group: str) -> ForestSummary:
+    """The one-study-per-data-source diamond, its note naming what was dropped."""
+    from dataclasses import replace
+
+    from locoreg.evidence.pool import source_label
+
+    dropped = "; ".join(
+        f"{', '.join(gone)} dropped ({source_label(source)}, {kept} kept)"
+        for source, (kept, gone) in sens.shared().items()
+    )
+    summary = ForestSummary.from_meta(
+        sens.fit, f"One study per data source (k = {sens.k})", group=group,
+        prediction_interval=False,
+    )  # fmt: skip
+    return replace(summary, heterogeneity=f"Sensitivity: {dropped}")
 
 
 def pool_cumulative_plot(result: PoolResult, *, path: str | Path | None = None) -> Figure:

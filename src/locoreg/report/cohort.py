@@ -39,6 +39,9 @@ class TrialEvidence:
     random-effects pool; ``observational`` the pool of the observational
     studies of the evidence base (what registries reported); ``source`` names
     the code that pooled them; ``note`` says what could not be done.
+    ``observational_one_per_source`` the observational pool with one study per
+    data source (None when no two studies share one); ``dropped_for_source``
+    the studies it leaves out, e.g. ``"gnerlich2007, tan2016 (SEER)"``.
     """
 
     trials: tuple[TrialRow, ...] = ()
@@ -47,6 +50,8 @@ class TrialEvidence:
     snapshot: str = "unavailable"
     source: str = ""
     note: str = ""
+    observational_one_per_source: TrialRow | None = None
+    dropped_for_source: str = ""
 
 
 def randomised_trials() -> TrialEvidence:
@@ -55,7 +60,7 @@ def randomised_trials() -> TrialEvidence:
     From :func:`locoreg.evidence.pool.pool_by_design` (one estimate per trial, 90 %
     intervals converted with their own z, REML), as ``locoreg evidence pool`` shows them.
     """
-    from locoreg.evidence.pool import pool_by_design
+    from locoreg.evidence.pool import pool_by_design, source_label
 
     res = pool_by_design(outcome="overall_survival", method="REML", test="z")
     rnd, obs = res.groups["randomised"], res.groups["observational"]
@@ -77,12 +82,31 @@ def randomised_trials() -> TrialEvidence:
             0.95,
         )
 
+    sens = res.source_sensitivity
+    one_per_source = dropped = None
+    if sens is not None and sens.dropped:
+        lo, hi = sens.hr_ci
+        if lo is not None and hi is not None:
+            one_per_source = TrialRow(
+                "observational_one_per_source",
+                f"Observational, one per data source (k={sens.k}, {res.method})",
+                sens.hr,
+                lo,
+                hi,
+                0.95,
+            )
+        dropped = "; ".join(
+            f"{', '.join(gone)} ({source_label(source)})"
+            for source, (_kept, gone) in sens.shared().items()
+        )
     return TrialEvidence(
         trials,
         group_row(rnd, "RCTs"),
         group_row(obs, "Observational studies"),
         res.snapshot,
         "locoreg.evidence.pool",
+        observational_one_per_source=one_per_source,
+        dropped_for_source=dropped or "",
     )
 
 
@@ -163,9 +187,10 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
     Left panel: the rungs, red when the method treats surgery as known at
     diagnosis (immortal time), blue when it respects the timing of surgery.
     Right panel: each randomised trial (green squares), their pool (green
-    diamond) and the pool of the observational studies (grey diamond), so the
-    reader can see which rungs land where the registries landed and which land
-    where the trials did.
+    diamond) and the pool of the observational studies (grey diamond; an open
+    grey diamond for the pool with one study per data source), so the reader can
+    see which rungs land where the registries landed and which land where the
+    trials did.
     """
     import matplotlib
 
@@ -193,9 +218,13 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
     for t in evidence.trials:
         level = "" if round(t.ci_level, 2) == 0.95 else f" ({t.ci_level:.0%} CI)"
         right.append((f"{t.study}{level}", t.hr, t.ci_low, t.ci_high, "#4f8a3c", "s"))
-    for row, colour in ((evidence.pooled, "#2d5a1f"), (evidence.observational, "#777777")):
+    for row, colour, marker in (
+        (evidence.pooled, "#2d5a1f", "D"),
+        (evidence.observational, "#777777", "D"),
+        (evidence.observational_one_per_source, "#777777", "open"),
+    ):
         if row is not None:
-            right.append((row.label, row.hr, row.ci_low, row.ci_high, colour, "D"))
+            right.append((row.label, row.hr, row.ci_low, row.ci_high, colour, marker))
     panels = [(left, "This registry: the analysis ladder")]
     if right:
         panels.append((right, "Published evidence (overall survival)"))
@@ -213,7 +242,11 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
         y = np.arange(len(items))[::-1] + (rows - len(items))
         for yi, (_, hr, lo, hi, colour, marker) in zip(y, items, strict=True):
             ax.plot([lo, hi], [yi, yi], color=colour, linewidth=1.5)
-            ax.plot([hr], [yi], marker=marker, color=colour, markersize=6 if marker == "s" else 8)
+            face = "white" if marker == "open" else colour
+            ax.plot(
+                [hr], [yi], marker="D" if marker == "open" else marker, color=colour,
+                markerfacecolor=face, markersize=6 if marker == "s" else 8,
+            )  # fmt: skip
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_xlim(low / 1.15, high * 1.15)

@@ -3,10 +3,14 @@
 Studies enter as in ``locoreg evidence pool`` (:func:`locoreg.evidence.pool.poolable`): a
 hazard ratio with its interval for the chosen outcome (overall population), one report per
 trial; reviews and background records are left out so that no patient is counted twice.
+By design, when observational studies share a data source (three SEER analyses), the page
+adds the observational pool with one study per data source
+(:func:`locoreg.evidence.pool.one_per_source`, the rule of ``locoreg evidence pool``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +45,9 @@ def study_rows(outcome: OutcomeKind) -> list[dict[str, Any]]:
             "ci_low": o.ci_low,
             "ci_high": o.ci_high,
             "ci_level": o.ci_level,
+            "data_source": None if study.data_source is None else study.data_source.value,
+            "n_patients": o.n if o.n is not None else study.n_total,
+            "year": study.citation.year,
         }
         for study, o, body in poolable(load_evidence_base(), outcome)
     ]
@@ -87,16 +94,78 @@ def _pooled(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
         labels=[r["label"] for r in rows],
     )
     result = run_meta(request, log_ratio=True)
-    return {"rows": rows, "result": result, "grouped": grouped, "svg": forest_svg(rows, result)}
+    sensitivity = one_per_source_pool(rows, method, test) if grouped else None
+    return {
+        "rows": rows,
+        "result": result,
+        "grouped": grouped,
+        "sensitivity": sensitivity,
+        "svg": forest_svg(rows, result, sensitivity),
+    }
 
 
-def forest_svg(rows: list[dict[str, Any]], result: dict[str, Any]) -> str | None:
+def one_per_source_pool(
+    rows: list[dict[str, Any]], method: str, test: str
+) -> dict[str, Any] | None:
+    """The observational rows re-pooled with one study per data source.
+
+    None when no two observational studies share a data source (the pool would be the
+    main one). ``result`` is the ``run_meta`` JSON of the kept rows; ``dropped`` names
+    each study left out, its data source and the study kept instead.
+    """
+    from locoreg.evidence.pool import SourceCandidate, one_per_source, source_label
+    from locoreg.meta import log_hr_from_ci
+
+    obs = [r for r in rows if r["body"] == "observational"]
+    choice = one_per_source(
+        [
+            SourceCandidate(r["id"], r.get("data_source"), r.get("n_patients"), r.get("year"))
+            for r in obs
+        ]
+    )
+    kept = [r for r in obs if choice[r["id"]] == r["id"]]
+    dropped = [
+        {
+            "id": r["id"],
+            "label": r["label"],
+            "source": source_label(r.get("data_source")),
+            "kept_instead": choice[r["id"]],
+        }
+        for r in obs
+        if choice[r["id"]] != r["id"]
+    ]
+    if not dropped:
+        return None
+    yi, vi = log_hr_from_ci(
+        [r["hr"] for r in kept],
+        [r["ci_low"] for r in kept],
+        [r["ci_high"] for r in kept],
+        [r["ci_level"] for r in kept],
+    )
+    request = MetaRequest(
+        yi=list(map(float, yi)),
+        vi=list(map(float, vi)),
+        method=method,
+        test=test,
+        labels=[r["label"] for r in kept],
+    )
+    result = run_meta(request, log_ratio=True)
+    return {"result": result, "kept": [r["id"] for r in kept], "dropped": dropped}
+
+
+def forest_svg(
+    rows: list[dict[str, Any]],
+    result: dict[str, Any],
+    sensitivity: dict[str, Any] | None = None,
+) -> str | None:
     """The forest plot (``locoreg.plots.forest``) as inline SVG text for the page.
 
     Studies are drawn grouped by design (trials first) when the result has subgroups,
     each group closed by its pooled diamond; the overall diamond closes an ungrouped
-    plot. Hazard ratios below 1 favour local therapy. The SVG's ``<title>`` names the
-    figure for screen readers; the table under it carries the same numbers as text.
+    plot. ``sensitivity`` (:func:`one_per_source_pool`) adds a second observational
+    diamond, one study per data source. Hazard ratios below 1 favour local therapy. The
+    SVG's ``<title>`` names the figure for screen readers; the table under it carries the
+    same numbers as text.
     """
     from locoreg.plots.forest import ForestRow, ForestSummary, forest_plot
 
@@ -119,6 +188,17 @@ def forest_svg(rows: list[dict[str, Any]], result: dict[str, Any]) -> str | None
     if grouped:
         for body, sub in result["subgroups"].items():
             summaries.append(_summary(sub, f"Pooled {body} (k = {sub['k']})", body))
+            if body == "observational" and sensitivity is not None:
+                sens = sensitivity["result"]
+                dropped = ", ".join(d["id"] for d in sensitivity["dropped"])
+                summaries.append(
+                    replace(
+                        _summary(sens, f"One study per data source (k = {sens['k']})", body),
+                        pi_low=None,
+                        pi_high=None,
+                        heterogeneity=f"Sensitivity: drops {dropped} (shared data source)",
+                    )
+                )
     else:
         summaries.append(_summary(result, f"Pooled, all studies (k = {result['k']})", None))
     footer = []
