@@ -1,4 +1,5 @@
-"""Survival engine: numpy/scipy only, arrays in, frozen dataclasses out.
+"""Survival engine: numpy/scipy (and numba kernels, loaded on first use), arrays in, frozen
+dataclasses out. Design, validation and differences from R: docs/survival.md.
 
 Names are resolved lazily so that ``import locoreg.survival`` costs nothing until
 a function is used. To export a new public name, add it to ``_EXPORTS``.
