@@ -11,7 +11,8 @@ that deaths tie heavily, ~40 % censored) and fits the same model, in one run, wi
 
 It checks that the coefficients agree (largest relative difference to R / lifelines), then
 prints the times, the peer / locoreg ratios and the peak memory that the locoreg fit
-allocates (``tracemalloc``, which sees every numpy allocation) relative to the size of the
+allocates (``tracemalloc``, which sees every numpy allocation; the compiled kernels are
+given their outputs and allocate only p-vectors themselves) relative to the size of the
 covariate matrix. Usage:
 
   python benchmarks/bench_cox.py [--rows 1000000] [--cols 20] [--repeat 3] [--no-r] [--quick]

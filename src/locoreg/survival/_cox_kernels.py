@@ -99,18 +99,18 @@ def tied_deaths(
     k_frac: FloatArray,
     mean_wt: FloatArray,
     group_first: IntArray,
-) -> tuple[FloatArray, FloatArray, float]:
+    den: FloatArray,
+    sums: FloatArray,
+) -> float:
     """Efron denominators and their per-group sums, in one loop over the deaths.
 
     Death k of group g (deaths contiguous by group, ``f = k_frac``, ``m = mean_wt``):
-    ``den = S0_g - f D0_g``. Returns ``den``, the (5, G) sums over each group's deaths of
-    ``m/den, m f/den, m/den^2, m f/den^2, m f^2/den^2`` (c, e, aa, ab, bb of
-    ``_cox_riskset``) and ``sum m log(den)``.
+    ``den = S0_g - f D0_g``. Fills ``den`` (per death) and ``sums`` (5, G, zeroed by the
+    caller): the sums over each group's deaths of ``m/den, m f/den, m/den^2, m f/den^2,
+    m f^2/den^2`` (c, e, aa, ab, bb of ``_cox_riskset``); returns ``sum m log(den)``.
     """
     n_groups = s0.shape[0]
     n_dead = k_frac.shape[0]
-    den = np.empty(n_dead)
-    sums = np.zeros((5, n_groups))
     log_term = 0.0
     for g in range(n_groups):
         end = group_first[g + 1] if g + 1 < n_groups else n_dead
@@ -127,7 +127,7 @@ def tied_deaths(
             sums[3, g] += a2 * f
             sums[4, g] += a2 * f * f
             log_term += m * np.log(d)
-    return den, sums, log_term
+    return log_term
 
 
 @kernel
@@ -243,12 +243,10 @@ def score_residual_rows(
 
 
 @kernel
-def sum_rows_by_code(rows: FloatArray, codes: IntArray, n_codes: int) -> FloatArray:
-    """``out[c] = sum of rows[i] over i with codes[i] == c`` (one pass; codes in 0..n_codes-1)."""
+def sum_rows_by_code(rows: FloatArray, codes: IntArray, out: FloatArray) -> None:
+    """``out[c] += rows[i]`` for every i with ``codes[i] == c`` (one pass)."""
     p = rows.shape[1]
-    out = np.zeros((n_codes, p))
     for i in range(rows.shape[0]):
         c = codes[i]
         for j in range(p):
             out[c, j] += rows[i, j]
-    return out
