@@ -100,6 +100,7 @@ def test_engine_equals_the_definition(
     entry = rng.integers(0, 6, n).astype(np.float64) if counting else None
     if entry is not None:
         entry = np.minimum(entry, stop - 1.0)  # entry < stop; entries hit death times
+    x += rng.choice([0.0, 15.0]) * stratum[:, None]  # strata far apart on the eta scale
     beta = rng.normal(size=p) * 0.5
     center = x.mean(axis=0)
 

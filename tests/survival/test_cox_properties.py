@@ -316,3 +316,111 @@ def test_cluster_always_gives_the_sandwich_variance() -> None:
     assert default.robust_var is not None and explicit.robust_var is not None
     np.testing.assert_allclose(explicit.robust_var, default.robust_var, rtol=1e-12)
     assert cox(t, d, x).robust_var is None
+
+
+@pytest.mark.parametrize("level", [0.0, 20.0, 700.0])
+def test_a_covariate_shifted_by_stratum_changes_nothing(level: float) -> None:
+    """Each stratum's partial likelihood ignores a constant added to its own linear
+    predictor: a covariate (or offset) shifted by stratum must not move the fit. One shift
+    for all strata once let the lower stratum underflow to zero (non-convergence, or
+    division by zero); the risk-set sums also subtracted large later-stratum totals."""
+    rng = np.random.default_rng(1)
+    n = 200
+    stratum = np.repeat([0, 1], n // 2)
+    z = rng.normal(size=n)
+    t = np.ceil(rng.exponential(np.exp(-2 * z)) * 20)
+    d = rng.random(n) < 0.8
+    entry = np.floor(rng.random(n) * t * 0.5)
+    # R survival 3.5.3: coxph(Surv(t, d) ~ z + strata(s)) on these data
+    np.testing.assert_allclose(cox(t, d, z, strata=stratum).coef, [1.69859816149738], rtol=1e-9)
+    for kw in ({}, {"entry": entry}):
+        base = cox(t, d, z, strata=stratum, **kw)
+        shifted = cox(t, d, z + level * stratum, strata=stratum, **kw)
+        offset = cox(t, d, z, strata=stratum, offset=level * stratum, **kw)
+        for fit in (shifted, offset):
+            np.testing.assert_allclose(fit.coef, base.coef, rtol=1e-9)
+            np.testing.assert_allclose(fit.var, base.var, rtol=1e-8)
+            np.testing.assert_allclose(
+                fit.loglik[1] - fit.loglik[0], base.loglik[1] - base.loglik[0], rtol=1e-9
+            )
+            assert fit.concordance == base.concordance
+        np.testing.assert_allclose(
+            shifted.residuals("martingale"), base.residuals("martingale"), atol=1e-9
+        )
+
+
+def test_identical_covariate_rows_are_tied_in_the_concordance() -> None:
+    """Harrell's C counts pairs with equal lp as tied: identical covariate rows must give
+    exactly equal lp (BLAS matrix-vector products may differ in the last bit)."""
+    rng = np.random.default_rng(1)
+    p, n = 20, 101
+    x = rng.integers(0, 2, (40, p)).astype(float)[rng.integers(0, 40, n)] + 0.5
+    t = np.ceil(rng.exponential(1, n) * 10)
+    d = rng.random(n) < 0.6
+    fit = cox(t, d, x)
+    _, row_of = np.unique(x, axis=0, return_inverse=True)
+    lp = fit.linear_predictor
+    for r in np.unique(row_of):
+        assert np.unique(lp[row_of.ravel() == r]).size == 1
+    conc, disc, tied = brute_concordance(t, d, lp, np.ones(n), np.zeros(n, np.intp), None)
+    assert fit.concordance == pytest.approx((conc + tied / 2) / (conc + disc + tied), abs=1e-15)
+    assert fit.concordance == pytest.approx(0.632352941176471, abs=1e-12)  # R survival 3.5.3
+
+
+def test_a_covariate_with_a_large_mean_is_not_called_constant() -> None:
+    """A calendar date (Julian day ~2.46e6) with a spread of days: constant-ness is judged
+    on the centred scale, as R fits it."""
+    rng = np.random.default_rng(0)
+    n = 200
+    day = 2455197.0 + np.round(rng.normal(size=n) * 10)
+    x = np.column_stack([day, rng.normal(60, 10, n)])
+    t = np.ceil(rng.exponential(1, n) * 10)
+    d = rng.random(n) < 0.6
+    fit = cox(t, d, x)
+    shifted = cox(t, d, np.column_stack([day - 2455000.0, x[:, 1]]))
+    np.testing.assert_allclose(fit.coef, shifted.coef, rtol=1e-7)
+    with pytest.raises(ValueError, match="'x1' is constant"):
+        cox(t, d, np.column_stack([np.full(n, 2455197.0), x[:, 1]]))
+
+
+def test_concurrent_fits_restore_blas_threads() -> None:
+    """Fits overlapping in several threads share one 'BLAS single-threaded' period: the
+    thread counts come back when the last one ends, not the first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from locoreg.survival import _cox_riskset
+
+    controls = _cox_riskset._openblas_thread_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS found in this process")
+    before = [get() for get, _ in controls]
+    for _, put in controls:
+        put(2)
+    try:
+        t, d, x, _ = simulate(3, n=3000, p=3)
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda _: cox(t, d, x), range(12)))
+        assert [get() for get, _ in controls] == [2] * len(controls)
+    finally:
+        for (_, put), count in zip(controls, before, strict=True):
+            put(count)
+
+
+def test_unhelpful_inputs_get_clear_errors() -> None:
+    from locoreg.survival import cox_zph
+
+    t, d, x, _ = simulate(2, n=60, p=2)
+    strata = np.array(["a", "b", None] * 20, dtype=object)
+    with pytest.raises(ValueError, match="strata contains missing values"):
+        cox(t, d, x, strata=strata)
+    with pytest.raises(ValueError, match="sum overflows"):
+        cox(t, d, np.column_stack([x[:, 0], np.full(60, 1e308)]))
+    fit = cox(t, d, x, strata=np.repeat([0, 1], 30))
+    with pytest.raises(ValueError, match="give the stratum code"):
+        fit.predict_survival([[0.0, 0.0]], [1.0, 2.0])
+    with pytest.raises(ValueError, match="x_new must have 2 columns"):
+        fit.predict_survival([0.0, 0.0, 1.0], [1.0], strata=[0])
+    # every death at one time: the km transform is constant over the events
+    single_time = cox(np.where(d, 5.0, 7.0), d, x)
+    with pytest.raises(ValueError, match="singular with transform 'km'"):
+        cox_zph(single_time, transform="km")

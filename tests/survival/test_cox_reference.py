@@ -55,6 +55,7 @@ def check_summary(fit: CoxResult, r: dict[str, Any], iterations: bool = True) ->
     close(fit.wald_test.statistic, r["wald"])
     close(fit.concordance, r["concordance"])
     close(fit.means, r["means"])
+    close(fit.linear_predictor, r["lp"], atol=1e-9)
     if r["naive_var"] is None:
         close(fit.var, r["var"])
         assert fit.robust_var is None

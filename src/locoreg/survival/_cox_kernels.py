@@ -19,7 +19,11 @@ IntArray = NDArray[np.intp]
 
 @kernel
 def sort_centred(
-    x: FloatArray, rank: IntArray, center: FloatArray, dead_weight: FloatArray, out: FloatArray
+    x: FloatArray,
+    rank: IntArray,
+    center: FloatArray,
+    dead_weight: FloatArray,
+    out: FloatArray,
 ) -> FloatArray:
     """``out[rank[i]] = x[i] - center`` for every row i; returns ``sum_i dead_weight[i]
     (x[i] - center)`` (the deaths' weighted covariate sum).
@@ -61,7 +65,8 @@ def block_pass(
       span several blocks);
     - ``buf[k - start] = sqrt(v_k) x_k`` with ``v_k = scale[k]`` when ``per_row`` else
       ``wr_k scale[segment of k]`` (clamped at 0), ready for a rank-k update ``buf' buf``;
-    - counting-process data (``by_lo`` has rows): ``by_lo[lo_k] += wr_k x_k``.
+    - counting-process data (``by_lo`` has rows): ``by_lo[lo_k] += wr_k x_k`` (``lo`` is
+      then ``lo + stratum``, see ``risk_set_sums``).
     """
     p = x.shape[1]
     n_seg = seg_start.shape[0]
@@ -151,49 +156,51 @@ def risk_set_sums(
     seg: FloatArray,
     death_seg: IntArray,
     drop_seg: IntArray,
+    group_stratum: IntArray,
     by_lo: FloatArray,
     s_out: FloatArray,
     d_out: FloatArray,
 ) -> None:
     """Risk-set sums S_g and death sums D_g from per-segment sums ``seg`` (n_seg, p).
 
-    Walking the segments backwards keeps the suffix sum ``T(s) = sum_{s' >= s} seg[s']``:
+    Walking the segments of each stratum backwards keeps the suffix sum
+    ``T(s) = sum of seg[s']`` over ``s <= s' < drop_seg[g]`` (the end of g's stratum):
 
-        D_g = seg[death_seg[g]],   S_g = T(death_seg[g]) - T(drop_seg[g])
+        D_g = seg[death_seg[g]],   S_g = T(death_seg[g])
 
-    (rows of later strata dropped) for right-censored data, and, for counting-process data
-    (``by_lo`` has G + 1 rows: sums over rows with lo == k), ``S_g = T(death_seg[g]) -
-    sum_{k > g} by_lo[k]`` (rows that enter after t_g dropped). One pass, no n x p
-    temporaries; the groups' segments increase with g. ``d_out`` with no rows: D not formed.
+    for right-censored data. For counting-process data (``by_lo`` has G + n_strata rows:
+    sums over rows with ``lo + stratum == k``) the rows of g's stratum that enter after t_g
+    are removed: ``S_g = T(death_seg[g]) - sum_{g + s_g < k <= end of the stratum} by_lo[k]``.
+    The sums restart at every stratum, so one stratum's rows never enter another's sums
+    (no cancellation between strata). One pass, no n x p temporaries.
+    ``d_out`` with no rows: D not formed.
     """
     p = seg.shape[1]
     n_groups = death_seg.shape[0]
     counting = by_lo.shape[0] > 0
     deaths = d_out.shape[0] > 0
     tail = np.zeros(p)
-    dropped = np.zeros(p)  # T(drop_seg[g]) or the by_lo tail
+    later = np.zeros(p)  # counting process: rows of the stratum entering after t_g
     s = seg.shape[0]
-    last_drop = s
+    last_drop = -1
     for g in range(n_groups - 1, -1, -1):
+        target = drop_seg[g]
+        if target != last_drop:  # g is the last group of its stratum
+            s = target  # segments of later strata: not at risk for any group here
+            tail[:] = 0.0
+            later[:] = 0.0
+            last_drop = target
         if counting:
+            k = g + group_stratum[g] + 1
             for j in range(p):
-                dropped[j] += by_lo[g + 1, j]
-        else:
-            target = drop_seg[g]
-            while s > target:
-                s -= 1
-                for j in range(p):
-                    tail[j] += seg[s, j]
-            if target != last_drop:
-                dropped[:] = tail
-                last_drop = target
+                later[j] += by_lo[k, j]
         target = death_seg[g]
         while s > target:
             s -= 1
             for j in range(p):
                 tail[j] += seg[s, j]
         for j in range(p):
-            s_out[g, j] = tail[j] - dropped[j]
+            s_out[g, j] = tail[j] - later[j]
         if deaths:
             for j in range(p):
                 d_out[g, j] = seg[target, j]

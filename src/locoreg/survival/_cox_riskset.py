@@ -14,8 +14,11 @@ that i is at risk for g iff ``lo_i <= g < hi_i``. Hence
 
     S_g = sum_{hi_i > g} r_i x_i - sum_{lo_i > g} r_i x_i,
 
-two tail sums. Sorted rows are cut into *segments* on which (hi, lo, death) is constant; the
-deaths of group g form one segment (giving D0, D1), and tail sums over segments give S0, S1.
+two tail sums. Sorted rows are cut into *segments* of one stratum on which (hi, lo, death)
+is constant; the deaths of group g form one segment (giving D0, D1), and tail sums over the
+segments of g's stratum give S0, S1 - restarted at every stratum, so that no stratum's sums
+are a difference of other strata's (large) totals. eta is shifted by its maximum within each
+stratum for the same reason (each stratum's likelihood ignores a shift of its own eta).
 
 Efron (1977): the k-th of the d_g tied deaths (k = 0..d_g-1, f_k = k/d_g) sees the
 denominator ``den_k = S0_g - f_k D0_g``; Breslow uses f_k = 0. Deaths carry the mean
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -94,23 +98,37 @@ def _openblas_thread_controls() -> tuple[tuple[Callable[[], int], Callable[[int]
     return tuple(controls)
 
 
+_BLAS_LOCK = threading.Lock()
+_blas_users = 0
+_blas_before: list[int] = []
+
+
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Run BLAS single-threaded for the duration (restored afterwards).
+    """Run BLAS single-threaded while any fit runs (the thread counts are restored when the
+    last concurrent fit ends: a count of users under a lock, so that overlapping fits in
+    several threads cannot leave BLAS single-threaded for good).
 
     The Cox passes make many small BLAS calls (p x p blocks); OpenBLAS's own threads cost
     more to wake than they save - up to 6x slower on a busy 2-core machine - while the
     row blocks are already shared between two Python threads.
     """
+    global _blas_users, _blas_before
     controls = _openblas_thread_controls()
-    before = [get() for get, _ in controls]
-    for _, put in controls:
-        put(1)
+    with _BLAS_LOCK:
+        if _blas_users == 0:
+            _blas_before = [get() for get, _ in controls]
+            for _, put in controls:
+                put(1)
+        _blas_users += 1
     try:
         yield
     finally:
-        for (_, put), count in zip(controls, before, strict=True):
-            put(count)
+        with _BLAS_LOCK:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for (_, put), count in zip(controls, _blas_before, strict=True):
+                    put(count)
 
 
 @dataclass(frozen=True)
@@ -151,10 +169,12 @@ class RiskSets:
     death_weight: FloatArray  # w_i per death
     death_mean_wt: FloatArray  # m_g per death
     death_seg: IntArray  # segment holding the deaths of each group (= first with hi > g)
-    drop_seg: IntArray | None  # right-censored: first segment with lo > g (later strata)
+    drop_seg: IntArray  # first segment of the stratum after g's
     xw_dead: FloatArray  # sum over deaths of w_i x_i (p,)
     dead_offset: float  # sum over deaths of w_i offset_i
-    dead_weight_total: float  # sum over deaths of w_i
+    dead_weight: FloatArray  # sum over deaths of w_i, per stratum
+    stratum_start: IntArray  # first sorted row of each stratum (n_strata + 1 bounds)
+    lo_key: IntArray | None  # counting process: lo + stratum (disjoint ranges per stratum)
     unit_weight: bool  # all weights 1 (r_i = exp(eta_i))
     tied: bool  # Efron with some tied deaths: only then does D1 enter (through f_k > 0)
     has_offset: bool
@@ -164,6 +184,10 @@ class RiskSets:
     @property
     def n_groups(self) -> int:
         return int(self.n_dead.shape[0])
+
+    @property
+    def n_strata(self) -> int:
+        return int(self.stratum_start.shape[0]) - 1
 
 
 def build_risksets(
@@ -241,19 +265,21 @@ def build_risksets(
     else:
         lo = np.searchsorted(gkey, np.asarray(key_entry)[order], side="right")
 
-    # Segments: maximal runs of sorted rows with equal (hi, death) and, without entry
-    # times, equal lo (which then only changes at stratum boundaries).
+    # Segments: maximal runs of sorted rows of one stratum with equal (hi, death) (without
+    # entry times lo is then constant too).
     change = np.empty(n, dtype=bool)
     change[:1] = True
     np.not_equal(hi[1:], hi[:-1], out=change[1:])
     change[1:] |= ev[1:] != ev[:-1]
-    if entry is None:
-        change[1:] |= lo[1:] != lo[:-1]
+    if stratified:
+        change[1:] |= st_sorted[1:] != st_sorted[:-1]
     seg_start = np.flatnonzero(change)
     death_seg = np.searchsorted(seg_start, death[group_first])
-    drop_seg = None
-    if entry is None:
-        drop_seg = np.searchsorted(lo[seg_start], np.arange(n_groups), side="right")
+    group_stratum = st_sorted[death[group_first]]
+    # First segment of the next stratum: the risk-set sums restart there.
+    drop_seg = np.searchsorted(st_sorted[seg_start], group_stratum, side="right")
+    n_strata = int(st_sorted[-1]) + 1
+    stratum_start = np.searchsorted(st_sorted, np.arange(n_strata + 1))
 
     # Cache-sized row blocks, in two runs that meet at the segment start nearest n/2 so
     # that two threads never add to the same segment.
@@ -288,7 +314,7 @@ def build_risksets(
         n_dead=n_dead,
         mean_wt=mean_wt,
         group_time=stop_sorted[death[group_first]],
-        group_stratum=st_sorted[death[group_first]],
+        group_stratum=group_stratum,
         group_first=group_first,
         hi=hi,
         lo=lo,
@@ -301,7 +327,11 @@ def build_risksets(
         drop_seg=drop_seg,
         xw_dead=xw_dead,
         dead_offset=float(w[death] @ off[death]),
-        dead_weight_total=float(w[death].sum()),
+        dead_weight=np.bincount(st_sorted[death], weights=w[death], minlength=n_strata).astype(
+            np.float64
+        ),
+        stratum_start=stratum_start,
+        lo_key=None if entry is None else lo + st_sorted,
         unit_weight=unit_weight,
         tied=efron and bool(np.any(n_dead > 1)),
         has_offset=has_offset,
@@ -314,8 +344,8 @@ def build_risksets(
 class GroupSums:
     """Coefficient-dependent quantities of one evaluation of the partial likelihood."""
 
-    eta: FloatArray  # sorted linear predictor incl. offset, shifted by `shift`
-    shift: float
+    eta: FloatArray  # sorted linear predictor incl. offset, shifted by `shift` per stratum
+    shift: FloatArray  # per stratum
     risk: FloatArray  # exp(eta) (unweighted, shifted)
     s0: FloatArray
     s1: FloatArray  # (G, p)
@@ -330,23 +360,26 @@ def _risk_set_sums(
 ) -> tuple[FloatArray, FloatArray]:
     """Risk-set sums S (G, p) and death sums D (G, p) from per-segment sums ``seg``.
 
-    ``by_lo`` holds, for counting-process data, the sums over rows with ``lo == k``
-    (k = 0..G); otherwise rows of later strata are removed by segment tails. With
-    ``deaths=False`` D is a read-only zero array that takes no memory.
+    ``by_lo`` holds, for counting-process data, the sums over rows with ``lo_key == k``
+    (``lo + stratum``). With ``deaths=False`` D is a read-only zero array that takes no
+    memory.
     """
     p = seg.shape[1]
     s_out = np.empty((rs.n_groups, p))
     d_out = np.empty((rs.n_groups if deaths else 0, p))
-    drop = rs.drop_seg if rs.drop_seg is not None else np.empty(0, dtype=np.intp)
     lo_sums = by_lo if by_lo is not None else np.empty((0, p))
-    _kernels().risk_set_sums(seg, rs.death_seg, drop, lo_sums, s_out, d_out)
+    _kernels().risk_set_sums(
+        seg, rs.death_seg, rs.drop_seg, rs.group_stratum, lo_sums, s_out, d_out
+    )
     return s_out, (d_out if deaths else np.broadcast_to(np.zeros(p), s_out.shape))
 
 
 def _scalar_sums(rs: RiskSets, wr: FloatArray) -> tuple[FloatArray, FloatArray]:
     by_lo = None
     if rs.entry is not None:
-        by_lo = np.bincount(rs.lo, weights=wr, minlength=rs.n_groups + 1)[:, None].astype(float)
+        assert rs.lo_key is not None
+        size = rs.n_groups + rs.n_strata
+        by_lo = np.bincount(rs.lo_key, weights=wr, minlength=size)[:, None].astype(float)
     s0, d0 = _risk_set_sums(rs, np.add.reduceat(wr, rs.seg_start)[:, None], by_lo)
     return s0[:, 0], d0[:, 0]
 
@@ -363,10 +396,11 @@ def _run_blocks(
     kernels = _kernels()
     p = rs.x.shape[1]
     counting = rs.entry is not None
-    by_lo = np.zeros((rs.n_groups + 1, p) if counting else (0, p))
+    by_lo = np.zeros((rs.n_groups + rs.n_strata, p) if counting else (0, p))
     info = np.zeros((p, p))
     product = np.empty((p, p))
     buf = np.empty((max(b.stop - b.start for b in blocks), p))
+    lo_key = rs.lo_key if rs.lo_key is not None else rs.lo
     for b in blocks:
         kernels.block_pass(
             rs.x,
@@ -379,7 +413,7 @@ def _run_blocks(
             b.stop,
             seg,
             buf,
-            rs.lo,
+            lo_key,
             by_lo,
         )
         # np.dot forms wb' wb as a symmetric rank-k update (BLAS syrk) and, unlike
@@ -440,25 +474,42 @@ def _block_pass(
     return s1, d1, info
 
 
-def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, float, FloatArray]:
-    """``eta = x'beta + offset`` shifted by its maximum, and ``exp(eta)``.
+def linear_predictor_rows(rs: RiskSets, beta: FloatArray) -> FloatArray:
+    """``x'beta + offset`` per sorted row (centred x), computed row by row: identical rows
+    give identical values, which BLAS does not promise (Harrell's C counts ties in x)."""
+    n = rs.x.shape[0]
+    out = np.empty(n)
+    _kernels().linear_predictor(rs.x, beta, rs.offset, out, 0, n)
+    return out
 
-    exp() is shift-invariant in the partial likelihood; shifting avoids overflow.
+
+def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``eta = x'beta + offset`` shifted by its maximum within each stratum, the shifts
+    (one per stratum) and ``exp(eta)``.
+
+    Each stratum's partial likelihood is invariant to a shift of its own eta; shifting per
+    stratum keeps every stratum's largest risk score at 1 (one global shift would let a
+    stratum whose eta lies far below another's underflow to 0).
     """
     n = rs.x.shape[0]
     eta = np.empty(n)
     kernel = _kernels().linear_predictor
     pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
     if pool is None or rs.split == len(rs.blocks):
-        shift = kernel(rs.x, beta, rs.offset, eta, 0, n)
+        top = kernel(rs.x, beta, rs.offset, eta, 0, n)
     else:
         half = rs.blocks[rs.split].start
         jobs = [
             pool.submit(kernel, rs.x, beta, rs.offset, eta, a, b) for a, b in ((0, half), (half, n))
         ]
-        shift = max(job.result() for job in jobs)
-    eta -= shift
-    return eta, float(shift), np.exp(eta)
+        top = max(job.result() for job in jobs)
+    if rs.n_strata == 1:
+        shift = np.array([top])
+        eta -= top
+    else:
+        shift = np.maximum.reduceat(eta, rs.stratum_start[:-1])
+        eta -= shift[rs.stratum]
+    return eta, shift, np.exp(eta)
 
 
 def _per_death(rs: RiskSets, values: FloatArray) -> FloatArray:
@@ -560,8 +611,8 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
         s1, d1, info = _block_pass(rs, wr, q, per_row=False)
     else:
         s1, d1, info = _block_pass(rs, wr, _row_weights(rs, wr, gw, None), per_row=True)
-    # sum_deaths w_i eta_i = beta' sum w x + sum w offset - shift sum w (no gather).
-    dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - shift * rs.dead_weight_total
+    # sum_deaths w_i eta_i = beta' sum w x + sum w offset - sum_s shift_s sum_s w (no gather).
+    dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - float(shift @ rs.dead_weight)
     gs = GroupSums(eta, shift, risk, s0, s1, d0, d1, den, dead_eta - log_term)
     score = rs.xw_dead - (gw["c"] @ s1 - gw["e"] @ d1)
     info -= _cross_terms(s1, d1, gw, None)

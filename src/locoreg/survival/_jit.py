@@ -2,8 +2,10 @@
 
 ``kernel`` compiles a function to machine code on its first call, releasing the GIL while it
 runs (``nogil``: the engine's two worker threads run kernels in parallel), without bounds
-checks (the callers pass consistent shapes), and caches the machine code on disk so that later
-processes load it in milliseconds instead of compiling again.
+checks (the callers pass consistent shapes), with numpy's floating-point rules (a division by
+zero gives inf or nan, which the Newton iteration treats as a failed step, instead of raising
+ZeroDivisionError mid-loop), and caches the machine code on disk so that later processes load
+it in milliseconds instead of compiling again.
 
 Where the cache goes: numba writes next to the source (``__pycache__``) or in the user's cache
 directory, and refuses to compile at all when neither is writable - a read-only installation
@@ -50,4 +52,4 @@ _CACHE = _cache_directory()
 if _CACHE:
     config.CACHE_DIR = _CACHE  # type: ignore[attr-defined]  # numba's stubs omit it
 
-kernel = njit(cache=_CACHE is not None, nogil=True, boundscheck=False)
+kernel = njit(cache=_CACHE is not None, nogil=True, boundscheck=False, error_model="numpy")

@@ -37,6 +37,7 @@ from ._cox_riskset import (
     cluster_sums,
     evaluate,
     group_weights,
+    linear_predictor_rows,
     martingale,
     mean_covariate,
     score_and_information,
@@ -121,16 +122,20 @@ class CoxResult:
 
     @property
     def linear_predictor(self) -> FloatArray:
-        """``(x - means)'beta + offset`` per input row (R ``fit$linear.predictors``)."""
+        """``(x - means)'beta + offset - mean(offset)`` per input row, as R
+        ``fit$linear.predictors`` (R centres the offset on its unweighted mean)."""
+        rs = self._rs
         out = np.empty(self.n)
-        out[self._rs.order] = self._rs.x @ self.coef + self._rs.offset
+        out[rs.order] = linear_predictor_rows(rs, self.coef) - rs.offset.mean()
         return out
 
     @cached_property
     def concordance(self) -> float:
         """Harrell's C as reported by R ``coxph`` (computed on first access)."""
         rs = self._rs
-        lp = rs.x @ self.coef + rs.offset
+        # Row by row: identical covariate rows must give identical lp (ties in x); BLAS may
+        # round them differently in the last bit.
+        lp = linear_predictor_rows(rs, self.coef)
         return _concordance(rs.stop, rs.event, lp, rs.weight, rs.stratum, rs.entry).value
 
     def residuals(self, kind: str = "martingale") -> FloatArray:
@@ -178,7 +183,7 @@ class CoxResult:
         """
         rs, gs = self._rs, self._gs
         ref = 0.0 if centered else -float(self.means @ self.coef)
-        inc = group_weights(rs, gs)["c"] * np.exp(ref - gs.shift)
+        inc = group_weights(rs, gs)["c"] * np.exp(ref - gs.shift[rs.group_stratum])
         times, strata, cum = [], [], []
         for s in np.unique(rs.stratum):
             t_all = np.unique(rs.stop[rs.stratum == s])
@@ -267,7 +272,12 @@ def _codes(name: str, values: ArrayLike, n: int) -> NDArray[np.intp]:
         raise ValueError(f"{name} must be one-dimensional of length {n}")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
-    return np.unique(arr, return_inverse=True)[1].astype(np.intp)
+    if arr.dtype.kind == "O" and any(v is None for v in arr.tolist()):
+        raise ValueError(f"{name} contains missing values (None)")
+    try:
+        return np.unique(arr, return_inverse=True)[1].astype(np.intp)
+    except TypeError as exc:  # e.g. a mix of numbers and strings
+        raise ValueError(f"{name} mixes values that cannot be ordered: {exc}") from exc
 
 
 def _coded(column: FloatArray) -> bool:
@@ -288,9 +298,14 @@ def _check_identifiable(
     vanishing Schur complement (sequential Cholesky of the correlation form). Reusing
     ``I(0)`` costs nothing extra on large data.
     """
-    second_moment = np.einsum("ij,ij->j", rs.x, rs.x) / rs.x.shape[0] + rs.center**2
+    # Scale of each column: its centred second moment, so that the check does not depend
+    # on the column's mean (a calendar date with a spread of days is not constant). A truly
+    # constant column is caught too: its centred values are rounding noise of the mean, and
+    # I(0) is that noise's within-risk-set variance, orders of magnitude smaller.
+    spread = np.einsum("ij,ij->j", rs.x, rs.x) / rs.x.shape[0]
     diag = np.diag(imat)
-    for j in np.flatnonzero(diag <= _COLLINEAR * n_events * (second_moment + 1e-300)).tolist():
+    flat = diag <= _COLLINEAR * n_events * spread
+    for j in np.flatnonzero(flat).tolist():
         raise ValueError(f"covariate {names[j]!r} is constant (within every risk set)")
     corr = imat / np.sqrt(np.outer(diag, diag))
     # The Schur complements are the squared diagonal of the Cholesky factor: one O(p^3)
@@ -415,8 +430,10 @@ def cox(
     # total needs the element-wise check, which avoids an n x p boolean temporary.
     with np.errstate(over="ignore", invalid="ignore"):
         total = x.sum()
-    if not np.isfinite(total) and not np.all(np.isfinite(x)):
-        raise ValueError("X contains NaN or infinite values")
+    if not np.isfinite(total):
+        if not np.all(np.isfinite(x)):
+            raise ValueError("X contains NaN or infinite values")
+        raise ValueError("X has values so large that their sum overflows; rescale the covariates")
     p = x.shape[1]
     if p == 0:
         raise ValueError("X has no columns")
@@ -573,17 +590,23 @@ def predict_survival(
     p = len(fit.names)
     xn = np.asarray(x_new, dtype=np.float64)
     if xn.ndim == 1:
+        if p > 1 and xn.shape[0] != p:
+            raise ValueError(
+                f"x_new must have {p} columns (one row of {p} values), got {xn.shape[0]}"
+            )
         xn = xn.reshape(1, p) if p > 1 or xn.shape[0] == 1 else xn[:, None]
     if xn.ndim != 2 or xn.shape[1] != p or not np.all(np.isfinite(xn)):
         raise ValueError(f"x_new must be a finite array with {p} columns")
     t = _as_float("times", times)
     m = xn.shape[0]
+    if strata is None and np.any(rs.group_stratum != 0):
+        raise ValueError("the fit is stratified: give the stratum code of each row of x_new")
     st = np.zeros(m, dtype=np.intp) if strata is None else np.asarray(strata, dtype=np.intp)
     if st.shape != (m,):
         raise ValueError("strata must give one stratum code per row of x_new")
     gw = group_weights(rs, gs)
     z = xn - fit.means
-    lp = z @ fit.coef - gs.shift
+    lp = z @ fit.coef
     xbar = gs.s1 * gw["aa"][:, None] - gs.d1 * gw["ab"][:, None]
     cumhaz = np.zeros((m, t.shape[0]))
     se = np.zeros((m, t.shape[0]))
@@ -596,7 +619,7 @@ def predict_survival(
         v_cum = np.concatenate([[0.0], np.cumsum(gw["aa"][in_s])])[pos]
         xb_cum = np.concatenate([np.zeros((1, p)), np.cumsum(xbar[in_s], axis=0)])[pos]
         rows = np.flatnonzero(st == s)
-        risk = np.exp(lp[rows])
+        risk = np.exp(lp[rows] - gs.shift[s])  # c is scaled by the stratum's shift
         cumhaz[rows] = risk[:, None] * c_cum[None, :]
         d = xb_cum[None, :, :] - z[rows][:, None, :] * c_cum[None, :, None]
         quad = np.einsum("mtp,pq,mtq->mt", d, vmat, d)
@@ -666,6 +689,14 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
         i11 = i11 + np.diag(fit.penalty)
         i22 = i22 + np.diag(fit.penalty)
     imat = np.block([[i11, i12], [i12.T, i22]])
+    # R stops ("system is computationally singular") where the augmented information is
+    # singular, e.g. a transform that is constant over the event times.
+    scale = np.sqrt(np.abs(np.diag(imat)))
+    if not np.all(scale > 0) or np.linalg.cond(imat / np.outer(scale, scale)) > 1e12:
+        raise ValueError(
+            f"the proportional-hazards test is singular with transform {transform!r} "
+            "(is the transformed time constant over the events?)"
+        )
     resid = rs.x[rs.death] - mean_covariate(rs, gs)[rs.group]
     u2 = (rs.weight[rs.death] * g[rs.death]) @ resid
     chisq = np.empty(p + 1 if global_test else p)
