@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from unittest.mock import patch
 
 import numpy as np
@@ -424,3 +425,29 @@ def test_unhelpful_inputs_get_clear_errors() -> None:
     single_time = cox(np.where(d, 5.0, 7.0), d, x)
     with pytest.raises(ValueError, match="singular with transform 'km'"):
         cox_zph(single_time, transform="km")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_during_a_fit_gets_blas_threads_back() -> None:
+    """A process forked while a fit holds BLAS single-threaded inherits that hold but not
+    the fit: the child must start with the thread counts of before the fit."""
+    from locoreg.survival import _cox_riskset
+
+    controls = _cox_riskset._openblas_thread_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS found in this process")
+    before = [get() for get, _ in controls]
+    for _, put in controls:
+        put(2)
+    try:
+        with _cox_riskset.single_threaded_blas():  # as inside a fit in another thread
+            pid = os.fork()
+            if pid == 0:  # child: report through the exit status, never return to pytest
+                ok = [get() for get, _ in controls] == [2] * len(controls)
+                ok = ok and _cox_riskset._blas_users == 0
+                os._exit(0 if ok else 1)
+            _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        for (_, put), count in zip(controls, before, strict=True):
+            put(count)

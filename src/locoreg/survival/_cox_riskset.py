@@ -439,9 +439,16 @@ def _pool() -> ThreadPoolExecutor | None:
 
 
 def _forget_pool() -> None:
-    # A forked child inherits the pool object but not its threads: start afresh.
-    global _POOL
+    # A forked child inherits the pool object but not its threads: start afresh. It also
+    # inherits the parent's running fits' hold on BLAS (their count, the lock, and BLAS
+    # set to one thread) without the fits themselves: release it.
+    global _POOL, _BLAS_LOCK, _blas_users
     _POOL = None
+    _BLAS_LOCK = threading.Lock()
+    if _blas_users > 0:
+        for (_, put), count in zip(_openblas_thread_controls(), _blas_before, strict=True):
+            put(count)
+    _blas_users = 0
 
 
 if hasattr(os, "register_at_fork"):

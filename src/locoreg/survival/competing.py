@@ -349,7 +349,8 @@ def finegray_expand(time: ArrayLike, event: ArrayLike, cause: int = 1) -> FineGr
     n_fail = np.bincount(inv, weights=(status > 0).astype(float), minlength=ctimes.shape[0])
     n_cens = np.bincount(inv, weights=(status == 0).astype(float), minlength=ctimes.shape[0])
     jump = n_cens > 0
-    g_surv = np.cumprod(np.where(jump, 1.0 - n_cens / (n_risk - n_fail), 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 only where jump is False
+        g_surv = np.cumprod(np.where(jump, 1.0 - n_cens / (n_risk - n_fail), 1.0))
     ctime = ctimes[jump]
     ct2 = np.concatenate([ctime, [t.max()]])
     cp2 = np.concatenate([[1.0], g_surv[jump]])

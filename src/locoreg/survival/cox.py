@@ -138,8 +138,10 @@ class CoxResult:
         lp = linear_predictor_rows(rs, self.coef)
         return _concordance(rs.stop, rs.event, lp, rs.weight, rs.stratum, rs.entry).value
 
-    def residuals(self, kind: str = "martingale") -> FloatArray:
-        """Residuals per input row: martingale, deviance, score, dfbeta (unweighted)."""
+    def residuals(self, kind: str = "martingale", weighted: bool | None = None) -> FloatArray:
+        """Residuals per input row: martingale, deviance, score or dfbeta, as R
+        ``residuals(fit, type)``: times the case weights when ``weighted``, which defaults,
+        as in R, to True for dfbeta and False for the others."""
         rs, gs = self._rs, self._gs
         if kind in ("martingale", "deviance"):
             res = martingale(rs, gs)
@@ -156,6 +158,8 @@ class CoxResult:
             out = np.empty((self.n, len(self.names)))
         else:
             raise ValueError(f"kind must be martingale, deviance, score or dfbeta, got {kind!r}")
+        if kind == "dfbeta" if weighted is None else weighted:
+            res = res * (rs.weight if res.ndim == 1 else rs.weight[:, None])
         out[rs.order] = res
         return out
 
