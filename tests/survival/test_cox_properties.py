@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from unittest.mock import patch
 
 import numpy as np
@@ -384,27 +385,31 @@ def test_a_covariate_with_a_large_mean_is_not_called_constant() -> None:
         cox(t, d, np.column_stack([np.full(n, 2455197.0), x[:, 1]]))
 
 
-def test_concurrent_fits_restore_blas_threads() -> None:
-    """Fits overlapping in several threads share one 'BLAS single-threaded' period: the
-    thread counts come back when the last one ends, not the first."""
-    from concurrent.futures import ThreadPoolExecutor
-
+@pytest.fixture
+def blas_two_threads() -> Iterator[list[tuple[Callable[[], int], Callable[[int], None]]]]:
+    """BLAS set to 2 threads for the test (skipped without OpenBLAS), restored after."""
     from locoreg.survival import _cox_riskset
 
-    controls = _cox_riskset._openblas_thread_controls()
+    controls = list(_cox_riskset._openblas_thread_controls())
     if not controls:
         pytest.skip("no OpenBLAS found in this process")
     before = [get() for get, _ in controls]
     for _, put in controls:
         put(2)
-    try:
-        t, d, x, _ = simulate(3, n=3000, p=3)
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda _: cox(t, d, x), range(12)))
-        assert [get() for get, _ in controls] == [2] * len(controls)
-    finally:
-        for (_, put), count in zip(controls, before, strict=True):
-            put(count)
+    yield controls
+    for (_, put), count in zip(controls, before, strict=True):
+        put(count)
+
+
+def test_concurrent_fits_restore_blas_threads(blas_two_threads: list) -> None:
+    """Fits overlapping in several threads share one 'BLAS single-threaded' period: the
+    thread counts come back when the last one ends, not the first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t, d, x, _ = simulate(3, n=3000, p=3)
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: cox(t, d, x), range(12)))
+    assert [get() for get, _ in blas_two_threads] == [2] * len(blas_two_threads)
 
 
 def test_unhelpful_inputs_get_clear_errors() -> None:
@@ -428,26 +433,15 @@ def test_unhelpful_inputs_get_clear_errors() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_child_forked_during_a_fit_gets_blas_threads_back() -> None:
+def test_a_child_forked_during_a_fit_gets_blas_threads_back(blas_two_threads: list) -> None:
     """A process forked while a fit holds BLAS single-threaded inherits that hold but not
     the fit: the child must start with the thread counts of before the fit."""
     from locoreg.survival import _cox_riskset
 
-    controls = _cox_riskset._openblas_thread_controls()
-    if not controls:
-        pytest.skip("no OpenBLAS found in this process")
-    before = [get() for get, _ in controls]
-    for _, put in controls:
-        put(2)
-    try:
-        with _cox_riskset.single_threaded_blas():  # as inside a fit in another thread
-            pid = os.fork()
-            if pid == 0:  # child: report through the exit status, never return to pytest
-                ok = [get() for get, _ in controls] == [2] * len(controls)
-                ok = ok and _cox_riskset._blas_users == 0
-                os._exit(0 if ok else 1)
-            _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        for (_, put), count in zip(controls, before, strict=True):
-            put(count)
+    with _cox_riskset.single_threaded_blas():  # as inside a fit in another thread
+        pid = os.fork()
+        if pid == 0:  # child: report through the exit status, never return to pytest
+            ok = [get() for get, _ in blas_two_threads] == [2] * len(blas_two_threads)
+            os._exit(0 if ok and _cox_riskset._blas_users == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -143,13 +143,14 @@ def _p(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _group_cells(g: GroupPool, level: float) -> list[str]:
+def _pool_cells(g: GroupPool | SourceSensitivity, level: float) -> list[str]:
+    """One table column: a design group, or the one-study-per-data-source pool."""
     pct = f"{round(100 * level)}%"
-    if g.fit is None:
+    f = g.fit
+    if f is None or g.hr is None:
         return ["0", "no poolable hazard ratio", "–", "–", "–", "–"]
     lo, hi = g.hr_ci
     pi_lo, pi_hi = g.hr_pi
-    f = g.fit
     return [
         str(g.k),
         f"{_hr(g.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})",
@@ -157,22 +158,6 @@ def _group_cells(g: GroupPool, level: float) -> list[str]:
         f"{f.tau2:.4f}",
         f"{f.i2:.0f}%" if g.k > 1 else "–",
         f"Q = {f.q:.2f}, df {f.q_df}, p {_p(f.q_p)}" if g.k > 1 else "–",
-    ]
-
-
-def _sensitivity_cells(sens: SourceSensitivity, level: float) -> list[str]:
-    """The table column of the one-study-per-data-source pool (same rows as a group)."""
-    pct = f"{round(100 * level)}%"
-    lo, hi = sens.hr_ci
-    pi_lo, pi_hi = sens.hr_pi
-    f = sens.fit
-    return [
-        str(sens.k),
-        f"{_hr(sens.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})",
-        "–" if pi_lo is None else f"{_hr(pi_lo)}–{_hr(pi_hi)}",
-        f"{f.tau2:.4f}",
-        f"{f.i2:.0f}%" if sens.k > 1 else "–",
-        f"Q = {f.q:.2f}, df {f.q_df}, p {_p(f.q_p)}" if sens.k > 1 else "–",
     ]
 
 
@@ -218,11 +203,11 @@ def render_text(r: PoolResult) -> str:
     groups = [r.groups[key] for key in GROUPS]
     header = ["", *(g.label for g in groups)]
     names = ["studies (k)", "pooled HR", "prediction interval", "tau^2", "I^2", "heterogeneity"]
-    cells = [_group_cells(g, r.level) for g in groups]
+    cells = [_pool_cells(g, r.level) for g in groups]
     sens = r.source_sensitivity
     if sens is not None:  # next to the main observational estimate
         header.append("Observational, 1 per data source")
-        cells.append(_sensitivity_cells(sens, r.level))
+        cells.append(_pool_cells(sens, r.level))
     table = [header] + [[n, *(c[i] for c in cells)] for i, n in enumerate(names)]
     widths = [max(len(row[j]) for row in table) for j in range(len(header))]
     for i, row in enumerate(table):
