@@ -1,7 +1,9 @@
 """Shared private helpers for the non-parametric survival estimators.
 
-Everything here is vectorised numpy: risk sets are computed from sorted cumulative
-sums (``searchsorted``) rather than loops over subjects.
+Risk sets are computed from cumulative sums over the distinct times rather than loops over
+subjects. The counts per distinct time come from one hashing pass (``_table_kernels``) on
+large inputs with few distinct times - registry days or months - and from sorting
+otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,44 @@ IntArray = NDArray[np.int64]
 
 # Rows of the influence matrix handled at once; bounds memory to ~32 MB per block.
 _BLOCK_CELLS = 4_000_000
+# From this many rows on, counts per distinct time are made by the hashing kernel (below,
+# numpy is as fast and numba is not loaded); at most this many distinct values are hashed.
+_KERNEL_ROWS = 100_000
+_MAX_DISTINCT = 1 << 16
+
+
+def tabulate(
+    values: FloatArray,
+    column: IntArray,
+    n_columns: int,
+    weights: FloatArray | None = None,
+    codes: bool = False,
+) -> tuple[FloatArray, FloatArray, IntArray | None] | None:
+    """Sorted distinct ``values``, the (weighted) number of rows per distinct value and
+    ``column`` (k, n_columns) and, with ``codes``, each row's index into the distinct values.
+
+    None when the input is small or has more than ``_MAX_DISTINCT`` distinct values: the
+    caller then sorts (one pass of a hash table of a few thousand keys beats a sort of
+    millions of rows; a table of millions of keys does not).
+    """
+    n = values.shape[0]
+    if n < _KERNEL_ROWS:
+        return None
+    from . import _table_kernels
+
+    keys = np.empty(_MAX_DISTINCT)
+    counts = np.zeros((_MAX_DISTINCT, n_columns))
+    row_codes = np.empty(n if codes else 0, dtype=np.int64)
+    no_weights = np.empty(0)
+    found = _table_kernels.distinct_counts(
+        values, column, no_weights if weights is None else weights, keys, counts, row_codes
+    )
+    if found < 0:
+        return None
+    order = np.argsort(keys[:found])
+    rank = np.empty(found, dtype=np.int64)
+    rank[order] = np.arange(found)
+    return keys[order], counts[order], (rank[row_codes] if codes else None)
 
 
 def as_float_vector(x: ArrayLike, name: str) -> FloatArray:
@@ -59,12 +99,16 @@ def validate(
     if n == 0:
         raise ValueError("time must contain at least one observation")
     ev = np.asarray(event)
-    if ev.dtype == np.bool_:
-        ev = ev.astype(np.int64)
-    ev_f = as_float_vector(ev, "event")
-    if np.any(ev_f != np.round(ev_f)) or np.any(ev_f < 0):
-        raise ValueError("event must hold non-negative integer codes (0 = censored)")
-    status = ev_f.astype(np.int64)
+    if ev.dtype.kind in "biu" and ev.ndim == 1:
+        # Integer or boolean codes: no float round trip (one pass instead of four).
+        status = ev.astype(np.int64, copy=False)
+        if status.shape[0] and status.min() < 0:
+            raise ValueError("event must hold non-negative integer codes (0 = censored)")
+    else:
+        ev_f = as_float_vector(ev, "event")
+        if np.any(ev_f != np.round(ev_f)) or np.any(ev_f < 0):
+            raise ValueError("event must hold non-negative integer codes (0 = censored)")
+        status = ev_f.astype(np.int64)
     if not multi_state and np.any(status > 1):
         raise ValueError("event must be 0 (censored) or 1 (event)")
     w = np.ones(n) if weights is None else as_float_vector(weights, "weights")
@@ -117,7 +161,13 @@ def risk_table(data: SurvivalData, n_types: int = 1) -> RiskTable:
     (no argsort), which is what makes 10^7 rows take about a second.
     """
     w = data.weights
-    if np.all(w == 1.0):
+    unit = bool(np.all(w == 1.0))
+    hashed = tabulate(data.time, data.status, n_types + 1, None if unit else w)
+    if hashed is not None:
+        times, counts, _ = hashed
+        at_exit = counts.sum(axis=1)
+        n_event = counts[:, 1:]
+    elif unit:
         sorted_t = np.sort(data.time)
         first = np.concatenate([[True], sorted_t[1:] != sorted_t[:-1]])
         times = sorted_t[first]

@@ -27,7 +27,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
-from locoreg.survival._util import FloatArray, as_float_vector, check_same_length, count_at
+from locoreg.survival._util import (
+    FloatArray,
+    as_float_vector,
+    check_same_length,
+    count_at,
+    tabulate,
+)
 
 PAdjust = Literal["holm", "BH", "bonferroni", "none"]
 _FEW_LEVELS = 64
@@ -66,7 +72,18 @@ def _codes(x: ArrayLike, name: str, n: int) -> tuple[NDArray[np.int64], tuple[An
     check_same_length(n, **{name: arr})
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{name} must not contain missing values (NaN)")
-    if arr.dtype.kind in "biuf":
+    exact = arr.dtype.kind in "bf" or (
+        arr.dtype.kind in "iu" and n > 0 and int(np.abs(arr).max()) < 2**53
+    )
+    hashed = (
+        tabulate(arr.astype(np.float64), np.zeros(n, np.int64), 1, codes=True) if exact else None
+    )
+    if hashed is not None:
+        # Few numeric levels on a large input: one hashing pass gives levels and codes.
+        keys, _, codes = hashed
+        assert codes is not None
+        levels = keys.astype(arr.dtype)
+    elif arr.dtype.kind in "biuf":
         # Numeric labels: a plain sort finds the levels and one comparison per level
         # codes them, which on 10^7 rows is several times faster than return_inverse.
         levels = np.unique(arr)
@@ -91,6 +108,11 @@ def _counts(
     weights: FloatArray | None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Distinct times, (weighted) rows leaving and events per time and group, shape (T, G)."""
+    hashed = tabulate(time, 2 * group + event, 2 * n_groups, weights)
+    if hashed is not None:
+        times, counts, _ = hashed
+        deaths = counts[:, 1::2]
+        return times, counts[:, 0::2] + deaths, deaths
     if weights is None:
         # Sorting each group's times (no argsort, no inverse index) is the fast path.
         sorted_t = np.sort(time)
