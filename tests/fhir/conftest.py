@@ -24,7 +24,9 @@ from locoreg.fhir.auth import Issuer, JwtVerifier
 from locoreg.store import AuditStore, SeenJti
 from locoreg.web.cds import router
 
-from helpers.postgresql import temporary_database
+from helpers.postgresql import database, postgresql_database
+
+__all__ = ["database", "postgresql_database"]  # pytest fixtures, shared with tests/store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "fhir"
@@ -124,12 +126,6 @@ def es384() -> Signer:
 @pytest.fixture(scope="session")
 def rs384() -> Signer:
     return Signer("RS384", "ehr-rs384")
-
-
-@pytest.fixture
-def postgresql_database() -> Iterator[str]:
-    with temporary_database() as url:
-        yield url
 
 
 @pytest.fixture

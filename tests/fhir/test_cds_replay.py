@@ -13,7 +13,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,14 +32,6 @@ FEEDBACK = f"{SERVICE}/feedback"
 REPLAY = {
     "detail": [{"field": "Authorization", "message": "JWT jti has been used before (replay)"}]
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
-    url: str = request.getfixturevalue("postgresql_database")
-    return url
 
 
 class Workers:

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from helpers.postgresql import database, postgresql_database
 
-import pytest
-
-from helpers.postgresql import temporary_database
-
-
-@pytest.fixture
-def postgresql_database() -> Iterator[str]:
-    with temporary_database() as url:
-        yield url
+__all__ = ["database", "postgresql_database"]  # pytest fixtures, shared with tests/fhir

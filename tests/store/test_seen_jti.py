@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -39,14 +38,6 @@ def migrate(store: AuditStore, step: str, revision: str) -> None:
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         getattr(command, step)(config, revision)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
-    url: str = request.getfixturevalue("postgresql_database")
-    return url
 
 
 @pytest.fixture

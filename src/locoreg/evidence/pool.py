@@ -243,8 +243,47 @@ class PublishedPool:
         }
 
 
+class _PooledHazardRatio:
+    """A random-effects fit on the log-HR scale read back on the HR scale (``fit`` None:
+    nothing pooled). Shared by the design groups and the one-per-source sensitivity pool."""
+
+    __slots__ = ()
+    fit: MetaResult | None
+
+    @property
+    def hr(self) -> float | None:
+        return None if self.fit is None else math.exp(self.fit.estimate)
+
+    @property
+    def hr_ci(self) -> tuple[float | None, float | None]:
+        if self.fit is None:
+            return None, None
+        return _exp(self.fit.ci_low), _exp(self.fit.ci_high)
+
+    @property
+    def hr_pi(self) -> tuple[float | None, float | None]:
+        """Prediction interval on the HR scale; None below k = 3 (not informative)."""
+        if self.fit is None or self.fit.k < 3:
+            return None, None
+        return _exp(self.fit.pi_low), _exp(self.fit.pi_high)
+
+    def _fit_dict(self) -> dict[str, Any]:
+        """The fit's JSON keys and the HR-scale ones (empty without a fit)."""
+        if self.fit is None:
+            return {}
+        out = self.fit.to_dict()
+        lo, hi = self.hr_ci
+        pi_lo, pi_hi = self.hr_pi
+        out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        return out
+
+
+def _exp(x: float | None) -> float | None:
+    return None if x is None else math.exp(x)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class GroupPool:
+class GroupPool(_PooledHazardRatio):
     """One body of evidence: its studies and, when k ≥ 1, its random-effects fit."""
 
     key: str
@@ -259,33 +298,9 @@ class GroupPool:
     def k(self) -> int:
         return len(self.studies)
 
-    def _exp(self, x: float | None) -> float | None:
-        return None if x is None else math.exp(x)
-
-    @property
-    def hr(self) -> float | None:
-        return None if self.fit is None else math.exp(self.fit.estimate)
-
-    @property
-    def hr_ci(self) -> tuple[float | None, float | None]:
-        if self.fit is None:
-            return None, None
-        return self._exp(self.fit.ci_low), self._exp(self.fit.ci_high)
-
-    @property
-    def hr_pi(self) -> tuple[float | None, float | None]:
-        """Prediction interval on the HR scale; None below k = 3 (not informative)."""
-        if self.fit is None or self.fit.k < 3:
-            return None, None
-        return self._exp(self.fit.pi_low), self._exp(self.fit.pi_high)
-
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"label": self.label, "k": self.k}
-        if self.fit is not None:
-            out.update(self.fit.to_dict())
-            lo, hi = self.hr_ci
-            pi_lo, pi_hi = self.hr_pi
-            out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out.update(self._fit_dict())
         out["studies"] = [s.to_dict() for s in self.studies]
         out["risk_of_bias_summary"] = self.bias_summary
         out["grade"] = [
@@ -367,7 +382,7 @@ class DroppedStudy:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SourceSensitivity:
+class SourceSensitivity(_PooledHazardRatio):
     """A group re-pooled with one study per data source, so shared patients count once.
 
     Same estimator, test and level as the main fit; ``fit`` is :func:`locoreg.meta.rma`
@@ -387,21 +402,6 @@ class SourceSensitivity:
     def k(self) -> int:
         return len(self.kept)
 
-    @property
-    def hr(self) -> float:
-        return math.exp(self.fit.estimate)
-
-    @property
-    def hr_ci(self) -> tuple[float | None, float | None]:
-        return _exp(self.fit.ci_low), _exp(self.fit.ci_high)
-
-    @property
-    def hr_pi(self) -> tuple[float | None, float | None]:
-        """Prediction interval on the HR scale; None below k = 3 (as for the groups)."""
-        if self.fit.k < 3:
-            return None, None
-        return _exp(self.fit.pi_low), _exp(self.fit.pi_high)
-
     def shared(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """``{data_source: (kept id, dropped ids)}`` for every source shared by ≥ 2 studies."""
         out: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -412,10 +412,7 @@ class SourceSensitivity:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"group": self.group, "rule": self.rule}
-        out.update(self.fit.to_dict())
-        lo, hi = self.hr_ci
-        pi_lo, pi_hi = self.hr_pi
-        out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out.update(self._fit_dict())
         out["kept"] = [
             {
                 "id": s.id,
@@ -429,10 +426,6 @@ class SourceSensitivity:
         ]
         out["dropped"] = [d.to_dict() for d in self.dropped]
         return out
-
-
-def _exp(x: float | None) -> float | None:
-    return None if x is None else math.exp(x)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -69,32 +69,22 @@ def randomised_trials() -> TrialEvidence:
         for s in sorted(rnd.studies, key=lambda s: s.id)
     )
 
-    def group_row(group: Any, what: str) -> TrialRow | None:
-        lo, hi = group.hr_ci
-        if group.hr is None or lo is None or hi is None:
+    def pooled_row(pool: Any, key: str, label: str) -> TrialRow | None:
+        """A pooled estimate (a design group or the per-source pool) as a forest row."""
+        lo, hi = pool.hr_ci
+        if pool.hr is None or lo is None or hi is None:
             return None
-        return TrialRow(
-            group.key,
-            f"{what} pooled (k={group.k}, {res.method})",
-            float(group.hr),
-            float(lo),
-            float(hi),
-            0.95,
-        )
+        return TrialRow(key, f"{label} (k={pool.k}, {res.method})", pool.hr, lo, hi, 0.95)
+
+    def group_row(group: Any, what: str) -> TrialRow | None:
+        return pooled_row(group, group.key, f"{what} pooled")
 
     sens = res.source_sensitivity
     one_per_source = dropped = None
     if sens is not None and sens.dropped:
-        lo, hi = sens.hr_ci
-        if lo is not None and hi is not None:
-            one_per_source = TrialRow(
-                "observational_one_per_source",
-                f"Observational, one per data source (k={sens.k}, {res.method})",
-                sens.hr,
-                lo,
-                hi,
-                0.95,
-            )
+        one_per_source = pooled_row(
+            sens, "observational_one_per_source", "Observational, one per data source"
+        )
         dropped = "; ".join(
             f"{', '.join(gone)} ({source_label(source)})"
             for source, (_kept, gone) in sens.shared().items()

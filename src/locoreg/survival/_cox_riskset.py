@@ -51,12 +51,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+T = TypeVar("T")
 
 # Rows per block: two (rows x p) float64 blocks should fit in a core's L2 cache.
 _BLOCK_BYTES = 1 << 18
@@ -353,6 +355,7 @@ class GroupSums:
     d1: FloatArray  # (G, p)
     den: FloatArray  # per death
     loglik: float
+    weights: dict[str, FloatArray]  # c, e, aa, ab, bb per group (see module docstring)
 
 
 def _risk_set_sums(
@@ -438,6 +441,16 @@ def _pool() -> ThreadPoolExecutor | None:
     return _POOL
 
 
+def _in_two(work: Callable[[int, int], T], stop: int, middle: int, parallel: bool) -> list[T]:
+    """``[work(0, stop)]``, or - large inputs, two cores - ``work(0, middle)`` and
+    ``work(middle, stop)`` run by the two worker threads (the kernels and ``np.dot``
+    release the GIL). ``work`` must write only to disjoint parts of shared outputs."""
+    pool = _pool() if parallel else None
+    if pool is None or not 0 < middle < stop:
+        return [work(0, stop)]
+    return list(pool.map(work, (0, middle), (middle, stop)))
+
+
 def _forget_pool() -> None:
     # A forked child inherits the pool object but not its threads: start afresh. It also
     # inherits the parent's running fits' hold on BLAS (their count, the lock, and BLAS
@@ -464,14 +477,12 @@ def _block_pass(
     they add to disjoint segments and keep their own other accumulators.
     """
     seg = np.zeros((rs.seg_start.shape[0], rs.x.shape[1]))
-    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
-    args = (wr, scale, per_row, seg)
-    if pool is None:
-        parts = [_run_blocks(rs, rs.blocks, *args)]
-    else:
-        halves = (rs.blocks[: rs.split], rs.blocks[rs.split :])
-        jobs = [pool.submit(_run_blocks, rs, half, *args) for half in halves if half]
-        parts = [job.result() for job in jobs]
+    parts = _in_two(
+        lambda a, b: _run_blocks(rs, rs.blocks[a:b], wr, scale, per_row, seg),
+        len(rs.blocks),
+        rs.split,
+        len(rs.blocks) >= _PARALLEL_BLOCKS,
+    )
     lo_parts = [part[0] for part in parts if part[0] is not None]
     by_lo = np.sum(lo_parts, axis=0) if lo_parts else None
     # D1 is only ever multiplied by Efron's f_k (via e, ab, bb), zero without tied deaths:
@@ -501,15 +512,15 @@ def _linear_predictor(rs: RiskSets, beta: FloatArray) -> tuple[FloatArray, Float
     n = rs.x.shape[0]
     eta = np.empty(n)
     kernel = _kernels().linear_predictor
-    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
-    if pool is None or rs.split == len(rs.blocks):
-        top = kernel(rs.x, beta, rs.offset, eta, 0, n)
-    else:
-        half = rs.blocks[rs.split].start
-        jobs = [
-            pool.submit(kernel, rs.x, beta, rs.offset, eta, a, b) for a, b in ((0, half), (half, n))
-        ]
-        top = max(job.result() for job in jobs)
+    middle = rs.blocks[rs.split].start if rs.split < len(rs.blocks) else n
+    top = max(
+        _in_two(
+            lambda a, b: kernel(rs.x, beta, rs.offset, eta, a, b),
+            n,
+            middle,
+            len(rs.blocks) >= _PARALLEL_BLOCKS,
+        )
+    )
     if rs.n_strata == 1:
         shift = np.array([top])
         eta -= top
@@ -539,11 +550,6 @@ def _tied_deaths(
         s0, d0, rs.k_frac, rs.death_mean_wt, rs.group_first, den, sums
     )
     return den, dict(zip(_WEIGHT_NAMES, sums, strict=True)), float(log_term)
-
-
-def group_weights(rs: RiskSets, gs: GroupSums) -> dict[str, FloatArray]:
-    """Per-group sums over the tied deaths: c, e, aa, ab, bb (see module docstring)."""
-    return _tied_deaths(rs, gs.s0, gs.d0)[1]
 
 
 def cumulative_at_rows(rs: RiskSets, per_group: FloatArray) -> FloatArray:
@@ -596,11 +602,8 @@ def _cross_terms(
         return out
 
     n_groups = s1.shape[0]
-    pool = _pool() if n_groups >= _PARALLEL_BLOCKS * step else None
-    if pool is None:
-        return chunks(0, n_groups)
-    half = n_groups // 2
-    return sum(pool.map(chunks, (0, half), (half, n_groups)), np.zeros((p, p)))
+    parts = _in_two(chunks, n_groups, n_groups // 2, n_groups >= _PARALLEL_BLOCKS * step)
+    return np.sum(parts, axis=0)
 
 
 def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, FloatArray]:
@@ -620,7 +623,7 @@ def evaluate(rs: RiskSets, beta: FloatArray) -> tuple[GroupSums, FloatArray, Flo
         s1, d1, info = _block_pass(rs, wr, _row_weights(rs, wr, gw, None), per_row=True)
     # sum_deaths w_i eta_i = beta' sum w x + sum w offset - sum_s shift_s sum_s w (no gather).
     dead_eta = float(rs.xw_dead @ beta) + rs.dead_offset - float(shift @ rs.dead_weight)
-    gs = GroupSums(eta, shift, risk, s0, s1, d0, d1, den, dead_eta - log_term)
+    gs = GroupSums(eta, shift, risk, s0, s1, d0, d1, den, dead_eta - log_term, gw)
     score = rs.xw_dead - (gw["c"] @ s1 - gw["e"] @ d1)
     info -= _cross_terms(s1, d1, gw, None)
     return gs, score, (info + info.T) / 2.0
@@ -634,7 +637,7 @@ def score_and_information(
     With ``h`` the score is ``sum_g h_g U_g`` and the information ``sum_g h_g V_g`` (used
     by the proportional-hazards test, where v may be negative: a blocked ``X' (v X)``).
     """
-    gw = group_weights(rs, gs)
+    gw = gs.weights
     wr = rs.weight * gs.risk
     v = _row_weights(rs, wr, gw, h)
     dead_w = rs.weight[rs.death] if h is None else rs.weight[rs.death] * h[rs.group]
@@ -665,7 +668,7 @@ def score_residuals(rs: RiskSets, gs: GroupSums, weighted: bool = False) -> Floa
     group: ``+ rho_i (x_i e_g - (ab_g S1_g - bb_g D1_g))``. One compiled pass writes the
     n x p result (no n x p temporaries); two threads on large inputs.
     """
-    gw = group_weights(rs, gs)
+    gw = gs.weights
     p = rs.x.shape[1]
     m_cum = np.zeros((rs.n_groups + 1, p))
     np.cumsum(gs.s1 * gw["aa"][:, None] - gs.d1 * gw["ab"][:, None], axis=0, out=m_cum[1:])
@@ -681,11 +684,7 @@ def score_residuals(rs: RiskSets, gs: GroupSums, weighted: bool = False) -> Floa
     def rows(first: int, last: int) -> None:
         kernel(*args, first, last, out)
 
-    pool = _pool() if len(rs.blocks) >= _PARALLEL_BLOCKS else None
-    if pool is None:
-        rows(0, n)
-    else:
-        list(pool.map(rows, (0, n // 2), (n // 2, n)))
+    _in_two(rows, n, n // 2, len(rs.blocks) >= _PARALLEL_BLOCKS)
     return out
 
 
@@ -700,7 +699,7 @@ def cluster_sums(rows: FloatArray, clusters: IntArray | None) -> FloatArray:
 
 def martingale(rs: RiskSets, gs: GroupSums) -> FloatArray:
     """Martingale residuals (sorted order): ``delta_i - rho_i (C_i - [dies] e_g)``."""
-    gw = group_weights(rs, gs)
+    gw = gs.weights
     expected = gs.risk * cumulative_at_rows(rs, gw["c"])
     expected[rs.death] -= gs.risk[rs.death] * gw["e"][rs.group]
     return rs.event.astype(np.float64) - expected

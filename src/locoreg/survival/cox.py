@@ -36,7 +36,6 @@ from ._cox_riskset import (
     build_risksets,
     cluster_sums,
     evaluate,
-    group_weights,
     linear_predictor_rows,
     martingale,
     mean_covariate,
@@ -187,7 +186,7 @@ class CoxResult:
         """
         rs, gs = self._rs, self._gs
         ref = 0.0 if centered else -float(self.means @ self.coef)
-        inc = group_weights(rs, gs)["c"] * np.exp(ref - gs.shift[rs.group_stratum])
+        inc = gs.weights["c"] * np.exp(ref - gs.shift[rs.group_stratum])
         times, strata, cum = [], [], []
         for s in np.unique(rs.stratum):
             t_all = np.unique(rs.stop[rs.stratum == s])
@@ -608,7 +607,7 @@ def predict_survival(
     st = np.zeros(m, dtype=np.intp) if strata is None else np.asarray(strata, dtype=np.intp)
     if st.shape != (m,):
         raise ValueError("strata must give one stratum code per row of x_new")
-    gw = group_weights(rs, gs)
+    gw = gs.weights
     z = xn - fit.means
     lp = z @ fit.coef
     xbar = gs.s1 * gw["aa"][:, None] - gs.d1 * gw["ab"][:, None]

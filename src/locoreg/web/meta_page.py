@@ -75,25 +75,7 @@ def _pooled(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
         )
     bodies = sorted({r["body"] for r in rows})
     grouped = by == "design" and len(bodies) > 1
-    # Intervals of different levels (E2108 and JCOG1017 report 90%) are each converted
-    # with their own level, study by study.
-    from locoreg.meta import log_hr_from_ci
-
-    yi, vi = log_hr_from_ci(
-        [r["hr"] for r in rows],
-        [r["ci_low"] for r in rows],
-        [r["ci_high"] for r in rows],
-        [r["ci_level"] for r in rows],
-    )
-    request = MetaRequest(
-        yi=list(map(float, yi)),
-        vi=list(map(float, vi)),
-        method=method,
-        test=test,
-        by=[r["body"] for r in rows] if grouped else None,
-        labels=[r["label"] for r in rows],
-    )
-    result = run_meta(request, log_ratio=True)
+    result = _pool_rows(rows, method, test, grouped)
     sensitivity = one_per_source_pool(rows, method, test) if grouped else None
     return {
         "rows": rows,
@@ -114,7 +96,6 @@ def one_per_source_pool(
     each study left out, its data source and the study kept instead.
     """
     from locoreg.evidence.pool import SourceCandidate, one_per_source, source_label
-    from locoreg.meta import log_hr_from_ci
 
     obs = [r for r in rows if r["body"] == "observational"]
     choice = one_per_source(
@@ -136,21 +117,31 @@ def one_per_source_pool(
     ]
     if not dropped:
         return None
+    result = _pool_rows(kept, method, test, by_body=False)
+    return {"result": result, "kept": [r["id"] for r in kept], "dropped": dropped}
+
+
+def _pool_rows(rows: list[dict[str, Any]], method: str, test: str, by_body: bool) -> dict[str, Any]:
+    """``run_meta`` JSON of the rows' hazard ratios (subgroups by body of evidence when
+    ``by_body``). Intervals of different levels (E2108 and JCOG1017 report 90%) are each
+    converted with their own level, study by study."""
+    from locoreg.meta import log_hr_from_ci
+
     yi, vi = log_hr_from_ci(
-        [r["hr"] for r in kept],
-        [r["ci_low"] for r in kept],
-        [r["ci_high"] for r in kept],
-        [r["ci_level"] for r in kept],
+        [r["hr"] for r in rows],
+        [r["ci_low"] for r in rows],
+        [r["ci_high"] for r in rows],
+        [r["ci_level"] for r in rows],
     )
     request = MetaRequest(
         yi=list(map(float, yi)),
         vi=list(map(float, vi)),
         method=method,
         test=test,
-        labels=[r["label"] for r in kept],
+        by=[r["body"] for r in rows] if by_body else None,
+        labels=[r["label"] for r in rows],
     )
-    result = run_meta(request, log_ratio=True)
-    return {"result": result, "kept": [r["id"] for r in kept], "dropped": dropped}
+    return run_meta(request, log_ratio=True)
 
 
 def forest_svg(
