@@ -71,6 +71,8 @@ class LocalSymptom(StrEnum):
     infection = "infection"
     fungation = "fungation"
     pain = "pain"
+    impending_ulceration = "impending_ulceration"
+    nodal_complication = "nodal_complication"
 
 
 class SurgicalRisk(StrEnum):
@@ -82,6 +84,7 @@ class SurgicalRisk(StrEnum):
 class PatientPreference(StrEnum):
     wants_local_therapy = "wants_local_therapy"
     undecided = "undecided"
+    declines_surgery = "declines_surgery"
     declines_local_therapy = "declines_local_therapy"
 
 
@@ -120,11 +123,19 @@ N_CATEGORIES: tuple[str, ...] = (
 VISCERAL_SITES: frozenset[MetastaticSite] = frozenset(
     {MetastaticSite.lung, MetastaticSite.liver, MetastaticSite.pleura, MetastaticSite.brain}
 )
-# Symptoms of the primary that are indications for palliative local therapy when
-# not controlled. Pain alone is a symptom to treat, not such an indication.
+# Problems of the primary that indicate palliative local therapy whenever they are
+# not controlled (contract v2 §2): open wounds and their complications.
 PALLIATIVE_INDICATIONS: frozenset[LocalSymptom] = frozenset(
     {LocalSymptom.bleeding, LocalSymptom.ulceration, LocalSymptom.infection, LocalSymptom.fungation}
 )
+# Problems that indicate palliative local therapy only when they persist once
+# systemic therapy has started (before it, systemic therapy is the first treatment).
+PALLIATIVE_ON_THERAPY: frozenset[LocalSymptom] = frozenset(
+    {LocalSymptom.pain, LocalSymptom.impending_ulceration, LocalSymptom.nodal_complication}
+)
+# Problems for which dressings, haemostatic measures and wound care are an option.
+WOUND_PROBLEMS: frozenset[LocalSymptom] = PALLIATIVE_INDICATIONS
+LABEL_MAX_LENGTH = 40
 
 
 def _lower(value: Any) -> Any:
@@ -167,7 +178,23 @@ def _m(value: Any) -> Any:
     )
 
 
+def _label(value: Any) -> Any:
+    """A board label: printable characters only, surrounding blanks removed."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text.isprintable():
+        raise PydanticCustomError(
+            "label", "label must contain printable characters only (no control characters)"
+        )
+    return text or None
+
+
 Lower = BeforeValidator(_lower)
+# Contract v2: strict types. An integer field takes an integer (not true, not "52"), a
+# boolean field takes true/false (not "yes", 1 or "no"); forms convert their own strings.
+StrictInt = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
 _STRICT = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
@@ -177,8 +204,8 @@ class Metastasis(BaseModel):
     model_config = _STRICT
 
     site: Annotated[MetastaticSite, Lower]
-    lesions: int | None = Field(
-        default=None, ge=1, description="lesions at this site; null = unknown"
+    lesions: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = Field(
+        default=None, description="lesions at this site; null = not yet counted"
     )
 
 
@@ -187,7 +214,13 @@ class SystemicTherapy(BaseModel):
 
     model_config = _STRICT
 
-    months: float = Field(ge=0, le=600, description="months on systemic therapy")
+    months: float = Field(
+        strict=True,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        description="months since the start of first-line systemic therapy",
+    )
     response: Annotated[Response, Lower] = Response.not_evaluated
 
 
@@ -196,10 +229,12 @@ class Patient(BaseModel):
 
     model_config = _STRICT
 
-    age: int = Field(ge=18, le=110, description="years at diagnosis")
+    age: int = Field(strict=True, ge=18, le=110, description="years at diagnosis")
     sex: Annotated[Sex, Lower]
-    ecog: int | None = Field(default=None, ge=0, le=4, description="ECOG performance status")
-    histology_confirmed: bool
+    ecog: Annotated[int, Field(strict=True, ge=0, le=4)] | None = Field(
+        default=None, description="ECOG performance status; null = not recorded"
+    )
+    histology_confirmed: StrictBool
     er: Annotated[ReceptorStatus, Lower]
     pr: Annotated[ReceptorStatus, Lower]
     her2: Annotated[ReceptorStatus, Lower]
@@ -209,15 +244,35 @@ class Patient(BaseModel):
     metastases: list[Metastasis]
     systemic_therapy: SystemicTherapy | None = None
     local_symptoms: list[Annotated[LocalSymptom, Lower]] = Field(default_factory=list)
-    local_symptoms_controlled: bool = False
+    local_symptoms_controlled: StrictBool = False
     surgical_risk: Annotated[SurgicalRisk, Lower] = SurgicalRisk.standard
-    resectable: bool | None = None
+    resectable: StrictBool | None = None
     patient_preference: Annotated[PatientPreference, Lower] = PatientPreference.undecided
+    visceral_crisis: StrictBool = False
+    label: Annotated[str | None, BeforeValidator(_label)] = Field(
+        default=None,
+        max_length=LABEL_MAX_LENGTH,
+        description="the board's own label; printed on reports, never used in the logic",
+    )
 
     @field_validator("local_symptoms")
     @classmethod
     def _unique_symptoms(cls, value: list[LocalSymptom]) -> list[LocalSymptom]:
         return list(dict.fromkeys(value))
+
+    @field_validator("metastases")
+    @classmethod
+    def _one_row_per_site(cls, value: list[Metastasis]) -> list[Metastasis]:
+        seen: set[MetastaticSite] = set()
+        for item in value:
+            if item.site in seen:
+                raise PydanticCustomError(
+                    "duplicate_site",
+                    "site '{site}' is listed twice; give each site once, with its total lesions",
+                    {"site": item.site.value},
+                )
+            seen.add(item.site)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Patient:

@@ -47,7 +47,11 @@ def valid_patients(draw: st.DrawFn) -> dict[str, Any]:
         "pr": draw(values(ReceptorStatus)),
         "her2": draw(values(ReceptorStatus)),
         "m": m,
-        "metastases": draw(st.lists(metastasis, min_size=1, max_size=6)) if m == "M1" else [],
+        "metastases": draw(
+            st.lists(metastasis, min_size=1, max_size=6, unique_by=lambda m: m["site"])
+        )
+        if m == "M1"
+        else [],
     }
     optional = {
         "ecog": st.none() | st.integers(0, 4),

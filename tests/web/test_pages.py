@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from locoreg import DISCLAIMER, __version__
 from locoreg.decision.model import RECOMMENDATION_LABELS, Recommendation
-from locoreg.patient import Patient, parse_patient
+from locoreg.patient import LocalSymptom, Patient, parse_patient
 from locoreg.store import AuditStore
 from web.support import EXAMPLE_FILES, expected_recommendation, load_example, read_form
 
@@ -70,7 +70,8 @@ def test_form_has_a_labelled_control_for_every_patient_field(client: TestClient)
     for control_id in form.controls:
         assert form.labels.get(control_id), f"control {control_id} has no label"
     # Checkboxes are labelled by the <label> that wraps them, inside a fieldset/legend.
-    assert page.text.count('<label class="check"><input type="checkbox"') == 6
+    checkboxes = len(LocalSymptom) + 1  # one per symptom, and "symptoms controlled"
+    assert page.text.count('<label class="check"><input type="checkbox"') == checkboxes
     assert page.text.count("<fieldset") >= 6 and page.text.count("<legend") >= 6
 
 

@@ -31,6 +31,8 @@ _SCALARS = (
     "surgical_risk",
     "resectable",
     "patient_preference",
+    "visceral_crisis",
+    "label",
 )
 MAX_ROWS = 8  # one per metastatic site
 # The contract's defaults for optional fields, pre-selected in a blank form.
@@ -38,6 +40,7 @@ DEFAULTS: dict[str, str] = {
     "surgical_risk": "standard",
     "patient_preference": "undecided",
     "systemic_therapy-started": "no",
+    "visceral_crisis": "false",
 }
 
 
@@ -60,6 +63,29 @@ def _text(form: Mapping[str, Any], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# The Patient contract's types are strict (v2): the form converts its own strings.
+_INTEGERS = frozenset({"age", "ecog"})
+_BOOLEANS = frozenset({"histology_confirmed", "resectable", "visceral_crisis"})
+_BOOLEAN_TEXT = {"true": True, "yes": True, "false": False, "no": False}
+
+
+def _number(text: str, kind: type[int] | type[float]) -> Any:
+    """A form string as a number; an unconvertible value is passed on as typed, so that
+    the contract names the field and what it allows."""
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
+def _typed(name: str, text: str) -> Any:
+    if name in _INTEGERS:
+        return _number(text, int)
+    if name in _BOOLEANS:
+        return _BOOLEAN_TEXT.get(text.lower(), text)
+    return text
+
+
 def form_to_input(
     form: Mapping[str, Any], symptoms: list[str]
 ) -> tuple[dict[str, Any], dict[int, int]]:
@@ -68,7 +94,7 @@ def form_to_input(
     for name in _SCALARS:
         value = _text(form, name)
         if value:
-            data[name] = value
+            data[name] = _typed(name, value)
     rows: dict[int, dict[str, str]] = {}
     for key in form:
         match = _ROW.match(key)
@@ -83,14 +109,14 @@ def form_to_input(
         item: dict[str, Any] = {}
         if site:
             item["site"] = site
-        item["lesions"] = lesions or None
+        item["lesions"] = _number(lesions, int) if lesions else None
         row_of[len(metastases)] = row
         metastases.append(item)
     data["metastases"] = metastases
     if _text(form, "systemic_therapy-started") == "yes":
         therapy: dict[str, Any] = {}
         if months := _text(form, "systemic_therapy-months"):
-            therapy["months"] = months
+            therapy["months"] = _number(months, float)
         if response := _text(form, "systemic_therapy-response"):
             therapy["response"] = response
         data["systemic_therapy"] = therapy
