@@ -75,7 +75,6 @@ class MetaResult:
     weights: FloatArray
     #: degrees of freedom of the t distribution (knha), else None
     df: int | None
-    converged: bool
     #: iterations of the τ² algorithm (Fisher scoring or root finding; 0 if closed form)
     iterations: int
     #: Knapp–Hartung scale factor s² (1 for test="z")
@@ -108,7 +107,9 @@ class MetaResult:
             level=self.level,
             tau2_se=_clean(self.tau2_se),
             df=self.df,
-            converged=self.converged,
+            # kept in the JSON for its readers; a fit that does not converge raises
+            # ConvergenceError instead of returning a result
+            converged=True,
             iterations=self.iterations,
             weights=[_clean(x) for x in self.weights],
         )
@@ -288,7 +289,6 @@ def rma(
         pi_high=pi_high,
         weights=100.0 * w / w.sum(),
         df=df,
-        converged=True,
         iterations=iterations,
         s2w=s2w,
         coef_names=names,
