@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import sys
-from collections.abc import Iterable, Sequence
+import typing
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -13,6 +17,8 @@ from locoreg.errors import FieldError, InputError
 
 if TYPE_CHECKING:
     from locoreg.evidence.base import EvidenceBase
+
+R = TypeVar("R")
 
 EXIT_BAD_INPUT = 2
 #: exit code when the packaged evidence base itself is broken (not the user's input)
@@ -69,3 +75,50 @@ def evidence_base() -> EvidenceBase:
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_PROBLEMS) from None
+
+
+def with_options(**groups: type) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a typer command groups of options as frozen dataclasses.
+
+    Each field of a group's dataclass has a ``typer.Option(...)`` as its default; the
+    decorator adds the fields to the command's signature (so typer shows them as options)
+    and calls the command with one instance per group, under the keyword ``groups`` names::
+
+        @app.command()
+        @with_options(selection=SelectionOptions)
+        def sql(selection: SelectionOptions) -> None: ...
+
+    Several commands share a group without repeating its options (typer has no option
+    groups of its own).
+    """
+
+    def decorate(command: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(command)
+        hints = typing.get_type_hints(command)
+        kept = [p for name, p in signature.parameters.items() if name not in groups]
+        added: list[inspect.Parameter] = []
+        for cls in groups.values():
+            types = typing.get_type_hints(cls)
+            for f in dataclasses.fields(cls):
+                added.append(
+                    inspect.Parameter(
+                        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                        annotation=types[f.name],
+                    )
+                )  # fmt: skip
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> R:
+            for keyword, cls in groups.items():
+                values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls)}
+                kwargs[keyword] = cls(**values)
+            return command(*args, **kwargs)
+
+        run.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        run.__annotations__ = {
+            **{k: v for k, v in hints.items() if k not in groups},
+            **{p.name: p.annotation for p in added},
+        }
+        return run
+
+    return decorate
