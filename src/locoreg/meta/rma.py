@@ -95,6 +95,17 @@ class MetaResult:
     r2: float | None = None
     vcov: FloatArray = field(default_factory=lambda: np.zeros((1, 1)), repr=False)
 
+    def summary(self, *, ratio: bool = False) -> str:
+        """The fit as metafor's ``print(rma)`` lays it out; ``ratio=True`` adds exp() of the
+        estimate and its intervals (the ratio scale of log ratios, as
+        ``predict(res, transf = exp)``)."""
+        from locoreg.meta._print import format_rma
+
+        return format_rma(self, ratio=ratio)
+
+    def __str__(self) -> str:
+        return self.summary()
+
     @property
     def p(self) -> int:
         """Number of coefficients (1 for a plain meta-analysis)."""
