@@ -18,6 +18,7 @@ from locoreg.errors import FieldError, InputError
 from locoreg.evidence.base import load_evidence_base
 from locoreg.evidence.model import OutcomeKind
 from locoreg.meta.options import DEFAULT_METHOD, TAU2_METHODS, TESTS
+from locoreg.web.meta_diagnostics import diagnostics
 from locoreg.web.meta_service import MetaRequest, run_meta
 
 # the form offers the default estimator first and the fixed-effect model last
@@ -89,6 +90,7 @@ def _pooled(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
         "grouped": grouped,
         "sensitivity": sensitivity,
         "svg": forest_svg(rows, result, sensitivity),
+        "diagnostics": diagnostics(rows, method, test, grouped),
     }
 
 
