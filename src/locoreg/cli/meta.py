@@ -17,6 +17,8 @@ import typer
 
 from locoreg.cli._common import DataFormat, choose, fail, with_options
 from locoreg.cli.meta_diagnostics import Extras
+from locoreg.cli.meta_diagnostics import fmt as _fmt
+from locoreg.cli.meta_diagnostics import p_text as _p
 from locoreg.errors import FieldError, InputError, core_error
 
 #: image formats the forest plot can be written in (plots._style.save)
@@ -158,16 +160,6 @@ def _with_ratios(d: dict[str, Any]) -> dict[str, Any]:
         value = d.get(src)
         out[key] = math.exp(value) if value is not None else None
     return out
-
-
-def _fmt(x: float | None, digits: int = 2) -> str:
-    return "NA" if x is None else f"{x:.{digits}f}"
-
-
-def _p(p: float | None) -> str:
-    if p is None:
-        return "NA"
-    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def _summary_lines(d: dict[str, Any], from_hr: bool, indent: str = "") -> list[str]:

@@ -139,14 +139,19 @@ def run_extras(
     return out, filled
 
 
-def _f(x: float | None, digits: int = 2) -> str:
+def fmt(x: float | None, digits: int = 2) -> str:
+    """A number for the text output (``NA`` when not defined)."""
     return "NA" if x is None else f"{x:.{digits}f}"
 
 
-def _p(p: float | None) -> str:
+def p_text(p: float | None) -> str:
+    """``= 0.0123`` or ``< 0.0001``, to follow a ``p``."""
     if p is None:
         return "NA"
     return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
+
+
+_f, _p = fmt, p_text
 
 
 def text_lines(out: dict[str, Any], from_hr: bool) -> list[str]:

@@ -29,16 +29,21 @@ def as_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
     return a
 
 
-def as_effects(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Effect sizes and sampling variances: same length, finite, variances > 0."""
-    y = as_vector(yi, "yi")
-    v = as_vector(vi, "vi")
+def as_effects(
+    yi: ArrayLike, vi: ArrayLike, names: tuple[str, str] = ("yi", "vi")
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Effect sizes and sampling variances: same length, finite, variances > 0; errors
+    name the arguments as ``names`` (for example ``("o_minus_e", "v")``)."""
+    y = as_vector(yi, names[0])
+    v = as_vector(vi, names[1])
     if y.shape != v.shape:
-        raise ArgumentError("vi", f"yi and vi differ in length ({y.size} vs {v.size})")
+        raise ArgumentError(
+            names[1], f"{names[0]} and {names[1]} differ in length ({y.size} vs {v.size})"
+        )
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         i = int(bad[0])
-        raise ArgumentError("vi", f"sampling variance {v[i]} must be > 0", index=i)
+        raise ArgumentError(names[1], f"sampling variance {v[i]} must be > 0", index=i)
     return y, v
 
 

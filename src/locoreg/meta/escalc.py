@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from locoreg.meta._validate import as_vector
+from locoreg.meta._validate import as_effects, as_vector
 from locoreg.meta.effects import log_hr_from_ci
 from locoreg.meta.errors import ArgumentError
 
@@ -100,76 +100,35 @@ def _finite(y: FloatArray, v: FloatArray, measure: str) -> tuple[FloatArray, Flo
     return y, v
 
 
-def log_risk_ratio(
-    ai: ArrayLike,
-    bi: ArrayLike,
-    ci: ArrayLike,
-    di: ArrayLike,
-    *,
-    add: float = 0.5,
-    to: ZeroCells = "only0",
+def _rr(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Log risk ratio and its variance (metafor ``escalc("RR")``); see the module docstring."""
-    a, b, c, d = _counts(ai, bi, ci, di, add, to)
     n1, n2 = a + b, c + d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.log(a / n1) - np.log(c / n2)
-        v = 1 / a - 1 / n1 + 1 / c - 1 / n2
-    return _finite(y, v, "the log risk ratio")
+    return np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
 
 
-def log_odds_ratio(
-    ai: ArrayLike,
-    bi: ArrayLike,
-    ci: ArrayLike,
-    di: ArrayLike,
-    *,
-    add: float = 0.5,
-    to: ZeroCells = "only0",
+def _or(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Log odds ratio and its variance (metafor ``escalc("OR")``); see the module docstring."""
-    a, b, c, d = _counts(ai, bi, ci, di, add, to)
     p1, p2 = a / (a + b), c / (c + d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
-        v = 1 / a + 1 / b + 1 / c + 1 / d
-    return _finite(y, v, "the log odds ratio")
+    return np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2)), 1 / a + 1 / b + 1 / c + 1 / d
 
 
-def risk_difference(
-    ai: ArrayLike,
-    bi: ArrayLike,
-    ci: ArrayLike,
-    di: ArrayLike,
-    *,
-    add: float = 0.5,
-    to: ZeroCells = "only0",
+def _rd(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Risk difference and its large-sample variance (metafor ``escalc("RD")``)."""
-    a, b, c, d = _counts(ai, bi, ci, di, add, to)
     n1, n2 = a + b, c + d
     p1, p2 = a / n1, c / n2
     return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
 
 
-def log_hr_from_logrank(o_minus_e: ArrayLike, v: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Log hazard ratio (O − E)/V and its variance 1/V from the log-rank statistic (Peto)."""
-    oe = as_vector(o_minus_e, "o_minus_e")
-    var = as_vector(v, "v")
-    if var.size != oe.size:
-        raise ArgumentError("v", f"expected {oe.size} values (one per study), got {var.size}")
-    bad = np.flatnonzero(var <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise ArgumentError("v", f"variance {var[i]:g} must be > 0", index=i)
-    return oe / var, 1.0 / var
+Formula = Callable[[FloatArray, FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
 
-
-#: measure → function of the 2×2 counts (metafor ``escalc``'s names)
-MEASURES: dict[str, Callable[..., tuple[FloatArray, FloatArray]]] = {
-    "RR": log_risk_ratio,
-    "OR": log_odds_ratio,
-    "RD": risk_difference,
+#: measure → (formula of the four cells, what it is); metafor ``escalc``'s names
+MEASURES: dict[str, tuple[Formula, str]] = {
+    "RR": (_rr, "the log risk ratio"),
+    "OR": (_or, "the log odds ratio"),
+    "RD": (_rd, "the risk difference"),
 }
 
 
@@ -183,9 +142,42 @@ def escalc(
     add: float = 0.5,
     to: ZeroCells = "only0",
 ) -> tuple[FloatArray, FloatArray]:
-    """``(yi, vi)`` for a 2×2-count ``measure`` (RR, OR or RD), as metafor's ``escalc``."""
-    fn = MEASURES.get(measure)
-    if fn is None:
+    """``(yi, vi)`` for a 2×2-count ``measure`` (RR, OR or RD), as metafor's ``escalc``;
+    the formulas and the zero-cell rules are in the module docstring."""
+    if measure not in MEASURES:
         allowed = ", ".join(MEASURES)
         raise ArgumentError("measure", f"{measure!r} is not one of {allowed}", allowed=allowed)
-    return fn(ai, bi, ci, di, add=add, to=to)
+    formula, what = MEASURES[measure]
+    cells = _counts(ai, bi, ci, di, add, to)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y, v = formula(*cells)
+    return _finite(y, v, what)
+
+
+def _measure(name: str) -> Callable[..., tuple[FloatArray, FloatArray]]:
+    def effect(
+        ai: ArrayLike,
+        bi: ArrayLike,
+        ci: ArrayLike,
+        di: ArrayLike,
+        *,
+        add: float = 0.5,
+        to: ZeroCells = "only0",
+    ) -> tuple[FloatArray, FloatArray]:
+        return escalc(name, ai, bi, ci, di, add=add, to=to)
+
+    effect.__doc__ = (
+        f"{MEASURES[name][1].capitalize()} and its variance: ``escalc({name!r}, ...)``."
+    )
+    return effect
+
+
+log_risk_ratio = _measure("RR")
+log_odds_ratio = _measure("OR")
+risk_difference = _measure("RD")
+
+
+def log_hr_from_logrank(o_minus_e: ArrayLike, v: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Log hazard ratio (O − E)/V and its variance 1/V from the log-rank statistic (Peto)."""
+    oe, var = as_effects(o_minus_e, v, names=("o_minus_e", "v"))
+    return oe / var, 1.0 / var
