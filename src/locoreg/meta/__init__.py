@@ -13,7 +13,7 @@ from locoreg._lazy import lazy_attribute
 _EXPORTS: dict[str, str] = {
     # name -> submodule
     "rma": "rma",
-    "MetaResult": "rma",
+    "MetaResult": "result",
     "log_hr_from_ci": "effects",
     "escalc": "escalc",
     "log_risk_ratio": "escalc",

@@ -20,8 +20,6 @@ quantile with k − p df (knha), as ``predict()``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,125 +30,10 @@ from locoreg.meta._validate import as_effects, as_level
 from locoreg.meta._zeroin import R_TOL, zeroin
 from locoreg.meta.errors import ArgumentError
 from locoreg.meta.options import TAU2_METHODS, TESTS, Tau2Method, Test
+from locoreg.meta.result import CONTRACT_KEYS, MetaResult
 
-__all__ = ["ArgumentError", "ConvergenceError", "MetaResult", "rma"]
+__all__ = ["CONTRACT_KEYS", "ArgumentError", "ConvergenceError", "MetaResult", "rma"]
 FloatArray = NDArray[np.float64]
-
-#: keys of :meth:`MetaResult.to_dict` fixed by CONTRACTS.md §3, in that order
-CONTRACT_KEYS: tuple[str, ...] = (
-    "k", "method", "test", "estimate", "se", "statistic", "p_value", "ci_low", "ci_high",
-    "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class MetaResult:
-    """One fitted meta-analysis. Scalar effect fields describe the first coefficient
-    (the pooled effect, or the intercept of a meta-regression); ``coef_*`` arrays hold
-    every coefficient. ``None`` means "not defined for this model" (for example the τ²
-    interval of a fixed-effect model, or a p-value with 0 residual df)."""
-
-    k: int
-    method: str
-    test: str
-    level: float
-    estimate: float
-    se: float
-    statistic: float
-    p_value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    tau2: float
-    tau2_se: float | None
-    tau2_ci_low: float | None
-    tau2_ci_high: float | None
-    i2: float
-    h2: float
-    q: float
-    q_df: int
-    q_p: float
-    pi_low: float | None
-    pi_high: float | None
-    #: percent weight of each study in the fit, 1/(vᵢ + τ̂²) normalised
-    weights: FloatArray
-    #: degrees of freedom of the t distribution (knha), else None
-    df: int | None
-    #: iterations of the τ² algorithm (Fisher scoring or root finding; 0 if closed form)
-    iterations: int
-    #: Knapp–Hartung scale factor s² (1 for test="z")
-    s2w: float
-    coef_names: tuple[str, ...]
-    coef: FloatArray
-    coef_se: FloatArray
-    coef_statistic: FloatArray
-    coef_p: FloatArray
-    coef_ci_low: FloatArray
-    coef_ci_high: FloatArray
-    #: omnibus test of the moderators (all coefficients but the intercept; for an
-    #: intercept-only model the intercept): χ² (z) or F (knha) statistic, df, p
-    qm: float
-    qm_df: tuple[int, int | None]
-    qm_p: float
-    #: pseudo-R² (percent) of a meta-regression, None for an intercept-only model
-    r2: float | None = None
-    vcov: FloatArray = field(default_factory=lambda: np.zeros((1, 1)), repr=False)
-
-    def summary(self, *, ratio: bool = False) -> str:
-        """The fit as metafor's ``print(rma)`` lays it out; ``ratio=True`` adds exp() of the
-        estimate and its intervals (the ratio scale of log ratios, as
-        ``predict(res, transf = exp)``)."""
-        from locoreg.meta._print import format_rma
-
-        return format_rma(self, ratio=ratio)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    @property
-    def p(self) -> int:
-        """Number of coefficients (1 for a plain meta-analysis)."""
-        return len(self.coef)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: the contract keys first, then the extras; NaN becomes None."""
-        out: dict[str, Any] = {key: _clean(getattr(self, key)) for key in CONTRACT_KEYS}
-        out.update(
-            level=self.level,
-            tau2_se=_clean(self.tau2_se),
-            df=self.df,
-            # kept in the JSON for its readers; a fit that does not converge raises
-            # ConvergenceError instead of returning a result
-            converged=True,
-            iterations=self.iterations,
-            weights=[_clean(x) for x in self.weights],
-        )
-        if self.p > 1:
-            out["coefficients"] = [
-                {
-                    "name": name,
-                    "estimate": _clean(self.coef[j]),
-                    "se": _clean(self.coef_se[j]),
-                    "statistic": _clean(self.coef_statistic[j]),
-                    "p_value": _clean(self.coef_p[j]),
-                    "ci_low": _clean(self.coef_ci_low[j]),
-                    "ci_high": _clean(self.coef_ci_high[j]),
-                }
-                for j, name in enumerate(self.coef_names)
-            ]
-            out.update(
-                qm=_clean(self.qm), qm_df=list(self.qm_df), qm_p=_clean(self.qm_p), r2=self.r2
-            )
-        return out
-
-
-def _clean(x: Any) -> Any:
-    if x is None:
-        return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _opt(x: float) -> float | None:

@@ -93,7 +93,8 @@ def _group(
 
 def _funnel_svg(yi: Any, vi: Any, filled: Any, ids: list[str]) -> str:
     from locoreg.plots.funnel import funnel_plot
-    from locoreg.web.meta_page import _svg_text
+    from locoreg.plots.km import figure_svg
 
-    fig = funnel_plot(yi, vi, fill=filled, measure="HR", labels=ids)
-    return _svg_text(fig)
+    svg = figure_svg(funnel_plot(yi, vi, fill=filled, measure="HR", labels=ids))
+    title = "Funnel plot: log hazard ratio of each study against its standard error"
+    return svg.replace(">", f' role="img" aria-label="{title}">', 1)
