@@ -218,6 +218,8 @@ def _parse(
     grade: list[GradeRating] = []
     problems: list[ValidationProblem] = []
     seen: dict[str, str] = {}
+    # ids of records refused above: references to them are not reported a second time
+    broken: set[str] = set()
     for stray in sorted(path.glob("*.yml")):
         # silently skipping a record would drop a study from every analysis unnoticed
         problems.append(
@@ -227,6 +229,7 @@ def _parse(
         data, errs = _read_yaml(file)
         problems += errs
         if errs:
+            broken.add(file.stem)
             continue
         if file.name == GRADE_FILE:
             if not isinstance(data, list):
@@ -243,11 +246,13 @@ def _parse(
             continue
         if not isinstance(data, dict):
             problems.append(ValidationProblem(file.name, "", "expected a mapping (one study)"))
+            broken.add(file.stem)
             continue
         try:
             study = Study.model_validate(data)
         except ValidationError as exc:
             problems += _pydantic_problems(file.name, exc)
+            broken.update({file.stem, str(data.get("id", file.stem))})
             continue
         if study.id != file.stem:
             problems.append(
@@ -260,15 +265,19 @@ def _parse(
             continue
         seen[study.id] = file.name
         studies.append(study)
-    problems += _cross_reference_problems(studies, grade)
+    problems += _cross_reference_problems(studies, grade, frozenset(broken))
     return studies, grade, problems
 
 
 def _cross_reference_problems(
-    studies: list[Study], grade: list[GradeRating]
+    studies: list[Study], grade: list[GradeRating], broken: frozenset[str] = frozenset()
 ) -> list[ValidationProblem]:
-    """Ids named inside records (cited_in, related, GRADE studies) must exist."""
-    ids = {s.id for s in studies}
+    """Ids named inside records (cited_in, related, GRADE studies) must exist.
+
+    An id whose record was refused (``broken``) counts as known: its own problems are
+    reported once, at that record, instead of as "unknown id" at every record naming it.
+    """
+    ids = {s.id for s in studies} | broken
     out: list[ValidationProblem] = []
     by_id = {s.id: s for s in studies}
     for s in studies:
@@ -278,6 +287,8 @@ def _cross_reference_problems(
                     out.append(ValidationProblem(f"{s.id}.yaml", name, f"unknown study id {ref!r}"))
         chain, later = [s.id], s.superseded_by
         while later is not None:
+            if later in broken:
+                break
             if later not in by_id:
                 out.append(
                     ValidationProblem(f"{s.id}.yaml", "superseded_by", f"unknown id {later!r}")
