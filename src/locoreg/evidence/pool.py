@@ -80,12 +80,18 @@ __all__ = [
     "ONE_PER_SOURCE_RULE",
     "OUTCOMES",
     "TESTS",
+    "BetweenGroups",
+    "BiasProfile",
     "DroppedStudy",
+    "GroupFits",
     "GroupPool",
+    "HazardRatioRecord",
+    "LogHazardRatio",
     "NotPooled",
     "PoolResult",
     "PooledStudy",
     "PublishedPool",
+    "Selection",
     "SourceCandidate",
     "SourceSensitivity",
     "one_per_source",
@@ -529,27 +535,76 @@ def _why_not(study: Study, o: Outcome) -> str | None:
     return None
 
 
-def _bias(study: Study) -> tuple[str | None, str | None, str | None, bool, tuple[str, ...]]:
-    rob = study.risk_of_bias
-    if rob is None:
-        return None, None, study.risk_of_bias_not_assessed, False, ()
-    tool = "RoB 2" if isinstance(rob, Rob2) else "ROBINS-I"
-    serious = tuple(
-        f"{name.replace('_', ' ')} ({d.judgement.value.replace('_', ' ')}): {d.reason}"
-        for name, d in rob.domains().items()
-        if d.judgement.value in _SERIOUS
-    )
-    immortal = isinstance(rob, RobinsI) and rob.immortal_time_bias
-    return tool, rob.overall.judgement.value, rob.overall.reason, immortal, serious
+@dataclass(frozen=True, slots=True)
+class BiasProfile:
+    """A study's risk-of-bias judgement as the pool reports it."""
+
+    tool: str | None
+    overall: str | None
+    reason: str | None
+    immortal_time_bias: bool
+    #: "domain (judgement): reason" for every domain judged high/serious/critical
+    serious_domains: tuple[str, ...]
+
+    @classmethod
+    def of(cls, study: Study) -> BiasProfile:
+        rob = study.risk_of_bias
+        if rob is None:
+            return cls(None, None, study.risk_of_bias_not_assessed, False, ())
+        serious = tuple(
+            f"{name.replace('_', ' ')} ({d.judgement.value.replace('_', ' ')}): {d.reason}"
+            for name, d in rob.domains().items()
+            if d.judgement.value in _SERIOUS
+        )
+        return cls(
+            tool="RoB 2" if isinstance(rob, Rob2) else "ROBINS-I",
+            overall=rob.overall.judgement.value,
+            reason=rob.overall.reason,
+            immortal_time_bias=isinstance(rob, RobinsI) and rob.immortal_time_bias,
+            serious_domains=serious,
+        )
 
 
-def _select(
-    base: EvidenceBase, kind: OutcomeKind
-) -> tuple[list[tuple[Study, Outcome, str]], list[NotPooled], list[PublishedPool]]:
-    chosen: list[tuple[Study, Outcome, str]] = []
+@dataclass(frozen=True, slots=True)
+class HazardRatioRecord:
+    """One study's hazard ratio chosen for pooling: the record and its checked numbers."""
+
+    study: Study
+    outcome: Outcome
+    #: "randomised" or "observational" (a key of :data:`GROUPS`)
+    group: str
+    hr: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+
+    @classmethod
+    def of(cls, study: Study, o: Outcome, group: str) -> HazardRatioRecord | None:
+        """The record when it is a hazard ratio with both limits and their level."""
+        if o.measure.value != "HR" or o.estimate is None:
+            return None
+        if o.ci_low is None or o.ci_high is None or o.ci_level is None:
+            return None
+        return cls(study, o, group, o.estimate, o.ci_low, o.ci_high, o.ci_level)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What :func:`pool_by_design` pools, lists, and shows for comparison."""
+
+    chosen: tuple[HazardRatioRecord, ...]
+    not_pooled: tuple[NotPooled, ...]
+    published: tuple[PublishedPool, ...]
+
+
+def _select(base: EvidenceBase, kind: OutcomeKind) -> Selection:
+    chosen: list[HazardRatioRecord] = []
     not_pooled: list[NotPooled] = []
-    published: list[PublishedPool] = []
     taken: set[str] = set()
+
+    def unpooled(study: Study, o: Outcome, reason: str) -> NotPooled:
+        return NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
+
     for study, o in base.outcomes(kind, subgroup="overall"):
         if study.design is Design.meta_analysis:
             continue
@@ -557,55 +612,56 @@ def _select(
         if group is None:
             reason = f"design {study.design.value} is neither a randomised trial nor an "
             reason += "observational comparison"
-            not_pooled.append(
-                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
-            )
-            continue
-        if study.id in taken:
+            not_pooled.append(unpooled(study, o, reason))
+        elif study.id in taken:
             reason = "a further record of this study; the first hazard ratio listed is pooled"
-            not_pooled.append(
-                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
-            )
-            continue
-        why = _why_not(study, o)
-        if why is None:
-            chosen.append((study, o, group))
+            not_pooled.append(unpooled(study, o, reason))
+        elif (why := _why_not(study, o)) is not None:
+            not_pooled.append(unpooled(study, o, why))
+        elif (record := HazardRatioRecord.of(study, o, group)) is not None:
+            chosen.append(record)
             taken.add(study.id)
-        else:
-            not_pooled.append(NotPooled(study.id, study.cite(), study.design.value, o.label, why))
     # a study with several records: once one is chosen, earlier unusable ones are noise
     not_pooled = [n for n in not_pooled if n.id not in taken or n.reason.startswith("a further")]
-    # superseded reports: listed so a reader sees where MF07-01's earlier numbers went
+    not_pooled += _superseded(base, kind)
+    # chronological within each group, as a reader scans a forest plot
+    chosen.sort(key=lambda c: (c.study.citation.year or 0, c.study.id))
+    return Selection(tuple(chosen), tuple(not_pooled), _published(base, kind))
+
+
+def _superseded(base: EvidenceBase, kind: OutcomeKind) -> list[NotPooled]:
+    """Superseded reports: listed so a reader sees where MF07-01's earlier numbers went."""
     current = {(s.id, o.label) for s, o in base.outcomes(kind, subgroup="overall")}
+    out: list[NotPooled] = []
     for study, o in base.outcomes(kind, subgroup="overall", include_superseded=True):
         if (study.id, o.label) not in current and _group_of(study.design) is not None:
             later = study.superseded_by or "a later report"
-            not_pooled.append(
-                NotPooled(
-                    study.id, study.cite(), study.design.value, o.label,
-                    f"superseded by {later}, which reports this outcome (one report per trial)",
-                )
-            )  # fmt: skip
+            reason = f"superseded by {later}, which reports this outcome (one report per trial)"
+            out.append(NotPooled(study.id, study.cite(), study.design.value, o.label, reason))
+    return out
+
+
+def _published(base: EvidenceBase, kind: OutcomeKind) -> tuple[PublishedPool, ...]:
+    """Published meta-analyses' body-level ratios, for comparison (never re-pooled)."""
+    out: list[PublishedPool] = []
     for study, o in base.outcomes(kind, subgroup=None, design=Design.meta_analysis):
         sub = o.subgroup
         body_level = sub == "overall" or "rct" in sub.lower() or "observational" in sub.lower()
         if o.estimate is not None and o.measure.is_ratio and body_level:
-            published.append(
+            out.append(
                 PublishedPool(
                     study.id, study.cite(), o.label, sub, o.measure.value, o.estimate,
                     o.ci_low, o.ci_high, study.population, o.source_url,
                     o.favourable_side or "lower",
                 )
             )  # fmt: skip
-    # chronological within each group, as a reader scans a forest plot
-    chosen.sort(key=lambda c: (c[0].citation.year or 0, c[0].id))
-    return chosen, not_pooled, published
+    return tuple(out)
 
 
 def poolable(base: EvidenceBase, kind: OutcomeKind) -> list[tuple[Study, Outcome, str]]:
     """The (study, hazard-ratio outcome, ``"randomised"|"observational"``) triples that
     :func:`pool_by_design` pools for ``kind``: one report per trial, chronological."""
-    return _select(base, kind)[0]
+    return [(c.study, c.outcome, c.group) for c in _select(base, kind).chosen]
 
 
 def _serious_in(s: PooledStudy, domain: str) -> bool:
@@ -773,6 +829,101 @@ def _source_sensitivity(
     return SourceSensitivity(key, ONE_PER_SOURCE_RULE, kept, weights, dropped, fit)
 
 
+@dataclass(frozen=True, slots=True)
+class LogHazardRatio:
+    """A chosen record on the pooling scale: y = log HR, v = SE² (Parmar et al. 1998)."""
+
+    record: HazardRatioRecord
+    yi: float
+    vi: float
+
+
+def _on_log_scale(chosen: Sequence[HazardRatioRecord]) -> tuple[LogHazardRatio, ...]:
+    """SE = (log U − log L) / (2 z_{(1+c)/2}) at each record's own level c."""
+    from locoreg.meta.effects import log_hr_from_ci
+
+    if not chosen:
+        return ()
+    yi, vi = log_hr_from_ci(
+        [c.hr for c in chosen],
+        [c.ci_low for c in chosen],
+        [c.ci_high for c in chosen],
+        [c.ci_level for c in chosen],
+    )
+    return tuple(
+        LogHazardRatio(c, float(y), float(v)) for c, y, v in zip(chosen, yi, vi, strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BetweenGroups:
+    """Test for subgroup differences: Q_between on ``df`` degrees of freedom."""
+
+    q: float
+    df: int
+    p: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFits:
+    """One random-effects fit per design group present, and the test between them."""
+
+    rows: tuple[LogHazardRatio, ...]
+    #: group keys with at least one study, in :data:`GROUPS` order
+    present: tuple[str, ...]
+    by_group: dict[str, MetaResult]
+    #: None when fewer than two groups have studies
+    between: BetweenGroups | None
+
+    def weighted(self) -> list[tuple[LogHazardRatio, float]]:
+        """(row, percent weight in its group's fit), group by group in display order."""
+        out: list[tuple[LogHazardRatio, float]] = []
+        for key in self.present:
+            rows = [r for r in self.rows if r.record.group == key]
+            out += zip(rows, map(float, self.by_group[key].weights), strict=True)
+        return out
+
+
+def _fit_groups(
+    rows: tuple[LogHazardRatio, ...], method: str, test: str, level: float
+) -> GroupFits:
+    """Each group fitted by :func:`rma`; with two groups, :func:`subgroup_analysis`
+    (separate τ² per group, Q_between on G − 1 df)."""
+    from locoreg.meta import rma
+    from locoreg.meta.subgroup import subgroup_analysis
+
+    present = tuple(key for key in GROUPS if any(r.record.group == key for r in rows))
+    if len(present) >= 2:
+        sub = subgroup_analysis(
+            [r.yi for r in rows], [r.vi for r in rows], [r.record.group for r in rows],
+            method=method, test=test, level=level,
+        )  # fmt: skip
+        between = BetweenGroups(sub.q_between, sub.q_between_df[0], sub.q_between_p)
+        return GroupFits(rows, present, dict(sub.levels), between)
+    by_group = {}
+    for key in present:
+        members = [r for r in rows if r.record.group == key]
+        by_group[key] = rma([r.yi for r in members], [r.vi for r in members], method, test, level)
+    return GroupFits(rows, present, by_group, None)
+
+
+def _pooled_study(row: LogHazardRatio, weight: float) -> PooledStudy:
+    """The pooled row of one study, with its weight and risk-of-bias reasons."""
+    c, s, o = row.record, row.record.study, row.record.outcome
+    bias = BiasProfile.of(s)
+    return PooledStudy(
+        id=s.id, citation=s.cite(), year=s.citation.year, design=s.design.value,
+        group=c.group, label=o.label, hr=c.hr, hr_ci_low=c.ci_low, hr_ci_high=c.ci_high,
+        ci_level=c.ci_level, yi=row.yi, vi=row.vi, weight=float(weight),
+        converted=o.converted, comparison=o.comparison, adjusted=o.adjusted,
+        source_url=o.source_url, rob_tool=bias.tool, rob_overall=bias.overall,
+        rob_reason=bias.reason, immortal_time_bias=bias.immortal_time_bias,
+        bias_domains=bias.serious_domains,
+        data_source=None if s.data_source is None else s.data_source.value,
+        n_patients=o.n if o.n is not None else s.n_total,
+    )  # fmt: skip
+
+
 def pool_by_design(
     base: EvidenceBase | None = None,
     outcome: str = "overall_survival",
@@ -789,72 +940,24 @@ def pool_by_design(
     not converge (reported, never hidden). See the module docstring for the rules.
     """
     from locoreg.evidence.base import load_evidence_base
-    from locoreg.meta import rma
-    from locoreg.meta.effects import log_hr_from_ci
-    from locoreg.meta.subgroup import subgroup_analysis
 
     _check_options(outcome, by, method, test, level)
     base = base if base is not None else load_evidence_base()
     kind = OutcomeKind(outcome)
-    chosen, not_pooled, published = _select(base, kind)
-
-    raw: list[tuple[Study, Outcome, str, float, float]] = []
-    if chosen:
-        hr = [float(o.estimate) for _, o, _ in chosen]  # type: ignore[arg-type]
-        lo = [float(o.ci_low) for _, o, _ in chosen]  # type: ignore[arg-type]
-        hi = [float(o.ci_high) for _, o, _ in chosen]  # type: ignore[arg-type]
-        lv = [float(o.ci_level) for _, o, _ in chosen]  # type: ignore[arg-type]
-        yi, vi = log_hr_from_ci(hr, lo, hi, lv)
-        raw = [
-            (s, o, g, float(y), float(v)) for (s, o, g), y, v in zip(chosen, yi, vi, strict=True)
-        ]
-
-    fits: dict[str, MetaResult] = {}
-    present = [key for key in GROUPS if any(g == key for *_, g, _, _ in raw)]
-    q_between = q_df = q_p = None
-    if len(present) >= 2:
-        sub = subgroup_analysis(
-            [r[3] for r in raw], [r[4] for r in raw], [r[2] for r in raw],
-            method=method, test=test, level=level,
-        )  # fmt: skip
-        fits = dict(sub.levels)
-        q_between, q_df, q_p = sub.q_between, sub.q_between_df[0], sub.q_between_p
-    for key in present:
-        if key not in fits:
-            rows = [r for r in raw if r[2] == key]
-            fits[key] = rma([r[3] for r in rows], [r[4] for r in rows], method, test, level)
-
-    pooled: list[PooledStudy] = []
-    for key in present:
-        rows = [r for r in raw if r[2] == key]
-        for (s, o, g, y, v), w in zip(rows, fits[key].weights, strict=True):
-            tool, overall, reason, immortal, domains = _bias(s)
-            pooled.append(
-                PooledStudy(
-                    id=s.id, citation=s.cite(), year=s.citation.year, design=s.design.value,
-                    group=g, label=o.label, hr=float(o.estimate),  # type: ignore[arg-type]
-                    hr_ci_low=float(o.ci_low), hr_ci_high=float(o.ci_high),  # type: ignore[arg-type]
-                    ci_level=float(o.ci_level), yi=y, vi=v,  # type: ignore[arg-type]
-                    weight=float(w), converted=o.converted, comparison=o.comparison,
-                    adjusted=o.adjusted, source_url=o.source_url, rob_tool=tool,
-                    rob_overall=overall, rob_reason=reason, immortal_time_bias=immortal,
-                    bias_domains=domains,
-                    data_source=None if s.data_source is None else s.data_source.value,
-                    n_patients=o.n if o.n is not None else s.n_total,
-                )
-            )  # fmt: skip
-
-    groups: dict[str, GroupPool] = {}
-    for key, (label, body) in GROUPS.items():
-        members = tuple(p for p in pooled if p.group == key)
-        groups[key] = GroupPool(
+    selection = _select(base, kind)
+    fits = _fit_groups(_on_log_scale(selection.chosen), method, test, level)
+    pooled = [_pooled_study(row, weight) for row, weight in fits.weighted()]
+    groups = {
+        key: GroupPool(
             key=key,
             label=label,
-            studies=members,
-            fit=fits.get(key),
+            studies=tuple(p for p in pooled if p.group == key),
+            fit=fits.by_group.get(key),
             grade=base.grade_for(kind, body),
-            bias_summary=_bias_summary(key, members),
+            bias_summary=_bias_summary(key, [p for p in pooled if p.group == key]),
         )
+        for key, (label, body) in GROUPS.items()
+    }
     rnd_hr, obs_hr = groups["randomised"].hr, groups["observational"].hr
     ratio = obs_hr / rnd_hr if rnd_hr is not None and obs_hr is not None else None
     sensitivity = _source_sensitivity(
@@ -866,7 +969,8 @@ def pool_by_design(
             caveats.append(f"{groups[key].label}: no poolable hazard ratio for {outcome}.")
         elif groups[key].k == 1:
             caveats.append(f"{groups[key].label}: a single study; nothing is pooled.")
-    if q_between is None:
+    between = fits.between
+    if between is None:
         caveats.append("Test for subgroup differences not possible: fewer than two groups.")
     return PoolResult(
         outcome=outcome,
@@ -876,14 +980,14 @@ def pool_by_design(
         level=float(level),
         snapshot=base.snapshot,
         groups=groups,
-        q_between=q_between,
-        q_between_df=q_df,
-        q_between_p=q_p,
+        q_between=None if between is None else between.q,
+        q_between_df=None if between is None else between.df,
+        q_between_p=None if between is None else between.p,
         ratio_of_hrs=ratio,
-        explanation=_explanation(groups, q_p, ratio),
+        explanation=_explanation(groups, None if between is None else between.p, ratio),
         caveats=tuple(caveats),
-        not_pooled=tuple(not_pooled),
-        published=tuple(published),
+        not_pooled=selection.not_pooled,
+        published=selection.published,
         studies=tuple(pooled),
         source_sensitivity=sensitivity,
     )
