@@ -337,16 +337,13 @@ def test_packaged_seer_analyses_reduce_to_one(packaged) -> None:
     base = load_evidence_base()
     obs = packaged.groups["observational"]
     seer = [s.id for s in obs.studies if base.get(s.id).data_source == "seer"]
-    assert sorted(seer) == ["gnerlich2007", "tan2016", "warschkow2016"]
+    assert sorted(seer) == ["gnerlich2007", "warschkow2016"]  # tan2016: sensitivity only
     sens = packaged.source_sensitivity
     assert sens is not None
     kept = [s.id for s in sens.kept]
-    # warschkow2016 has the most patients of the three SEER analyses (16,247)
-    assert kept == ["khan2002", "ruiterkamp2009", "warschkow2016"]
-    assert {d.id: d.kept_instead for d in sens.dropped} == {
-        "gnerlich2007": "warschkow2016",
-        "tan2016": "warschkow2016",
-    }
+    # warschkow2016 has the most patients of the SEER analyses (16,247)
+    assert kept == ["ruiterkamp2009", "warschkow2016"]
+    assert {d.id: d.kept_instead for d in sens.dropped} == {"gnerlich2007": "warschkow2016"}
     sources = [base.get(i).data_source for i in kept]
     assert len(sources) == len(set(sources)) and None not in sources
     assert base.get("warschkow2016").n_total == max(base.get(i).n_total for i in seer)
@@ -355,7 +352,7 @@ def test_packaged_seer_analyses_reduce_to_one(packaged) -> None:
 def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> None:
     """Independent recomputation from the YAML records of exactly the kept studies."""
     base = load_evidence_base()
-    kept = ("khan2002", "ruiterkamp2009", "warschkow2016")
+    kept = ("ruiterkamp2009", "warschkow2016")
     rows = [
         next(o for o in base.get(i).outcomes if o.outcome.value == "overall_survival") for i in kept
     ]
@@ -363,8 +360,8 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     vi = [_se_from_ci(o) ** 2 for o in rows]
     ref = rma(yi, vi, method="REML", test="z")
     sens = packaged.source_sensitivity
-    assert sens is not None and sens.k == 3
-    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "pi_low", "pi_high"):
+    assert sens is not None and sens.k == 2
+    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q"):
         _close(getattr(sens.fit, name), getattr(ref, name))
     _close(sens.hr, math.exp(ref.estimate))
     np.testing.assert_allclose(sens.weights, ref.weights, rtol=RTOL)
@@ -374,10 +371,42 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     assert lo is not None and hi is not None and main_lo is not None and main_hi is not None
     assert hi - lo > main_hi - main_lo
     caveat = next(c for c in packaged.caveats if "may share patients" in c)
-    assert caveat.startswith("gnerlich2007, tan2016, warschkow2016 all analyse SEER data")
+    assert caveat.startswith("gnerlich2007, warschkow2016 all analyse SEER data")
     assert "keeps warschkow2016 (16,247 patients, 2016)" in caveat
-    assert "drops gnerlich2007 (9,734, 2007), tan2016 (10,441, 2016)" in caveat
-    assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 3" in caveat
+    assert "drops gnerlich2007 (9,734, 2007)" in caveat
+    assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 2" in caveat
+
+
+def test_packaged_default_pool_is_any_local_therapy_vs_none(packaged) -> None:
+    """khan2002 (free margins, defined after surgery) and tan2016 (primary-only resection,
+    off-centre interval) enter the sensitivity analysis only, with the reason."""
+    obs = packaged.groups["observational"]
+    assert [s.id for s in obs.studies] == ["gnerlich2007", "ruiterkamp2009", "warschkow2016"]
+    assert all(s.comparison is None for s in packaged.studies)
+    (sens,) = packaged.inclusion_sensitivity
+    assert sens.group == "observational" and sens.k == 5
+    added = {a.study.id: a for a in sens.added}
+    assert set(added) == {"khan2002", "tan2016"}
+    assert added["khan2002"].tags == ("narrower comparison",)
+    assert "defined after surgery" in added["khan2002"].reason
+    assert added["tan2016"].tags == ("narrower comparison", "interval not centred")
+    # independent recomputation: every observational HR record, pooled by rma
+    base = load_evidence_base()
+    rows = [
+        next(o for o in base.get(s.id).outcomes if o.outcome.value == "overall_survival")
+        for s in sens.studies
+    ]
+    ref = rma(
+        [math.log(o.estimate) for o in rows], [_se_from_ci(o) ** 2 for o in rows], "REML", "z"
+    )
+    _close(sens.fit.estimate, ref.estimate)
+    _close(sens.fit.se, ref.se)
+    reasons = {n.id: n.reason for n in packaged.not_pooled}
+    assert reasons["khan2002"].startswith("sensitivity analysis only: compares resection")
+    data = packaged.to_dict()
+    assert data["inclusion_rule"].startswith("pooled by default")
+    assert [a["id"] for a in data["inclusion_sensitivity"][0]["added"]] == ["khan2002", "tan2016"]
+    assert any(c.startswith("Observational studies: left out") for c in packaged.caveats)
 
 
 def test_locoregional_progression_lists_what_cannot_be_pooled() -> None:

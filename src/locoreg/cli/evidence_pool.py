@@ -24,7 +24,12 @@ import typer
 from locoreg.cli._common import DataFormat, fail
 
 if TYPE_CHECKING:
-    from locoreg.evidence.pool import GroupPool, PoolResult, SourceSensitivity
+    from locoreg.evidence.pool import (
+        GroupPool,
+        InclusionSensitivity,
+        PoolResult,
+        SourceSensitivity,
+    )
 
 # Mirrors locoreg.evidence.pool (kept here so that option errors need no heavy import).
 _OUTCOMES = ("overall_survival", "locoregional_progression")
@@ -188,6 +193,23 @@ def _sensitivity_lines(sens: SourceSensitivity) -> list[str]:
     return lines
 
 
+def _inclusion_lines(sens: InclusionSensitivity) -> list[str]:
+    """The estimates the default rule leaves out, why, and the group pooled with them."""
+    pct = f"{round(100 * sens.fit.level)}%"
+    lo, hi = sens.hr_ci
+    lines = [
+        f"Sensitivity, {sens.group} studies with the estimates the default rule leaves out:",
+        f"  rule: {sens.rule}",
+    ]
+    for a in sens.added:
+        s = a.study
+        lines.append(f"  {s.id}: HR {s.hr:g} ({s.hr_ci_low:g}–{s.hr_ci_high:g}): {a.reason}")
+    lines.append(
+        f"  pooled with them (k = {sens.k}): HR {_hr(sens.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})"
+    )
+    return lines
+
+
 def render_text(r: PoolResult) -> str:
     """The plain-text report: both pooled estimates side by side, then the reasons."""
     from locoreg.evidence.pool import GROUPS, source_label
@@ -225,6 +247,8 @@ def render_text(r: PoolResult) -> str:
         lines.append("Test for subgroup differences: not possible (fewer than two groups).")
     if sens is not None:
         lines += ["", *_sensitivity_lines(sens)]
+    for inclusion in r.inclusion_sensitivity:
+        lines += ["", *_inclusion_lines(inclusion)]
     both = all(g.studies for g in groups)
     lines += ["", "Why they differ" if both else "What can and cannot be compared"]
     lines += [f"  - {text}" for text in r.explanation]

@@ -75,25 +75,31 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BY_VALUES",
+    "CENTRE_TOLERANCE",
     "GROUPS",
+    "INCLUSION_RULE",
     "METHODS",
     "ONE_PER_SOURCE_RULE",
     "OUTCOMES",
     "TESTS",
+    "AddedEstimate",
     "BetweenGroups",
     "BiasProfile",
     "DroppedStudy",
     "GroupFits",
     "GroupPool",
     "HazardRatioRecord",
+    "InclusionSensitivity",
     "LogHazardRatio",
     "NotPooled",
     "PoolResult",
     "PooledStudy",
     "PublishedPool",
+    "Restricted",
     "Selection",
     "SourceCandidate",
     "SourceSensitivity",
+    "left_out",
     "one_per_source",
     "pool_by_design",
     "poolable",
@@ -120,6 +126,18 @@ ONE_PER_SOURCE_RULE = (
     "one study per data source: the one with the most patients; ties: the most recent; "
     "a study without a data source is its own source"
 )
+
+#: the default inclusion rule, in words (printed and in the JSON)
+INCLUSION_RULE = (
+    "pooled by default: hazard ratios of any local therapy of the primary vs none, with an "
+    "interval centred on the estimate (log scale); narrower comparisons and off-centre "
+    "intervals enter a sensitivity analysis only"
+)
+
+#: an interval is "not centred" when log HR lies further than this fraction of the
+#: interval's half-width from its log-scale midpoint (two-decimal rounding of a narrow
+#: registry interval moves it by about 0.2; tan2016's printed interval by 0.7)
+CENTRE_TOLERANCE = 0.5
 
 # Judgements that make a domain worth naming as a reason ("why the groups differ").
 _SERIOUS = frozenset(
@@ -434,6 +452,59 @@ class SourceSensitivity(_PooledHazardRatio):
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class AddedEstimate:
+    """An estimate the default rule leaves out, as pooled in the sensitivity analysis."""
+
+    study: PooledStudy
+    reason: str
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.study
+        return {
+            "id": s.id,
+            "citation": s.citation,
+            "label": s.label,
+            "hr": s.hr,
+            "hr_ci_low": s.hr_ci_low,
+            "hr_ci_high": s.hr_ci_high,
+            "ci_level": s.ci_level,
+            "comparison": s.comparison,
+            "weight": s.weight,
+            "source_url": s.source_url,
+            "reason": self.reason,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InclusionSensitivity(_PooledHazardRatio):
+    """A group re-pooled with the estimates the default rule leaves out.
+
+    Same estimator, test and level as the main fit; ``fit`` is :func:`locoreg.meta.rma`
+    on every study of the group (``studies``, weights of this fit), of which ``added``
+    are the narrower comparisons or off-centre intervals (:data:`INCLUSION_RULE`).
+    """
+
+    group: str
+    rule: str
+    studies: tuple[PooledStudy, ...]
+    added: tuple[AddedEstimate, ...]
+    fit: MetaResult
+
+    @property
+    def k(self) -> int:
+        return len(self.studies)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"group": self.group, "rule": self.rule, "k": self.k}
+        out.update(self._fit_dict())
+        out["studies"] = [{"id": s.id, "weight": s.weight} for s in self.studies]
+        out["added"] = [a.to_dict() for a in self.added]
+        return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PoolResult:
     """Randomised and observational evidence pooled separately, and why they differ."""
@@ -459,6 +530,8 @@ class PoolResult:
     #: the observational group re-pooled with one study per data source (None when the
     #: group has no poolable study); see the module docstring
     source_sensitivity: SourceSensitivity | None = None
+    #: per group with estimates the default rule leaves out: the group re-pooled with them
+    inclusion_sensitivity: tuple[InclusionSensitivity, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -481,6 +554,8 @@ class PoolResult:
             "source_sensitivity": (
                 None if self.source_sensitivity is None else self.source_sensitivity.to_dict()
             ),
+            "inclusion_rule": INCLUSION_RULE,
+            "inclusion_sensitivity": [i.to_dict() for i in self.inclusion_sensitivity],
         }
 
 
@@ -587,6 +662,43 @@ class HazardRatioRecord:
             return None
         return cls(study, o, group, o.estimate, o.ci_low, o.ci_high, o.ci_level)
 
+    @property
+    def off_centre(self) -> float:
+        """|log HR − log-scale midpoint| / log-scale half-width of the interval."""
+        lo, hi = math.log(self.ci_low), math.log(self.ci_high)
+        return abs(math.log(self.hr) - (lo + hi) / 2) / ((hi - lo) / 2)
+
+    def restrictions(self) -> tuple[tuple[str, str], ...]:
+        """(short tag, reason) for each cause that keeps the estimate out of the default pool."""
+        why: list[tuple[str, str]] = []
+        if self.outcome.comparison:
+            why.append(
+                (
+                    "narrower comparison",
+                    f"compares {self.outcome.comparison}, not any local therapy vs none",
+                )
+            )
+        if self.off_centre > CENTRE_TOLERANCE:
+            why.append(
+                (
+                    "interval not centred",
+                    f"its printed interval ({self.ci_low:g}–{self.ci_high:g}) is not centred on "
+                    f"the estimate {self.hr:g} on the log scale, so its standard error is "
+                    "uncertain",
+                )
+            )
+        return tuple(why)
+
+
+@dataclass(frozen=True, slots=True)
+class Restricted:
+    """A poolable hazard ratio that the default rule leaves out, and why."""
+
+    record: HazardRatioRecord
+    reason: str
+    #: short names of the causes, e.g. ("narrower comparison", "interval not centred")
+    tags: tuple[str, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class Selection:
@@ -595,10 +707,13 @@ class Selection:
     chosen: tuple[HazardRatioRecord, ...]
     not_pooled: tuple[NotPooled, ...]
     published: tuple[PublishedPool, ...]
+    #: one per study without a default-rule estimate: pooled in the sensitivity analysis
+    restricted: tuple[Restricted, ...] = ()
 
 
 def _select(base: EvidenceBase, kind: OutcomeKind) -> Selection:
     chosen: list[HazardRatioRecord] = []
+    restricted: dict[str, Restricted] = {}
     not_pooled: list[NotPooled] = []
     taken: set[str] = set()
 
@@ -618,15 +733,31 @@ def _select(base: EvidenceBase, kind: OutcomeKind) -> Selection:
             not_pooled.append(unpooled(study, o, reason))
         elif (why := _why_not(study, o)) is not None:
             not_pooled.append(unpooled(study, o, why))
-        elif (record := HazardRatioRecord.of(study, o, group)) is not None:
+        elif (record := HazardRatioRecord.of(study, o, group)) is None:
+            continue
+        elif limits := record.restrictions():
+            reason = "; ".join(text for _, text in limits)
+            tags = tuple(tag for tag, _ in limits)
+            restricted.setdefault(study.id, Restricted(record, reason, tags))
+        else:
             chosen.append(record)
             taken.add(study.id)
     # a study with several records: once one is chosen, earlier unusable ones are noise
     not_pooled = [n for n in not_pooled if n.id not in taken or n.reason.startswith("a further")]
+    left_out = [r for key, r in restricted.items() if key not in taken]
+    not_pooled += [
+        unpooled(r.record.study, r.record.outcome, f"sensitivity analysis only: {r.reason}")
+        for r in left_out
+    ]
     not_pooled += _superseded(base, kind)
     # chronological within each group, as a reader scans a forest plot
-    chosen.sort(key=lambda c: (c.study.citation.year or 0, c.study.id))
-    return Selection(tuple(chosen), tuple(not_pooled), _published(base, kind))
+    chosen.sort(key=_chronological)
+    left_out.sort(key=lambda r: _chronological(r.record))
+    return Selection(tuple(chosen), tuple(not_pooled), _published(base, kind), tuple(left_out))
+
+
+def _chronological(c: HazardRatioRecord) -> tuple[int, str]:
+    return (c.study.citation.year or 0, c.study.id)
 
 
 def _superseded(base: EvidenceBase, kind: OutcomeKind) -> list[NotPooled]:
@@ -656,6 +787,11 @@ def _published(base: EvidenceBase, kind: OutcomeKind) -> tuple[PublishedPool, ..
                 )
             )  # fmt: skip
     return tuple(out)
+
+
+def left_out(base: EvidenceBase, kind: OutcomeKind) -> tuple[Restricted, ...]:
+    """Hazard ratios the default rule (:data:`INCLUSION_RULE`) keeps out of the pool."""
+    return _select(base, kind).restricted
 
 
 def poolable(base: EvidenceBase, kind: OutcomeKind) -> list[tuple[Study, Outcome, str]]:
@@ -762,14 +898,24 @@ def _caveats(
             + ", ".join(conv)
             + " (see `locoreg evidence show`)."
         )
-    narrow = [f"{s.id}: {s.comparison}" for s in chosen if s.comparison]
-    if narrow:
-        out.append("Narrower comparisons than any vs no local therapy: " + "; ".join(narrow) + ".")
     # Registry analyses of the same data source may share patients, which makes the pooled
     # interval too narrow: say which, and what one study per source gives.
     if sensitivity is not None and sensitivity.dropped:
         out.append(_shared_source_caveat(sensitivity, obs))
     return tuple(out)
+
+
+def _inclusion_caveat(sens: InclusionSensitivity, main: GroupPool) -> str:
+    """Which estimates the default rule leaves out, why, and what including them gives."""
+    pct = f"{round(100 * sens.fit.level)}%"
+    lo, hi = sens.hr_ci
+    why = "; ".join(f"{a.study.id} {a.reason}" for a in sens.added)
+    text = f"{main.label}: left out of the main pool ({why}). Sensitivity analysis with them: "
+    text += f"HR {sens.hr:.2f} ({pct} CI {lo:.2f}–{hi:.2f}), k = {sens.k}"
+    if main.hr is not None:
+        main_lo, main_hi = main.hr_ci
+        text += f", against HR {main.hr:.2f} ({pct} CI {main_lo:.2f}–{main_hi:.2f}), k = {main.k}"
+    return text + "."
 
 
 def _patients(s: PooledStudy | DroppedStudy, full: bool = False) -> str:
@@ -924,6 +1070,34 @@ def _pooled_study(row: LogHazardRatio, weight: float) -> PooledStudy:
     )  # fmt: skip
 
 
+def _inclusion_sensitivity(
+    selection: Selection, method: str, test: str, level: float
+) -> tuple[InclusionSensitivity, ...]:
+    """Each group with left-out estimates, re-pooled with them (same estimator and test)."""
+    from locoreg.meta import rma
+
+    out: list[InclusionSensitivity] = []
+    for key in GROUPS:
+        extra = [r for r in selection.restricted if r.record.group == key]
+        if not extra:
+            continue
+        records = sorted(
+            [c for c in selection.chosen if c.group == key] + [r.record for r in extra],
+            key=_chronological,
+        )
+        rows = _on_log_scale(records)
+        fit = rma([r.yi for r in rows], [r.vi for r in rows], method, test, level)
+        studies = tuple(
+            _pooled_study(row, float(w)) for row, w in zip(rows, fit.weights, strict=True)
+        )
+        why = {r.record.study.id: r for r in extra}
+        added = tuple(
+            AddedEstimate(s, why[s.id].reason, why[s.id].tags) for s in studies if s.id in why
+        )
+        out.append(InclusionSensitivity(key, INCLUSION_RULE, studies, added, fit))
+    return tuple(out)
+
+
 def pool_by_design(
     base: EvidenceBase | None = None,
     outcome: str = "overall_survival",
@@ -963,7 +1137,9 @@ def pool_by_design(
     sensitivity = _source_sensitivity(
         "observational", groups["observational"].studies, method, test, level
     )
+    inclusion = _inclusion_sensitivity(selection, method, test, level)
     caveats = list(_caveats(pooled, sensitivity, groups["observational"]))
+    caveats += [_inclusion_caveat(i, groups[i.group]) for i in inclusion]
     for key in GROUPS:
         if groups[key].fit is None:
             caveats.append(f"{groups[key].label}: no poolable hazard ratio for {outcome}.")
@@ -990,4 +1166,5 @@ def pool_by_design(
         published=selection.published,
         studies=tuple(pooled),
         source_sensitivity=sensitivity,
+        inclusion_sensitivity=inclusion,
     )
