@@ -152,6 +152,10 @@ def test_synthetic_base_matches_metafor(synthetic: Path, case: dict[str, Any]) -
             _close(getattr(fit, name), ref[name])
         _close(fit.pi_low, ref["pi_low"])
         _close(fit.pi_high, ref["pi_high"])
+        # t-based prediction interval (k - 2 df), computed in R from metafor's fit
+        t_lo, t_hi = res.groups[key].hr_pi_t
+        _close(t_lo, math.exp(ref["pi_t_low"]))
+        _close(t_hi, math.exp(ref["pi_t_high"]))
         np.testing.assert_allclose(
             [s.weight for s in res.groups[key].studies], ref["weights"], rtol=RTOL
         )
@@ -491,3 +495,35 @@ def test_cli_bad_options_exit_2(args: list[str], needle: str) -> None:
     result = _run(*args)
     assert result.exit_code == 2
     assert needle in result.output and "Traceback" not in result.output
+
+
+def test_packaged_trial_prediction_interval_t_based(packaged) -> None:
+    """Issue 12: the five trials' t-based prediction interval is 0.48–1.80 (3 df)."""
+    rnd = packaged.groups["randomised"]
+    lo, hi = rnd.hr_pi_t
+    assert lo is not None and hi is not None
+    assert (round(lo, 2), round(hi, 2)) == (0.48, 1.80)
+    normal_lo, normal_hi = rnd.hr_pi
+    assert normal_lo is not None and normal_hi is not None
+    assert lo < normal_lo and hi > normal_hi  # wider than the normal one with few trials
+    data = packaged.to_dict()["subgroups"]["randomised"]
+    assert data["pi_t_df"] == 3 and math.isclose(data["hr_pi_t_low"], lo)
+
+
+def test_packaged_grade_imprecision_matches_the_curated_ratings(packaged) -> None:
+    """Every rating with imprecision_from_pool lists as many 'imprecision:' downgrades as
+    the pool's computed imprecision levels (a new trial that changes them fails here)."""
+    checked = 0
+    for g in packaged.groups.values():
+        for rating in g.grade:
+            if not rating.imprecision_from_pool:
+                continue
+            imprecision = g.imprecision
+            assert imprecision is not None
+            listed = [d for d in rating.downgrades if d.startswith("imprecision:")]
+            assert len(listed) == imprecision.levels, (g.key, imprecision.reason)
+            checked += 1
+    assert checked == 2
+    rnd = packaged.groups["randomised"].imprecision
+    assert rnd is not None and rnd.levels == 1 and "0.48–1.80" in rnd.reason
+    assert packaged.to_dict()["subgroups"]["randomised"]["imprecision"]["judgement"] == "serious"

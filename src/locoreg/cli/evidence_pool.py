@@ -153,13 +153,15 @@ def _pool_cells(g: GroupPool | SourceSensitivity, level: float) -> list[str]:
     pct = f"{round(100 * level)}%"
     f = g.fit
     if f is None or g.hr is None:
-        return ["0", "no poolable hazard ratio", "–", "–", "–", "–"]
+        return ["0", "no poolable hazard ratio", "–", "–", "–", "–", "–"]
     lo, hi = g.hr_ci
     pi_lo, pi_hi = g.hr_pi
+    t_lo, t_hi = g.hr_pi_t
     return [
         str(g.k),
         f"{_hr(g.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})",
         "–" if pi_lo is None else f"{_hr(pi_lo)}–{_hr(pi_hi)}",
+        "–" if t_lo is None else f"{_hr(t_lo)}–{_hr(t_hi)} (t, {g.k - 2} df)",
         f"{f.tau2:.4f}",
         f"{f.i2:.0f}%" if g.k > 1 else "–",
         f"Q = {f.q:.2f}, df {f.q_df}, p {_p(f.q_p)}" if g.k > 1 else "–",
@@ -224,7 +226,8 @@ def render_text(r: PoolResult) -> str:
     ]
     groups = [r.groups[key] for key in GROUPS]
     header = ["", *(g.label for g in groups)]
-    names = ["studies (k)", "pooled HR", "prediction interval", "tau^2", "I^2", "heterogeneity"]
+    names = ["studies (k)", "pooled HR", "prediction interval", "prediction interval (t)",
+             "tau^2", "I^2", "heterogeneity"]  # fmt: skip
     cells = [_pool_cells(g, r.level) for g in groups]
     sens = r.source_sensitivity
     if sens is not None:  # next to the main observational estimate
@@ -268,6 +271,11 @@ def render_text(r: PoolResult) -> str:
             why = "; ".join(grade.downgrades) or "no downgrade"
             lines.append(
                 f"  GRADE ({grade.rated_by}): {grade.certainty.value.replace('_', ' ')} — {why}"
+            )
+        if (imprecision := g.imprecision) is not None:
+            lines.append(
+                f"  GRADE imprecision from this pool: {imprecision.judgement} "
+                f"(−{imprecision.levels}) — {imprecision.reason}"
             )
     if r.published:
         lines += ["", "Published meta-analyses (for comparison; not re-pooled)"]

@@ -643,6 +643,11 @@ class GradeRating(_Strict):
     upgrades: tuple[str, ...] = ()
     studies: tuple[str, ...] = Field(min_length=1)
     rated_by: Text = Field(description="'tosello2018' for the Cochrane ratings, else 'locoreg'")
+    imprecision_from_pool: Flag = Field(
+        False,
+        description="the imprecision domain follows locoreg.evidence.grade.rate_imprecision "
+        "on the pool of this outcome and body (its downgrade starts with 'imprecision:')",
+    )
     source_url: str | None = None
     notes: str | None = None
 

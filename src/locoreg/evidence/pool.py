@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from locoreg.errors import FieldError, InputError
+from locoreg.evidence.grade import Imprecision, rate_imprecision
 from locoreg.evidence.model import (
     DataSource,
     Design,
@@ -291,6 +292,33 @@ class _PooledHazardRatio:
             return None, None
         return _exp(self.fit.pi_low), _exp(self.fit.pi_high)
 
+    @property
+    def hr_pi_t(self) -> tuple[float | None, float | None]:
+        """t-based prediction interval on the HR scale (None below k = 3).
+
+        exp(θ̂ ± t_{k−2, (1+c)/2} √(τ̂² + SE²)) with the fit's SE — Wald, or Hartung–Knapp
+        with ``test="knha"`` (Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A
+        172:137; Riley et al. 2011, BMJ 342:d549). With few studies the normal interval
+        is too narrow: k − 2 degrees of freedom carry the uncertainty in τ̂².
+        """
+        from scipy import stats
+
+        f = self.fit
+        if f is None or f.k < 3:
+            return None, None
+        half = float(stats.t.ppf((1 + f.level) / 2, f.k - 2)) * math.sqrt(f.tau2 + f.se**2)
+        return math.exp(f.estimate - half), math.exp(f.estimate + half)
+
+    @property
+    def imprecision(self) -> Imprecision | None:
+        """GRADE imprecision from the pooled interval and the t-based prediction interval."""
+        lo, hi = self.hr_ci
+        if lo is None or hi is None:
+            return None
+        pi_lo, pi_hi = self.hr_pi_t
+        pi = None if pi_lo is None or pi_hi is None else (pi_lo, pi_hi)
+        return rate_imprecision((lo, hi), pi)
+
     def _fit_dict(self) -> dict[str, Any]:
         """The fit's JSON keys and the HR-scale ones (empty without a fit)."""
         if self.fit is None:
@@ -298,7 +326,9 @@ class _PooledHazardRatio:
         out = self.fit.to_dict()
         lo, hi = self.hr_ci
         pi_lo, pi_hi = self.hr_pi
+        t_lo, t_hi = self.hr_pi_t
         out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out.update(hr_pi_t_low=t_lo, hr_pi_t_high=t_hi, pi_t_df=max(self.fit.k - 2, 0) or None)
         return out
 
 
@@ -333,9 +363,12 @@ class GroupPool(_PooledHazardRatio):
                 "rated_by": g.rated_by,
                 "downgrades": list(g.downgrades),
                 "studies": list(g.studies),
+                "imprecision_from_pool": g.imprecision_from_pool,
             }
             for g in self.grade
         ]
+        imprecision = self.imprecision
+        out["imprecision"] = None if imprecision is None else imprecision.to_dict()
         return out
 
 
