@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -342,12 +344,39 @@ def _packaged() -> EvidenceBase:
     return _load(DATA_DIR)
 
 
+# The base that ``load_evidence_base()`` returns inside ``using_evidence_base``; None: the
+# packaged one. A context variable, so threads and async requests never see another's.
+_ACTIVE: ContextVar[EvidenceBase | None] = ContextVar("locoreg_evidence_base", default=None)
+
+
 def load_evidence_base(path: Path | None = None) -> EvidenceBase:
-    """The evidence base in ``path``; the packaged one (parsed once, cached) by default.
+    """The evidence base in ``path``; by default the active one (see
+    :func:`using_evidence_base`), else the packaged one (parsed once, cached).
 
     Raises :class:`EvidenceError` listing every problem when a record is broken.
     """
-    return _packaged() if path is None else _load(Path(path))
+    if path is not None:
+        return _load(Path(path))
+    active = _ACTIVE.get()
+    return active if active is not None else _packaged()
+
+
+@contextmanager
+def using_evidence_base(base: EvidenceBase | Path | str) -> Iterator[EvidenceBase]:
+    """Make ``base`` (or the base in that directory) the default within the block.
+
+    Everything that calls ``load_evidence_base()`` without a path — the decision engine's
+    snapshot id and its quoted pooled figures, ``pool_by_design()`` — then reads ``base``:
+    ``locoreg evidence diff`` re-assesses the example patients against two bases this way.
+    Code must therefore not cache figures derived from the base across calls unless the
+    cache is keyed on ``base.snapshot``.
+    """
+    chosen = base if isinstance(base, EvidenceBase) else _load(Path(base))
+    token = _ACTIVE.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _ACTIVE.reset(token)
 
 
 def cite(study_id: str) -> str:
