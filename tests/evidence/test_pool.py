@@ -198,7 +198,7 @@ def test_risk_of_bias_reasons_name_immortal_time_and_selection(synthetic: Path) 
     obs = res.groups["observational"]
     assert [s.immortal_time_bias for s in obs.studies] == [True, True, False]
     assert "immortal time bias in 2 (registry_a, clinic_b)" in obs.bias_summary
-    assert "serious confounding by indication in 3" in obs.bias_summary
+    assert "serious or critical confounding by indication in 3" in obs.bias_summary
     text = " ".join(res.explanation)
     assert "Immortal time bias: in 2 of 3" in text and "Confounding by indication" in text
     assert any("registry_a, registry_c all analyse SEER data" in c for c in res.caveats)
@@ -326,7 +326,14 @@ def test_packaged_story_trials_vs_registries(packaged) -> None:
     assert lo is not None and hi is not None and lo < 1 < hi  # trials: no clear effect
     assert obs.hr_ci[1] is not None and obs.hr_ci[1] < 1  # registries: strong association
     assert packaged.q_between_p is not None and packaged.q_between_p < 0.01
-    assert all(s.rob_overall == "serious" and s.immortal_time_bias for s in obs.studies)
+    assert all(
+        s.rob_overall in ("serious", "critical") and s.immortal_time_bias for s in obs.studies
+    )
+    # registries without performance status or metastatic burden: critical confounding
+    assert {s.id for s in obs.studies if s.rob_overall == "critical"} == {
+        "gnerlich2007",
+        "warschkow2016",
+    }
     assert {n.id for n in packaged.not_pooled} >= {"babiera2006", "hazard2008", "soran2018"}
 
 

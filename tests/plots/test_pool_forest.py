@@ -28,7 +28,9 @@ def test_pool_forest_two_groups_no_overall(write_both) -> None:
     assert any(a.get_xscale() == "log" for a in fig.axes)
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert "Risk of bias" in texts and "Randomised trials" in texts
-    assert texts.count("Serious †") == sum(s.immortal_time_bias for s in res.studies)
+    assert texts.count("Serious †") + texts.count("Critical †") == sum(
+        s.immortal_time_bias for s in res.studies
+    )
     assert any(
         t.startswith("Test for subgroup differences: Q = ") for t in " ".join(texts).split("\n")
     )

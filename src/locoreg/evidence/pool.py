@@ -856,7 +856,7 @@ def _bias_summary(key: str, studies: Sequence[PooledStudy]) -> str:
         parts.append(f"immortal time bias in {len(immortal)} ({', '.join(immortal)})")
     confounded = [s.id for s in studies if _serious_in(s, "confounding")]
     if confounded:
-        parts.append(f"serious confounding by indication in {len(confounded)}")
+        parts.append(f"serious or critical confounding by indication in {len(confounded)}")
     selected = [s.id for s in studies if _serious_in(s, "selection of participants")]
     if selected:
         parts.append(f"serious selection bias in {len(selected)}")
@@ -896,7 +896,7 @@ def _explanation(
                 f"Confounding by indication (selection bias): in {len(confounded)} of {obs.k} "
                 "observational studies, patients were chosen for surgery by prognosis-related "
                 "factors that the adjustment did not capture (ROBINS-I confounding judged "
-                "serious)."
+                "serious or critical)."
             )
     for g in (rnd, obs):
         if not g.studies:
