@@ -41,7 +41,7 @@ def test_report_takes_the_evidence_pool() -> None:
     assert rct_reference(TrialEvidence()) is None
     # the SEER analyses share patients: the pool with one study per data source is drawn too
     one = via_pool.observational_one_per_source
-    assert one is not None and "one per data source (k=2" in one.label
+    assert one is not None and "one per data source (k=3" in one.label
     assert via_pool.dropped_for_source == "gnerlich2007 (SEER)"
 
 

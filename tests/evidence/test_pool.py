@@ -353,17 +353,18 @@ def test_packaged_seer_analyses_reduce_to_one(packaged) -> None:
     assert sens is not None
     kept = [s.id for s in sens.kept]
     # warschkow2016 has the most patients of the SEER analyses (16,247)
-    assert kept == ["ruiterkamp2009", "warschkow2016"]
+    assert kept == ["ruiterkamp2009", "neuman2010", "warschkow2016"]
     assert {d.id: d.kept_instead for d in sens.dropped} == {"gnerlich2007": "warschkow2016"}
     sources = [base.get(i).data_source for i in kept]
-    assert len(sources) == len(set(sources)) and None not in sources
+    named = [s for s in sources if s is not None]  # neuman2010 names no database
+    assert len(named) == len(set(named)) == 2
     assert base.get("warschkow2016").n_total == max(base.get(i).n_total for i in seer)
 
 
 def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> None:
     """Independent recomputation from the YAML records of exactly the kept studies."""
     base = load_evidence_base()
-    kept = ("ruiterkamp2009", "warschkow2016")
+    kept = ("ruiterkamp2009", "neuman2010", "warschkow2016")
     rows = [
         next(o for o in base.get(i).outcomes if o.outcome.value == "overall_survival") for i in kept
     ]
@@ -371,7 +372,7 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     vi = [_se_from_ci(o) ** 2 for o in rows]
     ref = rma(yi, vi, method="REML", test="z")
     sens = packaged.source_sensitivity
-    assert sens is not None and sens.k == 2
+    assert sens is not None and sens.k == 3
     for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q"):
         _close(getattr(sens.fit, name), getattr(ref, name))
     _close(sens.hr, math.exp(ref.estimate))
@@ -385,17 +386,22 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     assert caveat.startswith("gnerlich2007, warschkow2016 all analyse SEER data")
     assert "keeps warschkow2016 (16,247 patients, 2016)" in caveat
     assert "drops gnerlich2007 (9,734, 2007)" in caveat
-    assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 2" in caveat
+    assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 3" in caveat
 
 
 def test_packaged_default_pool_is_any_local_therapy_vs_none(packaged) -> None:
     """khan2002 (free margins, defined after surgery) and tan2016 (primary-only resection,
     off-centre interval) enter the sensitivity analysis only, with the reason."""
     obs = packaged.groups["observational"]
-    assert [s.id for s in obs.studies] == ["gnerlich2007", "ruiterkamp2009", "warschkow2016"]
+    assert [s.id for s in obs.studies] == [
+        "gnerlich2007",
+        "ruiterkamp2009",
+        "neuman2010",
+        "warschkow2016",
+    ]
     assert all(s.comparison is None for s in packaged.studies)
     (sens,) = packaged.inclusion_sensitivity
-    assert sens.group == "observational" and sens.k == 5
+    assert sens.group == "observational" and sens.k == 6
     added = {a.study.id: a for a in sens.added}
     assert set(added) == {"khan2002", "tan2016"}
     assert added["khan2002"].tags == ("narrower comparison",)

@@ -40,11 +40,11 @@ def test_pool_forest_two_groups_no_overall(write_both) -> None:
     assert any(t.startswith(wanted) for t in texts)
     assert sum(i.startswith("forest-subgroup-") for i in svg_ids(svg)) == 4
     lo, hi = sens.hr_ci
-    assert "One study per data source (k = 2)" in texts
+    assert "One study per data source (k = 3)" in texts
     assert f"{sens.hr:.2f} ({lo:.2f} to {hi:.2f})" in texts
     assert "Sensitivity: gnerlich2007 dropped (SEER, warschkow2016 kept)" in texts
     # the estimates the default rule leaves out: their own diamond, named with the reason
-    assert "With narrower comparisons (k = 5)" in texts
+    assert "With narrower comparisons (k = 6)" in texts
     assert "Sensitivity: khan2002, tan2016 added" in texts
     footer = " ".join(texts)
     assert "Khan 2002, Surgery (narrower comparison)" in footer

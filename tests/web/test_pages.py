@@ -309,12 +309,12 @@ def test_meta_page_shows_one_study_per_data_source(client: TestClient) -> None:
     sens = pool_by_design(outcome="overall_survival").source_sensitivity
     assert sens is not None
     lo, hi = sens.hr_ci
-    row = f"Observational, one study per data source (k = 2) sensitivity {sens.hr:.2f} "
+    row = f"Observational, one study per data source (k = 3) sensitivity {sens.hr:.2f} "
     assert row + f"{lo:.2f}–{hi:.2f}" in text
     assert "drops gnerlich2007 (SEER; warschkow2016 kept)" in text
     assert "Registry analyses of one database may share patients" in text
     figure = re.search(r'<figure class="forest">(.*?)</figure>', page, re.S)
-    assert figure and "One study per data source (k = 2)" in figure.group(1)
+    assert figure and "One study per data source (k = 3)" in figure.group(1)
     # pooling everything together has no design groups, so no such row
     together = text_of(client.get("/meta", params={"by": "none"}).text)
     assert "one study per data source" not in together
