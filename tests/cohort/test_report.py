@@ -63,6 +63,9 @@ def test_report_has_forest_next_to_trials(fitted: tuple[AnalyticTable, LadderRes
     one = evidence.observational_one_per_source
     assert one is not None
     assert f"(dropping gnerlich2007 (SEER)) the observational\npool is HR {one.hr:.2f}" in page
+    # the estimates the pool's default inclusion rule leaves out, with the reason
+    assert evidence.left_out.startswith("khan2002 (narrower comparison)")
+    assert "left out:\n" + evidence.left_out in page
     assert "Not run for this report" in page  # no multiverse: says how to add it
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
 
