@@ -139,3 +139,18 @@ def test_the_decision_engine_reads_the_active_base(bases: tuple[Path, Path]) -> 
         assert assess(patient).versions["evidence"] == new.snapshot
         assert load_evidence_base() is new
     assert assess(patient).versions["evidence"] == load_evidence_base().snapshot != new.snapshot
+
+
+def test_changelog_entry_draft(bases: tuple[Path, Path]) -> None:
+    from locoreg.evidence.changelog import read_changelog
+
+    old, new = (load_evidence_base(p) for p in bases)
+    entry = diff_bases(old, new).changelog_entry("2026-12-06")
+    assert entry.startswith(f"## {new.snapshot} (2026-12-06)\n- added newtrial2026\n")
+    assert "- pooled: overall survival, randomised: k = 5, HR 0.93" in entry
+    # what the command prints is a valid entry of the change log
+    (bases[1] / "CHANGELOG.md").write_text("# Log\n\n" + entry + "\n", encoding="utf-8")
+    log = read_changelog(bases[1], new.snapshot)
+    assert log.current and log.entries[0].changes[0] == "added newtrial2026"
+    printed = runner.invoke(app, ["evidence", "diff", str(bases[0]), str(bases[1]), "--changelog"])
+    assert printed.exit_code == 0 and printed.stdout.startswith(f"## {new.snapshot} (")

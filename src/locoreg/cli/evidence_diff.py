@@ -1,6 +1,6 @@
 """`locoreg evidence diff OLD_DIR NEW_DIR`: what a new or changed record changes.
 
-    locoreg evidence diff OLD_DIR NEW_DIR [--format text|json] [--patients DIR]
+    locoreg evidence diff OLD_DIR NEW_DIR [--format text|json] [--patients DIR] [--changelog]
 
 Records added, removed and changed, every pooled estimate before and after, the GRADE
 ratings that change (:func:`locoreg.evidence.diff.diff_bases`), and the assessments of the
@@ -145,6 +145,9 @@ def register(evidence_app: typer.Typer) -> None:
         patients: Path | None = typer.Option(
             None, "--patients", help="Patients to re-assess (default: examples/patients)."
         ),
+        changelog: bool = typer.Option(
+            False, "--changelog", help="Print a draft data/CHANGELOG.md entry instead."
+        ),
     ) -> None:
         """What a new or changed record changes: records, pooled estimates, GRADE, assessments."""
         from locoreg.errors import FieldError
@@ -154,6 +157,11 @@ def register(evidence_app: typer.Typer) -> None:
             fail([FieldError("--patients", f"{patients} is not a directory")])
         old, new = _load("OLD_DIR", old_dir), _load("NEW_DIR", new_dir)
         result = diff_bases(old, new)
+        if changelog:
+            from datetime import UTC, datetime
+
+            typer.echo(result.changelog_entry(datetime.now(UTC).date().isoformat()))
+            return
         folder = patients or (EXAMPLE_PATIENTS if EXAMPLE_PATIENTS.is_dir() else None)
         assessments = None if folder is None else assessment_changes(old, new, folder)
         if format is DataFormat.json:

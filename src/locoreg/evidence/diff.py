@@ -138,6 +138,25 @@ class EvidenceDiff:
     pooled: tuple[PooledChange, ...]
     grade: tuple[GradeChange, ...]
 
+    def changelog_entry(self, date: str) -> str:
+        """A ``data/CHANGELOG.md`` entry for the new snapshot (see docs/evidence.md)."""
+        lines = [f"## {self.new_snapshot} ({date})"]
+        for name, ids in (
+            ("added", self.added),
+            ("removed", self.removed),
+            ("changed", self.changed),
+        ):
+            if ids:
+                lines.append(f"- {name} {', '.join(ids)}")
+        for p in self.pooled:
+            if p.changed:
+                what = f"{p.outcome.replace('_', ' ')}, {p.group}"
+                lines.append(f"- pooled: {what}: {p.old.text()} → {p.new.text()}")
+        lines += [f"- GRADE: {g.text()}" for g in self.grade]
+        if len(lines) == 1:
+            lines.append("- no change to records, pooled estimates or GRADE ratings")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "old_snapshot": self.old_snapshot,
