@@ -154,3 +154,36 @@ def test_changelog_entry_draft(bases: tuple[Path, Path]) -> None:
     assert log.current and log.entries[0].changes[0] == "added newtrial2026"
     printed = runner.invoke(app, ["evidence", "diff", str(bases[0]), str(bases[1]), "--changelog"])
     assert printed.exit_code == 0 and printed.stdout.startswith(f"## {new.snapshot} (")
+
+
+def test_assessments_that_quote_a_pooled_figure_are_listed(
+    bases: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine that quotes the pooled trial HR from the active base (as issue 12 point 9
+    asks of decision/) shows up in ``diff``: the quoted figure before and after."""
+    import locoreg.decision.assessment as assessment
+    from locoreg.cli.evidence_diff import assessment_changes
+    from locoreg.decision.model import Assessment
+    from locoreg.patient import Patient
+    from locoreg.evidence.pool import pool_by_design
+
+    real = assessment.assess
+
+    def quoting(patient: Patient) -> Assessment:
+        a = real(patient)
+        hr = pool_by_design(outcome="overall_survival").groups["randomised"].hr
+        return a.model_copy(update={"headline": f"{a.headline} Trials: HR {hr:.2f}."})
+
+    monkeypatch.setattr(assessment, "assess", quoting)
+    patients = Path(__file__).parents[2] / "examples" / "patients"
+    (tmp_path / "p.json").write_text(
+        (patients / "discuss_bone_oligometastatic.json").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    old, new = (load_evidence_base(p) for p in bases)
+    (change,) = assessment_changes(old, new, tmp_path)
+    assert change["patient"] == "p.json"
+    assert change["recommendation"]["old"] == change["recommendation"]["new"]
+    (headline,) = [d for d in change["differences"] if d["field"] == "headline"]
+    assert headline["old"].endswith("Trials: HR 0.93.") and headline["new"].endswith("HR 0.88.")
+    assert assessment_changes(old, old, tmp_path) == []
