@@ -164,8 +164,8 @@ def test_assessments_that_quote_a_pooled_figure_are_listed(
     import locoreg.decision.assessment as assessment
     from locoreg.cli.evidence_diff import assessment_changes
     from locoreg.decision.model import Assessment
-    from locoreg.patient import Patient
     from locoreg.evidence.pool import pool_by_design
+    from locoreg.patient import Patient
 
     real = assessment.assess
 
