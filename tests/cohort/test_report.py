@@ -42,7 +42,7 @@ def test_report_takes_the_evidence_pool() -> None:
     # the SEER analyses share patients: the pool with one study per data source is drawn too
     one = via_pool.observational_one_per_source
     assert one is not None and "one per data source (k=3" in one.label
-    assert via_pool.dropped_for_source == "gnerlich2007, tan2016 (SEER)"
+    assert via_pool.dropped_for_source == "gnerlich2007 (SEER)"
 
 
 def test_report_has_forest_next_to_trials(fitted: tuple[AnalyticTable, LadderResult]) -> None:
@@ -62,10 +62,10 @@ def test_report_has_forest_next_to_trials(fitted: tuple[AnalyticTable, LadderRes
     assert f"pooled, HR {evidence.pooled.hr:.2f}" in page
     one = evidence.observational_one_per_source
     assert one is not None
-    assert (
-        f"(dropping gnerlich2007, tan2016 (SEER)) the observational\npool is HR {one.hr:.2f}"
-        in page
-    )
+    assert f"(dropping gnerlich2007 (SEER)) the observational\npool is HR {one.hr:.2f}" in page
+    # the estimates the pool's default inclusion rule leaves out, with the reason
+    assert evidence.left_out.startswith("khan2002 (narrower comparison)")
+    assert "left out:\n" + evidence.left_out in page
     assert "Not run for this report" in page  # no multiverse: says how to add it
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
 

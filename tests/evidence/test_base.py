@@ -81,7 +81,8 @@ def test_queries(base) -> None:
 def test_cite_and_url() -> None:
     assert cite("badwe2015") == "Badwe 2015, Lancet Oncol"
     assert cite("khan2022") == "Khan 2022, J Clin Oncol"
-    assert cite("pmid30146252") == "PMID 30146252 2018"
+    assert cite("pmid30146252") == "PMID 30146252 2018"  # authors not confirmed
+    assert cite("pmid27123297") == "Headon 2016, Mol Clin Oncol"
     assert url("pmid27123297") == "https://pubmed.gov/27123297/"
     assert url("khan2022") == "https://pmc.ncbi.nlm.nih.gov/articles/PMC8937009"
 

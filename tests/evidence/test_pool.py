@@ -152,6 +152,10 @@ def test_synthetic_base_matches_metafor(synthetic: Path, case: dict[str, Any]) -
             _close(getattr(fit, name), ref[name])
         _close(fit.pi_low, ref["pi_low"])
         _close(fit.pi_high, ref["pi_high"])
+        # t-based prediction interval (k - 2 df), computed in R from metafor's fit
+        t_lo, t_hi = res.groups[key].hr_pi_t
+        _close(t_lo, math.exp(ref["pi_t_low"]))
+        _close(t_hi, math.exp(ref["pi_t_high"]))
         np.testing.assert_allclose(
             [s.weight for s in res.groups[key].studies], ref["weights"], rtol=RTOL
         )
@@ -194,7 +198,7 @@ def test_risk_of_bias_reasons_name_immortal_time_and_selection(synthetic: Path) 
     obs = res.groups["observational"]
     assert [s.immortal_time_bias for s in obs.studies] == [True, True, False]
     assert "immortal time bias in 2 (registry_a, clinic_b)" in obs.bias_summary
-    assert "serious confounding by indication in 3" in obs.bias_summary
+    assert "serious or critical confounding by indication in 3" in obs.bias_summary
     text = " ".join(res.explanation)
     assert "Immortal time bias: in 2 of 3" in text and "Confounding by indication" in text
     assert any("registry_a, registry_c all analyse SEER data" in c for c in res.caveats)
@@ -322,7 +326,14 @@ def test_packaged_story_trials_vs_registries(packaged) -> None:
     assert lo is not None and hi is not None and lo < 1 < hi  # trials: no clear effect
     assert obs.hr_ci[1] is not None and obs.hr_ci[1] < 1  # registries: strong association
     assert packaged.q_between_p is not None and packaged.q_between_p < 0.01
-    assert all(s.rob_overall == "serious" and s.immortal_time_bias for s in obs.studies)
+    assert all(
+        s.rob_overall in ("serious", "critical") and s.immortal_time_bias for s in obs.studies
+    )
+    # registries without performance status or metastatic burden: critical confounding
+    assert {s.id for s in obs.studies if s.rob_overall == "critical"} == {
+        "gnerlich2007",
+        "warschkow2016",
+    }
     assert {n.id for n in packaged.not_pooled} >= {"babiera2006", "hazard2008", "soran2018"}
 
 
@@ -337,25 +348,23 @@ def test_packaged_seer_analyses_reduce_to_one(packaged) -> None:
     base = load_evidence_base()
     obs = packaged.groups["observational"]
     seer = [s.id for s in obs.studies if base.get(s.id).data_source == "seer"]
-    assert sorted(seer) == ["gnerlich2007", "tan2016", "warschkow2016"]
+    assert sorted(seer) == ["gnerlich2007", "warschkow2016"]  # tan2016: sensitivity only
     sens = packaged.source_sensitivity
     assert sens is not None
     kept = [s.id for s in sens.kept]
-    # warschkow2016 has the most patients of the three SEER analyses (16,247)
-    assert kept == ["khan2002", "ruiterkamp2009", "warschkow2016"]
-    assert {d.id: d.kept_instead for d in sens.dropped} == {
-        "gnerlich2007": "warschkow2016",
-        "tan2016": "warschkow2016",
-    }
+    # warschkow2016 has the most patients of the SEER analyses (16,247)
+    assert kept == ["ruiterkamp2009", "neuman2010", "warschkow2016"]
+    assert {d.id: d.kept_instead for d in sens.dropped} == {"gnerlich2007": "warschkow2016"}
     sources = [base.get(i).data_source for i in kept]
-    assert len(sources) == len(set(sources)) and None not in sources
+    named = [s for s in sources if s is not None]  # neuman2010 names no database
+    assert len(named) == len(set(named)) == 2
     assert base.get("warschkow2016").n_total == max(base.get(i).n_total for i in seer)
 
 
 def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> None:
     """Independent recomputation from the YAML records of exactly the kept studies."""
     base = load_evidence_base()
-    kept = ("khan2002", "ruiterkamp2009", "warschkow2016")
+    kept = ("ruiterkamp2009", "neuman2010", "warschkow2016")
     rows = [
         next(o for o in base.get(i).outcomes if o.outcome.value == "overall_survival") for i in kept
     ]
@@ -364,7 +373,7 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     ref = rma(yi, vi, method="REML", test="z")
     sens = packaged.source_sensitivity
     assert sens is not None and sens.k == 3
-    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "pi_low", "pi_high"):
+    for name in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q"):
         _close(getattr(sens.fit, name), getattr(ref, name))
     _close(sens.hr, math.exp(ref.estimate))
     np.testing.assert_allclose(sens.weights, ref.weights, rtol=RTOL)
@@ -374,10 +383,47 @@ def test_packaged_one_per_source_equals_rma_on_the_kept_records(packaged) -> Non
     assert lo is not None and hi is not None and main_lo is not None and main_hi is not None
     assert hi - lo > main_hi - main_lo
     caveat = next(c for c in packaged.caveats if "may share patients" in c)
-    assert caveat.startswith("gnerlich2007, tan2016, warschkow2016 all analyse SEER data")
+    assert caveat.startswith("gnerlich2007, warschkow2016 all analyse SEER data")
     assert "keeps warschkow2016 (16,247 patients, 2016)" in caveat
-    assert "drops gnerlich2007 (9,734, 2007), tan2016 (10,441, 2016)" in caveat
+    assert "drops gnerlich2007 (9,734, 2007)" in caveat
     assert f"Observational HR {sens.hr:.2f} (95% CI {lo:.2f}–{hi:.2f}), k = 3" in caveat
+
+
+def test_packaged_default_pool_is_any_local_therapy_vs_none(packaged) -> None:
+    """khan2002 (free margins, defined after surgery) and tan2016 (primary-only resection,
+    off-centre interval) enter the sensitivity analysis only, with the reason."""
+    obs = packaged.groups["observational"]
+    assert [s.id for s in obs.studies] == [
+        "gnerlich2007",
+        "ruiterkamp2009",
+        "neuman2010",
+        "warschkow2016",
+    ]
+    assert all(s.comparison is None for s in packaged.studies)
+    (sens,) = packaged.inclusion_sensitivity
+    assert sens.group == "observational" and sens.k == 6
+    added = {a.study.id: a for a in sens.added}
+    assert set(added) == {"khan2002", "tan2016"}
+    assert added["khan2002"].tags == ("narrower comparison",)
+    assert "defined after surgery" in added["khan2002"].reason
+    assert added["tan2016"].tags == ("narrower comparison", "interval not centred")
+    # independent recomputation: every observational HR record, pooled by rma
+    base = load_evidence_base()
+    rows = [
+        next(o for o in base.get(s.id).outcomes if o.outcome.value == "overall_survival")
+        for s in sens.studies
+    ]
+    ref = rma(
+        [math.log(o.estimate) for o in rows], [_se_from_ci(o) ** 2 for o in rows], "REML", "z"
+    )
+    _close(sens.fit.estimate, ref.estimate)
+    _close(sens.fit.se, ref.se)
+    reasons = {n.id: n.reason for n in packaged.not_pooled}
+    assert reasons["khan2002"].startswith("sensitivity analysis only: compares resection")
+    data = packaged.to_dict()
+    assert data["inclusion_rule"].startswith("pooled by default")
+    assert [a["id"] for a in data["inclusion_sensitivity"][0]["added"]] == ["khan2002", "tan2016"]
+    assert any(c.startswith("Observational studies: left out") for c in packaged.caveats)
 
 
 def test_locoregional_progression_lists_what_cannot_be_pooled() -> None:
@@ -462,3 +508,35 @@ def test_cli_bad_options_exit_2(args: list[str], needle: str) -> None:
     result = _run(*args)
     assert result.exit_code == 2
     assert needle in result.output and "Traceback" not in result.output
+
+
+def test_packaged_trial_prediction_interval_t_based(packaged) -> None:
+    """Issue 12: the five trials' t-based prediction interval is 0.48–1.80 (3 df)."""
+    rnd = packaged.groups["randomised"]
+    lo, hi = rnd.hr_pi_t
+    assert lo is not None and hi is not None
+    assert (round(lo, 2), round(hi, 2)) == (0.48, 1.80)
+    normal_lo, normal_hi = rnd.hr_pi
+    assert normal_lo is not None and normal_hi is not None
+    assert lo < normal_lo and hi > normal_hi  # wider than the normal one with few trials
+    data = packaged.to_dict()["subgroups"]["randomised"]
+    assert data["pi_t_df"] == 3 and math.isclose(data["hr_pi_t_low"], lo)
+
+
+def test_packaged_grade_imprecision_matches_the_curated_ratings(packaged) -> None:
+    """Every rating with imprecision_from_pool lists as many 'imprecision:' downgrades as
+    the pool's computed imprecision levels (a new trial that changes them fails here)."""
+    checked = 0
+    for g in packaged.groups.values():
+        for rating in g.grade:
+            if not rating.imprecision_from_pool:
+                continue
+            imprecision = g.imprecision
+            assert imprecision is not None
+            listed = [d for d in rating.downgrades if d.startswith("imprecision:")]
+            assert len(listed) == imprecision.levels, (g.key, imprecision.reason)
+            checked += 1
+    assert checked == 2
+    rnd = packaged.groups["randomised"].imprecision
+    assert rnd is not None and rnd.levels == 1 and "0.48–1.80" in rnd.reason
+    assert packaged.to_dict()["subgroups"]["randomised"]["imprecision"]["judgement"] == "serious"

@@ -371,3 +371,98 @@ def test_cli_validate_reports_a_bad_data_source(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evidence", "validate", str(tmp_path)])
     assert result.exit_code == 1
     assert "cohort2020.yaml: data_source: unknown data source 'Surveillance'" in result.stdout
+
+
+# --- strict numbers, bounded values, one error per cause (issue 12, point 6) -------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"estimate": "0.8"}, "outcomes.0.estimate", "valid number"),
+        ({"ci_high": float("inf")}, "outcomes.0.ci_high", "finite number"),
+        ({"ci_low": float("nan")}, "outcomes.0.ci_low", "finite number"),
+        ({"ci_level": "0.95"}, "outcomes.0.ci_level", "valid number"),
+        ({"p_value": "7.9"}, "outcomes.0.p_value", "outside [0, 1]"),
+        ({"p_value": "p<0.05"}, "outcomes.0.p_value", "not a p-value"),
+        ({"p_value": 0.04}, "outcomes.0.p_value", "valid string"),
+        ({"n": "120"}, "outcomes.0.n", "valid integer"),
+        ({"converted": "yes"}, "outcomes.0.converted", "valid boolean"),
+        ({"ci_low": 0.8, "ci_high": 0.8}, "outcomes.0.ci_high", "no width"),
+        (
+            {"measure": "proportion", "unit": "percent", "estimate": 120.0}
+            | dict.fromkeys(("ci_low", "ci_high", "ci_level")),
+            "outcomes.0.estimate",
+            "0–100",
+        ),
+    ],
+)
+def test_strict_and_bounded_numbers_are_refused_once(
+    tmp_path: Path, changes: dict[str, Any], field: str, message: str
+) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(**changes))
+    problems = validate_evidence(tmp_path)
+    assert len(problems) == 1, problems  # one error for one cause
+    assert problems[0].field == field and message in problems[0].message
+
+
+@pytest.mark.parametrize("p_value", ["0.04", "<0.001", "0.13 (one-sided)", "≤0.05", "1"])
+def test_p_values_as_printed_pass(tmp_path: Path, p_value: str) -> None:
+    _write(tmp_path, "trial2020.yaml", _study(p_value=p_value))
+    assert validate_evidence(tmp_path) == []
+
+
+def test_percentages_of_arms_and_categories_lie_in_0_to_100(tmp_path: Path) -> None:
+    arms = [
+        {"arm": "local_therapy", "metric": "os_3y_percent", "value": 68.4, "unit": "percent"},
+        {"arm": "no_local_therapy", "metric": "os_3y_percent", "value": 167.9, "unit": "percent"},
+        {"arm": "no_local_therapy", "metric": "median_os_months", "value": 167.9, "unit": "months"},
+    ]
+    categories = [{"category": "Japan", "value": -3, "unit": "percent"}]
+    _write(tmp_path, "trial2020.yaml", _study(arms=arms, categories=categories))
+    assert sorted(_lines(tmp_path)) == [
+        "trial2020.yaml: outcomes.0.arms.1.value: a percentage must lie in 0–100, got 167.9",
+        "trial2020.yaml: outcomes.0.categories.0.value: a percentage must lie in 0–100, got -3",
+    ]
+
+
+def test_a_string_year_or_size_is_refused(tmp_path: Path) -> None:
+    record = copy.deepcopy(STUDY)
+    record["citation"]["year"] = "2020"
+    record["n_total"] = "300"
+    record["source_url"] = URL
+    _write(tmp_path, "trial2020.yaml", record)
+    assert {p.field for p in validate_evidence(tmp_path)} == {"citation.year", "n_total"}
+
+
+def test_a_broken_record_does_not_cascade_into_unknown_ids(tmp_path: Path) -> None:
+    """Records naming a refused record are not reported: the cause is reported once."""
+    _write(tmp_path, "trial2020.yaml", _study(ci_high=float("inf")))
+    later = copy.deepcopy(STUDY) | {"id": "trial2021", "related": ["trial2020"]}
+    _write(tmp_path, "trial2021.yaml", later)
+    early = copy.deepcopy(STUDY) | {"id": "trial2019", "superseded_by": "trial2020"}
+    _write(tmp_path, "trial2019.yaml", early)
+    rating = {
+        "outcome": "overall_survival",
+        "body": "randomised",
+        "certainty": "high",
+        "studies": ["trial2020", "trial2021"],
+        "rated_by": "locoreg",
+    }
+    _write(tmp_path, "_grade.yaml", [rating])
+    _write(tmp_path, "broken_yaml.yaml", "id: [unclosed")
+    (tmp_path / "broken_yaml.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    lines = _lines(tmp_path)
+    assert [line.split(":")[0] for line in lines] == ["broken_yaml.yaml", "trial2020.yaml"]
+    assert "finite number" in lines[1]
+
+
+def test_every_record_that_passes_validation_pools(tmp_path: Path) -> None:
+    """The validator is the pool's guard: extreme but valid numbers never crash it."""
+    from locoreg.evidence.pool import pool_by_design
+
+    _write(tmp_path, "trial2020.yaml", _study(estimate=1e-6, ci_low=1e-9, ci_high=1e3))
+    second = _study(estimate=5.0, ci_low=4.999, ci_high=5.001, ci_level=0.999)
+    _write(tmp_path, "trial2021.yaml", second | {"id": "trial2021"})
+    result = pool_by_design(load_evidence_base(tmp_path))
+    assert result.groups["randomised"].k == 2

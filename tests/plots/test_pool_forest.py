@@ -19,16 +19,18 @@ def test_pool_forest_two_groups_no_overall(write_both) -> None:
     fig, svg = write_both(draw)
     assert len(gids(fig, "forest-study-")) == k
     # one diamond per group, plus the observational pool with one study per data source
-    # (the three SEER analyses share patients)
+    # (the SEER analyses share patients) and the one with the narrower comparisons
     sens = res.source_sensitivity
-    assert sens is not None and sens.dropped
-    assert len(gids(fig, "forest-subgroup-")) == 3
+    assert sens is not None and sens.dropped and res.inclusion_sensitivity
+    assert len(gids(fig, "forest-subgroup-")) == 4
     assert gids(fig, "forest-overall-") == []  # trials and registries are not combined
     assert len(gids(fig, "forest-pi-")) == sum(g.k >= 3 for g in res.groups.values())
     assert any(a.get_xscale() == "log" for a in fig.axes)
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert "Risk of bias" in texts and "Randomised trials" in texts
-    assert texts.count("Serious †") == sum(s.immortal_time_bias for s in res.studies)
+    assert texts.count("Serious †") + texts.count("Critical †") == sum(
+        s.immortal_time_bias for s in res.studies
+    )
     assert any(
         t.startswith("Test for subgroup differences: Q = ") for t in " ".join(texts).split("\n")
     )
@@ -36,11 +38,17 @@ def test_pool_forest_two_groups_no_overall(write_both) -> None:
     khan = next(s for s in res.studies if s.id == "khan2022")
     wanted = f"{khan.hr:.2f} ({math.exp(khan.yi - 1.959963984540054 * khan.se):.2f} to"
     assert any(t.startswith(wanted) for t in texts)
-    assert sum(i.startswith("forest-subgroup-") for i in svg_ids(svg)) == 3
+    assert sum(i.startswith("forest-subgroup-") for i in svg_ids(svg)) == 4
     lo, hi = sens.hr_ci
     assert "One study per data source (k = 3)" in texts
     assert f"{sens.hr:.2f} ({lo:.2f} to {hi:.2f})" in texts
-    assert "Sensitivity: gnerlich2007, tan2016 dropped (SEER, warschkow2016 kept)" in texts
+    assert "Sensitivity: gnerlich2007 dropped (SEER, warschkow2016 kept)" in texts
+    # the estimates the default rule leaves out: their own diamond, named with the reason
+    assert "With narrower comparisons (k = 6)" in texts
+    assert "Sensitivity: khan2002, tan2016 added" in texts
+    footer = " ".join(texts)
+    assert "Khan 2002, Surgery (narrower comparison)" in footer
+    assert "Tan 2016, Oncotarget (narrower comparison, interval not centred)" in footer
 
 
 def test_single_trial_outcome_has_no_diamond() -> None:

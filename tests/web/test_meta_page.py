@@ -79,17 +79,16 @@ def test_pooled_by_design(method: str, test: str) -> None:
 
 
 def test_one_per_source_pool_is_rma_on_the_kept_rows() -> None:
-    """The page's sensitivity row: rows of the three SEER analyses reduce to warschkow2016."""
+    """The page's sensitivity row: rows of the SEER analyses reduce to warschkow2016."""
     from locoreg.meta import log_hr_from_ci, rma
     from locoreg.web.meta_page import one_per_source_pool
 
     rows = study_rows(OutcomeKind.overall_survival)
     sens = one_per_source_pool(rows, "REML", "z")
     assert sens is not None
-    assert sens["kept"] == ["khan2002", "ruiterkamp2009", "warschkow2016"]
+    assert sens["kept"] == ["ruiterkamp2009", "neuman2010", "warschkow2016"]
     assert [(d["id"], d["source"], d["kept_instead"]) for d in sens["dropped"]] == [
         ("gnerlich2007", "SEER", "warschkow2016"),
-        ("tan2016", "SEER", "warschkow2016"),
     ]
     kept = [r for r in rows if r["id"] in sens["kept"]]
     yi, vi = log_hr_from_ci(
@@ -108,3 +107,12 @@ def test_one_per_source_pool_is_rma_on_the_kept_rows() -> None:
 @pytest.mark.usefixtures("reference_rows")
 def test_rows_without_a_data_source_add_no_sensitivity_row() -> None:
     assert pooled_evidence("overall_survival", "REML", "z", "design")["sensitivity"] is None
+
+
+def test_page_names_the_estimates_the_default_rule_leaves_out() -> None:
+    from locoreg.web.meta_page import pooled_evidence
+
+    page = pooled_evidence("overall_survival", "REML", "z", "design")
+    assert [x["id"] for x in page["left_out"]] == ["khan2002", "tan2016"]
+    assert {r["id"] for r in page["rows"]}.isdisjoint({"khan2002", "tan2016"})
+    assert "defined after surgery" in page["left_out"][0]["reason"]

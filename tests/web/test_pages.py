@@ -311,9 +311,7 @@ def test_meta_page_shows_one_study_per_data_source(client: TestClient) -> None:
     lo, hi = sens.hr_ci
     row = f"Observational, one study per data source (k = 3) sensitivity {sens.hr:.2f} "
     assert row + f"{lo:.2f}–{hi:.2f}" in text
-    assert "drops gnerlich2007 (SEER; warschkow2016 kept), tan2016 (SEER; warschkow2016 kept)" in (
-        text
-    )
+    assert "drops gnerlich2007 (SEER; warschkow2016 kept)" in text
     assert "Registry analyses of one database may share patients" in text
     figure = re.search(r'<figure class="forest">(.*?)</figure>', page, re.S)
     assert figure and "One study per data source (k = 3)" in figure.group(1)
@@ -393,3 +391,16 @@ def test_study_page_shows_arm_values_readably(client: TestClient) -> None:
     text = text_of(client.get("/evidence/khan2022").text)
     assert "local therapy: locoregional progression 3y 16.3%" in text
     assert "no local therapy: median OS 53.1 months" in text
+
+
+def test_evidence_page_shows_the_snapshot_and_its_change_log(client: TestClient) -> None:
+    from locoreg.evidence.base import DATA_DIR, load_evidence_base
+    from locoreg.evidence.changelog import read_changelog
+
+    base = load_evidence_base()
+    log = read_changelog(DATA_DIR, base.snapshot)
+    page = client.get("/evidence").text
+    assert f"<code>{base.snapshot}</code>" in page and "Change log" in page
+    assert log.entries and all(f"<code>{e.snapshot}</code>" in page for e in log.entries)
+    # the newest entry's first change is shown as written
+    assert log.entries[0].changes[0].split(";")[0] in text_of(page)

@@ -344,8 +344,9 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``locoreg evidence`` (list, show, validate, and pool from evidence_pool)."""
+    """Add ``locoreg evidence`` (list, show, validate; pool and diff from their modules)."""
     app.add_typer(evidence_app, name="evidence")
-    from locoreg.cli import evidence_pool
+    from locoreg.cli import evidence_diff, evidence_pool
 
     evidence_pool.register(evidence_app)
+    evidence_diff.register(evidence_app)

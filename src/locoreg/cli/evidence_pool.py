@@ -24,7 +24,12 @@ import typer
 from locoreg.cli._common import DataFormat, choose, evidence_base, fail
 
 if TYPE_CHECKING:
-    from locoreg.evidence.pool import GroupPool, PoolResult, SourceSensitivity
+    from locoreg.evidence.pool import (
+        GroupPool,
+        InclusionSensitivity,
+        PoolResult,
+        SourceSensitivity,
+    )
 
 _PLOT_SUFFIXES = (".svg", ".png", ".pdf")
 
@@ -136,13 +141,15 @@ def _pool_cells(g: GroupPool | SourceSensitivity, level: float) -> list[str]:
     pct = f"{round(100 * level)}%"
     f = g.fit
     if f is None or g.hr is None:
-        return ["0", "no poolable hazard ratio", "–", "–", "–", "–"]
+        return ["0", "no poolable hazard ratio", "–", "–", "–", "–", "–"]
     lo, hi = g.hr_ci
     pi_lo, pi_hi = g.hr_pi
+    t_lo, t_hi = g.hr_pi_t
     return [
         str(g.k),
         f"{_hr(g.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})",
         "–" if pi_lo is None else f"{_hr(pi_lo)}–{_hr(pi_hi)}",
+        "–" if t_lo is None else f"{_hr(t_lo)}–{_hr(t_hi)} (t, {g.k - 2} df)",
         f"{f.tau2:.4f}",
         f"{f.i2:.0f}%" if g.k > 1 else "–",
         f"Q = {f.q:.2f}, df {f.q_df}, p {_p(f.q_p)}" if g.k > 1 else "–",
@@ -176,6 +183,23 @@ def _sensitivity_lines(sens: SourceSensitivity) -> list[str]:
     return lines
 
 
+def _inclusion_lines(sens: InclusionSensitivity) -> list[str]:
+    """The estimates the default rule leaves out, why, and the group pooled with them."""
+    pct = f"{round(100 * sens.fit.level)}%"
+    lo, hi = sens.hr_ci
+    lines = [
+        f"Sensitivity, {sens.group} studies with the estimates the default rule leaves out:",
+        f"  rule: {sens.rule}",
+    ]
+    for a in sens.added:
+        s = a.study
+        lines.append(f"  {s.id}: HR {s.hr:g} ({s.hr_ci_low:g}–{s.hr_ci_high:g}): {a.reason}")
+    lines.append(
+        f"  pooled with them (k = {sens.k}): HR {_hr(sens.hr)} ({pct} CI {_hr(lo)}–{_hr(hi)})"
+    )
+    return lines
+
+
 def render_text(r: PoolResult) -> str:
     """The plain-text report: both pooled estimates side by side, then the reasons."""
     from locoreg.evidence.pool import GROUPS, source_label
@@ -190,7 +214,8 @@ def render_text(r: PoolResult) -> str:
     ]
     groups = [r.groups[key] for key in GROUPS]
     header = ["", *(g.label for g in groups)]
-    names = ["studies (k)", "pooled HR", "prediction interval", "tau^2", "I^2", "heterogeneity"]
+    names = ["studies (k)", "pooled HR", "prediction interval", "prediction interval (t)",
+             "tau^2", "I^2", "heterogeneity"]  # fmt: skip
     cells = [_pool_cells(g, r.level) for g in groups]
     sens = r.source_sensitivity
     if sens is not None:  # next to the main observational estimate
@@ -213,6 +238,8 @@ def render_text(r: PoolResult) -> str:
         lines.append("Test for subgroup differences: not possible (fewer than two groups).")
     if sens is not None:
         lines += ["", *_sensitivity_lines(sens)]
+    for inclusion in r.inclusion_sensitivity:
+        lines += ["", *_inclusion_lines(inclusion)]
     both = all(g.studies for g in groups)
     lines += ["", "Why they differ" if both else "What can and cannot be compared"]
     lines += [f"  - {text}" for text in r.explanation]
@@ -232,6 +259,11 @@ def render_text(r: PoolResult) -> str:
             why = "; ".join(grade.downgrades) or "no downgrade"
             lines.append(
                 f"  GRADE ({grade.rated_by}): {grade.certainty.value.replace('_', ' ')} — {why}"
+            )
+        if (imprecision := g.imprecision) is not None:
+            lines.append(
+                f"  GRADE imprecision from this pool: {imprecision.judgement} "
+                f"(−{imprecision.levels}) — {imprecision.reason}"
             )
     if r.published:
         lines += ["", "Published meta-analyses (for comparison; not re-pooled)"]

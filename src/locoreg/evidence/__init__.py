@@ -13,6 +13,7 @@ from locoreg._lazy import lazy_attribute
 _EXPORTS: dict[str, str] = {
     # name -> submodule
     "load_evidence_base": "base",
+    "using_evidence_base": "base",
     "validate_evidence": "base",
     "EvidenceBase": "base",
     "EvidenceError": "base",

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -218,6 +220,8 @@ def _parse(
     grade: list[GradeRating] = []
     problems: list[ValidationProblem] = []
     seen: dict[str, str] = {}
+    # ids of records refused above: references to them are not reported a second time
+    broken: set[str] = set()
     for stray in sorted(path.glob("*.yml")):
         # silently skipping a record would drop a study from every analysis unnoticed
         problems.append(
@@ -227,6 +231,7 @@ def _parse(
         data, errs = _read_yaml(file)
         problems += errs
         if errs:
+            broken.add(file.stem)
             continue
         if file.name == GRADE_FILE:
             if not isinstance(data, list):
@@ -243,11 +248,13 @@ def _parse(
             continue
         if not isinstance(data, dict):
             problems.append(ValidationProblem(file.name, "", "expected a mapping (one study)"))
+            broken.add(file.stem)
             continue
         try:
             study = Study.model_validate(data)
         except ValidationError as exc:
             problems += _pydantic_problems(file.name, exc)
+            broken.update({file.stem, str(data.get("id", file.stem))})
             continue
         if study.id != file.stem:
             problems.append(
@@ -260,15 +267,19 @@ def _parse(
             continue
         seen[study.id] = file.name
         studies.append(study)
-    problems += _cross_reference_problems(studies, grade)
+    problems += _cross_reference_problems(studies, grade, frozenset(broken))
     return studies, grade, problems
 
 
 def _cross_reference_problems(
-    studies: list[Study], grade: list[GradeRating]
+    studies: list[Study], grade: list[GradeRating], broken: frozenset[str] = frozenset()
 ) -> list[ValidationProblem]:
-    """Ids named inside records (cited_in, related, GRADE studies) must exist."""
-    ids = {s.id for s in studies}
+    """Ids named inside records (cited_in, related, GRADE studies) must exist.
+
+    An id whose record was refused (``broken``) counts as known: its own problems are
+    reported once, at that record, instead of as "unknown id" at every record naming it.
+    """
+    ids = {s.id for s in studies} | broken
     out: list[ValidationProblem] = []
     by_id = {s.id: s for s in studies}
     for s in studies:
@@ -278,6 +289,8 @@ def _cross_reference_problems(
                     out.append(ValidationProblem(f"{s.id}.yaml", name, f"unknown study id {ref!r}"))
         chain, later = [s.id], s.superseded_by
         while later is not None:
+            if later in broken:
+                break
             if later not in by_id:
                 out.append(
                     ValidationProblem(f"{s.id}.yaml", "superseded_by", f"unknown id {later!r}")
@@ -331,12 +344,39 @@ def _packaged() -> EvidenceBase:
     return _load(DATA_DIR)
 
 
+# The base that ``load_evidence_base()`` returns inside ``using_evidence_base``; None: the
+# packaged one. A context variable, so threads and async requests never see another's.
+_ACTIVE: ContextVar[EvidenceBase | None] = ContextVar("locoreg_evidence_base", default=None)
+
+
 def load_evidence_base(path: Path | None = None) -> EvidenceBase:
-    """The evidence base in ``path``; the packaged one (parsed once, cached) by default.
+    """The evidence base in ``path``; by default the active one (see
+    :func:`using_evidence_base`), else the packaged one (parsed once, cached).
 
     Raises :class:`EvidenceError` listing every problem when a record is broken.
     """
-    return _packaged() if path is None else _load(Path(path))
+    if path is not None:
+        return _load(Path(path))
+    active = _ACTIVE.get()
+    return active if active is not None else _packaged()
+
+
+@contextmanager
+def using_evidence_base(base: EvidenceBase | Path | str) -> Iterator[EvidenceBase]:
+    """Make ``base`` (or the base in that directory) the default within the block.
+
+    Everything that calls ``load_evidence_base()`` without a path — the decision engine's
+    snapshot id and its quoted pooled figures, ``pool_by_design()`` — then reads ``base``:
+    ``locoreg evidence diff`` re-assesses the example patients against two bases this way.
+    Code must therefore not cache figures derived from the base across calls unless the
+    cache is keyed on ``base.snapshot``.
+    """
+    chosen = base if isinstance(base, EvidenceBase) else _load(Path(base))
+    token = _ACTIVE.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _ACTIVE.reset(token)
 
 
 def cite(study_id: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -165,6 +165,39 @@ class _Strict(BaseModel):
 
 
 Text = Annotated[str, Field(min_length=1)]
+#: a finite number written as a number (``"0.8"`` and ``.inf`` are refused, ``1`` is 1.0)
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+#: a whole number written as a number (``"120"`` is refused)
+Count = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Unit = Literal["months", "percent", "count", "per_1000"]
+
+# A p-value as printed: an optional comparison sign, a number, an optional remark in
+# parentheses ("<0.001", "0.13 (one-sided)").
+_P_VALUE = re.compile(r"^(?:[<>\u2264\u2265]=?)?\s*(\d*\.?\d+(?:[eE]-?\d+)?)\s*(?:\(.+\))?$")
+
+
+def p_value_problem(text: str) -> str | None:
+    """Why ``text`` is not a p-value as printed (None: it is one in [0, 1])."""
+    match = _P_VALUE.match(text.strip())
+    if match is None:
+        return f"{text!r} is not a p-value as printed (e.g. '0.04', '<0.001')"
+    if not 0.0 <= float(match.group(1)) <= 1.0:
+        return f"p-value {match.group(1)} is outside [0, 1]"
+    return None
+
+
+def _percent_problems(
+    prefix: str, unit: str | None, values: tuple[tuple[str, float | None], ...]
+) -> list[tuple[str, str]]:
+    """A percentage and its bounds lie in 0–100."""
+    if unit != "percent":
+        return []
+    return [
+        (f"{prefix}{name}", f"a percentage must lie in 0–100, got {value:g}")
+        for name, value in values
+        if value is not None and not 0.0 <= value <= 100.0
+    ]
 
 
 def _problems(kind: str, problems: list[tuple[str, str]]) -> PydanticCustomError:
@@ -183,7 +216,7 @@ class Citation(_Strict):
     authors: Text = Field(description="as printed, e.g. 'Badwe R, Hawaldar R, Nair N, et al.'")
     first_author: str | None = Field(None, description="surname; None when not visible")
     title: str | None = None
-    year: int | None = Field(None, ge=1900, le=2100)
+    year: Count | None = Field(None, ge=1900, le=2100)
     journal: str | None = None
     publisher: str | None = None
     volume: str | None = None
@@ -202,33 +235,52 @@ class Citation(_Strict):
         return v
 
 
+_V = TypeVar("_V", "ArmValue", "CategoryValue")
+
+
+def _bounded(v: _V) -> _V:
+    """A per-arm or per-category value and its bounds: a percentage lies in 0–100."""
+    bounds = (("value", v.value), ("ci_low", v.ci_low), ("ci_high", v.ci_high))
+    if p := _percent_problems("", v.unit, bounds):
+        raise _problems("value_check", p)
+    return v
+
+
 class ArmValue(_Strict):
     """A number for one arm, e.g. median overall survival with local therapy."""
 
     arm: Literal["local_therapy", "no_local_therapy"]
     metric: Text = Field(description="what the value is, e.g. 'median_os_months', 'os_3y_percent'")
-    value: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    unit: Literal["months", "percent", "count", "per_1000"]
+    value: Number
+    ci_low: Number | None = None
+    ci_high: Number | None = None
+    unit: Unit
+
+    @model_validator(mode="after")
+    def _check(self) -> ArmValue:
+        return _bounded(self)
 
 
 class CategoryValue(_Strict):
     """A number for one category of a breakdown (subtype, metastatic site, country)."""
 
     category: Text
-    value: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    unit: Literal["months", "percent", "count", "per_1000"]
+    value: Number
+    ci_low: Number | None = None
+    ci_high: Number | None = None
+    unit: Unit
+
+    @model_validator(mode="after")
+    def _check(self) -> CategoryValue:
+        return _bounded(self)
 
 
 class ReportedEstimate(_Strict):
     """An estimate exactly as the source printed it, kept when the record converts it."""
 
-    estimate: float
-    ci_low: float | None = None
-    ci_high: float | None = None
+    estimate: Number
+    ci_low: Number | None = None
+    ci_high: Number | None = None
     comparison: Text
 
 
@@ -238,14 +290,16 @@ class Outcome(_Strict):
     outcome: OutcomeKind
     label: Text = Field(description="the outcome as the source names it")
     measure: Measure
-    estimate: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    unit: Literal["months", "percent", "count", "per_1000"] | None = Field(
+    estimate: Number | None = None
+    ci_low: Number | None = None
+    ci_high: Number | None = None
+    unit: Unit | None = Field(
         None, description="unit of a median, rate or proportion estimate (ratios have none)"
     )
-    ci_level: float | None = Field(None, description="0.95 or 0.90 (E2108, JCOG1017)")
-    p_value: str | None = Field(None, description="as printed: '0.79', '<0.001'")
+    ci_level: Number | None = Field(None, description="0.95 or 0.90 (E2108, JCOG1017)")
+    p_value: Annotated[str, Field(strict=True)] | None = Field(
+        None, description="as printed, in quotes: '0.79', '<0.001' (a number in [0, 1])"
+    )
     direction: Literal["local therapy vs none"] = "local therapy vs none"
     favourable_side: Literal["lower", "higher"] | None = Field(
         None,
@@ -253,12 +307,12 @@ class Outcome(_Strict):
         "'higher' for an odds ratio of surviving",
     )
     comparison: str | None = Field(None, description="when narrower than any vs no local therapy")
-    converted: bool = False
+    converted: Flag = False
     conversion: str | None = Field(None, description="why and how a reported value was inverted")
     reported: ReportedEstimate | None = None
     subgroup: Text = "overall"
     adjusted: str | None = Field(None, description="adjustment for observational estimates")
-    n: int | None = Field(None, ge=1, description="patients in this analysis when it differs")
+    n: Count | None = Field(None, ge=1, description="patients in this analysis when it differs")
     follow_up: str | None = None
     arms: tuple[ArmValue, ...] = ()
     categories: tuple[CategoryValue, ...] = ()
@@ -311,6 +365,12 @@ class Outcome(_Strict):
             for name, value in (("estimate", est), ("ci_low", lo)):
                 if value is not None and value <= 0:
                     p.append((name, f"a ratio must be positive, got {value:g}"))
+            if lo is not None and hi is not None and 0 < lo == hi:
+                # a zero-width interval gives a zero standard error: nothing could be pooled
+                p.append(("ci_high", f"the interval has no width ({lo:g}–{hi:g})"))
+        if self.p_value is not None and (why := p_value_problem(self.p_value)) is not None:
+            p.append(("p_value", why))
+        p += _percent_problems("", self.unit, (("estimate", est), ("ci_low", lo), ("ci_high", hi)))
         if self.has_numbers and not self.source_url:
             p.append(("source_url", "every number needs the URL it was read from"))
         if self.source_url and not self.source_url.startswith(("http://", "https://")):
@@ -399,7 +459,7 @@ class RobinsI(_Strict):
     measurement: RobinsDomain
     selection_of_reported_result: RobinsDomain
     overall: RobinsDomain
-    immortal_time_bias: bool = Field(
+    immortal_time_bias: Flag = Field(
         description="surgery timing lets treated patients accrue event-free time before surgery"
     )
     assessed_by: Text = "locoreg"
@@ -450,12 +510,12 @@ class Study(_Strict):
         description="registry or database of a registry/observational study, when a source "
         "names it; studies with the same value may share patients",
     )
-    n_total: int | None = Field(None, ge=1)
-    n_local_therapy: int | None = Field(None, ge=0)
-    n_no_local_therapy: int | None = Field(None, ge=0)
+    n_total: Count | None = Field(None, ge=1)
+    n_local_therapy: Count | None = Field(None, ge=0)
+    n_no_local_therapy: Count | None = Field(None, ge=0)
     n_note: str | None = None
     follow_up: str | None = None
-    follow_up_months: float | None = Field(None, ge=0, description="median, when reported")
+    follow_up_months: Number | None = Field(None, ge=0, description="median, when reported")
     source_url: str | None = Field(
         None,
         description="where the study-level numbers (n_total, arm sizes, follow_up_months) were "
@@ -463,7 +523,7 @@ class Study(_Strict):
     )
     timing_of_surgery: SurgeryTiming
     outcomes: tuple[Outcome, ...] = ()
-    no_extractable_estimate: bool = False
+    no_extractable_estimate: Flag = False
     no_extractable_estimate_reason: str | None = None
     risk_of_bias: RiskOfBias | None = None
     risk_of_bias_not_assessed: str | None = None
@@ -583,6 +643,11 @@ class GradeRating(_Strict):
     upgrades: tuple[str, ...] = ()
     studies: tuple[str, ...] = Field(min_length=1)
     rated_by: Text = Field(description="'tosello2018' for the Cochrane ratings, else 'locoreg'")
+    imprecision_from_pool: Flag = Field(
+        False,
+        description="the imprecision domain follows locoreg.evidence.grade.rate_imprecision "
+        "on the pool of this outcome and body (its downgrade starts with 'imprecision:')",
+    )
     source_url: str | None = None
     notes: str | None = None
 

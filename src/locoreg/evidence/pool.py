@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from locoreg.errors import FieldError, InputError
+from locoreg.evidence.grade import Imprecision, rate_imprecision
 from locoreg.evidence.model import (
     DataSource,
     Design,
@@ -77,19 +78,31 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BY_VALUES",
+    "CENTRE_TOLERANCE",
     "GROUPS",
+    "INCLUSION_RULE",
     "METHODS",
     "ONE_PER_SOURCE_RULE",
     "OUTCOMES",
     "TESTS",
+    "AddedEstimate",
+    "BetweenGroups",
+    "BiasProfile",
     "DroppedStudy",
+    "GroupFits",
     "GroupPool",
+    "HazardRatioRecord",
+    "InclusionSensitivity",
+    "LogHazardRatio",
     "NotPooled",
     "PoolResult",
     "PooledStudy",
     "PublishedPool",
+    "Restricted",
+    "Selection",
     "SourceCandidate",
     "SourceSensitivity",
+    "left_out",
     "one_per_source",
     "pool_by_design",
     "poolable",
@@ -114,6 +127,18 @@ ONE_PER_SOURCE_RULE = (
     "one study per data source: the one with the most patients; ties: the most recent; "
     "a study without a data source is its own source"
 )
+
+#: the default inclusion rule, in words (printed and in the JSON)
+INCLUSION_RULE = (
+    "pooled by default: hazard ratios of any local therapy of the primary vs none, with an "
+    "interval centred on the estimate (log scale); narrower comparisons and off-centre "
+    "intervals enter a sensitivity analysis only"
+)
+
+#: an interval is "not centred" when log HR lies further than this fraction of the
+#: interval's half-width from its log-scale midpoint (two-decimal rounding of a narrow
+#: registry interval moves it by about 0.2; tan2016's printed interval by 0.7)
+CENTRE_TOLERANCE = 0.5
 
 # Judgements that make a domain worth naming as a reason ("why the groups differ").
 _SERIOUS = frozenset(
@@ -267,6 +292,33 @@ class _PooledHazardRatio:
             return None, None
         return _exp(self.fit.pi_low), _exp(self.fit.pi_high)
 
+    @property
+    def hr_pi_t(self) -> tuple[float | None, float | None]:
+        """t-based prediction interval on the HR scale (None below k = 3).
+
+        exp(θ̂ ± t_{k−2, (1+c)/2} √(τ̂² + SE²)) with the fit's SE — Wald, or Hartung–Knapp
+        with ``test="knha"`` (Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A
+        172:137; Riley et al. 2011, BMJ 342:d549). With few studies the normal interval
+        is too narrow: k − 2 degrees of freedom carry the uncertainty in τ̂².
+        """
+        from scipy import stats
+
+        f = self.fit
+        if f is None or f.k < 3:
+            return None, None
+        half = float(stats.t.ppf((1 + f.level) / 2, f.k - 2)) * math.sqrt(f.tau2 + f.se**2)
+        return math.exp(f.estimate - half), math.exp(f.estimate + half)
+
+    @property
+    def imprecision(self) -> Imprecision | None:
+        """GRADE imprecision from the pooled interval and the t-based prediction interval."""
+        lo, hi = self.hr_ci
+        if lo is None or hi is None:
+            return None
+        pi_lo, pi_hi = self.hr_pi_t
+        pi = None if pi_lo is None or pi_hi is None else (pi_lo, pi_hi)
+        return rate_imprecision((lo, hi), pi)
+
     def _fit_dict(self) -> dict[str, Any]:
         """The fit's JSON keys and the HR-scale ones (empty without a fit)."""
         if self.fit is None:
@@ -274,7 +326,9 @@ class _PooledHazardRatio:
         out = self.fit.to_dict()
         lo, hi = self.hr_ci
         pi_lo, pi_hi = self.hr_pi
+        t_lo, t_hi = self.hr_pi_t
         out.update(hr=self.hr, hr_ci_low=lo, hr_ci_high=hi, hr_pi_low=pi_lo, hr_pi_high=pi_hi)
+        out.update(hr_pi_t_low=t_lo, hr_pi_t_high=t_hi, pi_t_df=max(self.fit.k - 2, 0) or None)
         return out
 
 
@@ -309,9 +363,12 @@ class GroupPool(_PooledHazardRatio):
                 "rated_by": g.rated_by,
                 "downgrades": list(g.downgrades),
                 "studies": list(g.studies),
+                "imprecision_from_pool": g.imprecision_from_pool,
             }
             for g in self.grade
         ]
+        imprecision = self.imprecision
+        out["imprecision"] = None if imprecision is None else imprecision.to_dict()
         return out
 
 
@@ -428,6 +485,59 @@ class SourceSensitivity(_PooledHazardRatio):
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class AddedEstimate:
+    """An estimate the default rule leaves out, as pooled in the sensitivity analysis."""
+
+    study: PooledStudy
+    reason: str
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.study
+        return {
+            "id": s.id,
+            "citation": s.citation,
+            "label": s.label,
+            "hr": s.hr,
+            "hr_ci_low": s.hr_ci_low,
+            "hr_ci_high": s.hr_ci_high,
+            "ci_level": s.ci_level,
+            "comparison": s.comparison,
+            "weight": s.weight,
+            "source_url": s.source_url,
+            "reason": self.reason,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InclusionSensitivity(_PooledHazardRatio):
+    """A group re-pooled with the estimates the default rule leaves out.
+
+    Same estimator, test and level as the main fit; ``fit`` is :func:`locoreg.meta.rma`
+    on every study of the group (``studies``, weights of this fit), of which ``added``
+    are the narrower comparisons or off-centre intervals (:data:`INCLUSION_RULE`).
+    """
+
+    group: str
+    rule: str
+    studies: tuple[PooledStudy, ...]
+    added: tuple[AddedEstimate, ...]
+    fit: MetaResult
+
+    @property
+    def k(self) -> int:
+        return len(self.studies)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"group": self.group, "rule": self.rule, "k": self.k}
+        out.update(self._fit_dict())
+        out["studies"] = [{"id": s.id, "weight": s.weight} for s in self.studies]
+        out["added"] = [a.to_dict() for a in self.added]
+        return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PoolResult:
     """Randomised and observational evidence pooled separately, and why they differ."""
@@ -453,6 +563,8 @@ class PoolResult:
     #: the observational group re-pooled with one study per data source (None when the
     #: group has no poolable study); see the module docstring
     source_sensitivity: SourceSensitivity | None = None
+    #: per group with estimates the default rule leaves out: the group re-pooled with them
+    inclusion_sensitivity: tuple[InclusionSensitivity, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -475,6 +587,8 @@ class PoolResult:
             "source_sensitivity": (
                 None if self.source_sensitivity is None else self.source_sensitivity.to_dict()
             ),
+            "inclusion_rule": INCLUSION_RULE,
+            "inclusion_sensitivity": [i.to_dict() for i in self.inclusion_sensitivity],
         }
 
 
@@ -529,27 +643,116 @@ def _why_not(study: Study, o: Outcome) -> str | None:
     return None
 
 
-def _bias(study: Study) -> tuple[str | None, str | None, str | None, bool, tuple[str, ...]]:
-    rob = study.risk_of_bias
-    if rob is None:
-        return None, None, study.risk_of_bias_not_assessed, False, ()
-    tool = "RoB 2" if isinstance(rob, Rob2) else "ROBINS-I"
-    serious = tuple(
-        f"{name.replace('_', ' ')} ({d.judgement.value.replace('_', ' ')}): {d.reason}"
-        for name, d in rob.domains().items()
-        if d.judgement.value in _SERIOUS
-    )
-    immortal = isinstance(rob, RobinsI) and rob.immortal_time_bias
-    return tool, rob.overall.judgement.value, rob.overall.reason, immortal, serious
+@dataclass(frozen=True, slots=True)
+class BiasProfile:
+    """A study's risk-of-bias judgement as the pool reports it."""
+
+    tool: str | None
+    overall: str | None
+    reason: str | None
+    immortal_time_bias: bool
+    #: "domain (judgement): reason" for every domain judged high/serious/critical
+    serious_domains: tuple[str, ...]
+
+    @classmethod
+    def of(cls, study: Study) -> BiasProfile:
+        rob = study.risk_of_bias
+        if rob is None:
+            return cls(None, None, study.risk_of_bias_not_assessed, False, ())
+        serious = tuple(
+            f"{name.replace('_', ' ')} ({d.judgement.value.replace('_', ' ')}): {d.reason}"
+            for name, d in rob.domains().items()
+            if d.judgement.value in _SERIOUS
+        )
+        return cls(
+            tool="RoB 2" if isinstance(rob, Rob2) else "ROBINS-I",
+            overall=rob.overall.judgement.value,
+            reason=rob.overall.reason,
+            immortal_time_bias=isinstance(rob, RobinsI) and rob.immortal_time_bias,
+            serious_domains=serious,
+        )
 
 
-def _select(
-    base: EvidenceBase, kind: OutcomeKind
-) -> tuple[list[tuple[Study, Outcome, str]], list[NotPooled], list[PublishedPool]]:
-    chosen: list[tuple[Study, Outcome, str]] = []
+@dataclass(frozen=True, slots=True)
+class HazardRatioRecord:
+    """One study's hazard ratio chosen for pooling: the record and its checked numbers."""
+
+    study: Study
+    outcome: Outcome
+    #: "randomised" or "observational" (a key of :data:`GROUPS`)
+    group: str
+    hr: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+
+    @classmethod
+    def of(cls, study: Study, o: Outcome, group: str) -> HazardRatioRecord | None:
+        """The record when it is a hazard ratio with both limits and their level."""
+        if o.measure.value != "HR" or o.estimate is None:
+            return None
+        if o.ci_low is None or o.ci_high is None or o.ci_level is None:
+            return None
+        return cls(study, o, group, o.estimate, o.ci_low, o.ci_high, o.ci_level)
+
+    @property
+    def off_centre(self) -> float:
+        """|log HR − log-scale midpoint| / log-scale half-width of the interval."""
+        lo, hi = math.log(self.ci_low), math.log(self.ci_high)
+        return abs(math.log(self.hr) - (lo + hi) / 2) / ((hi - lo) / 2)
+
+    def restrictions(self) -> tuple[tuple[str, str], ...]:
+        """(short tag, reason) for each cause that keeps the estimate out of the default pool."""
+        why: list[tuple[str, str]] = []
+        if self.outcome.comparison:
+            why.append(
+                (
+                    "narrower comparison",
+                    f"compares {self.outcome.comparison}, not any local therapy vs none",
+                )
+            )
+        if self.off_centre > CENTRE_TOLERANCE:
+            why.append(
+                (
+                    "interval not centred",
+                    f"its printed interval ({self.ci_low:g}–{self.ci_high:g}) is not centred on "
+                    f"the estimate {self.hr:g} on the log scale, so its standard error is "
+                    "uncertain",
+                )
+            )
+        return tuple(why)
+
+
+@dataclass(frozen=True, slots=True)
+class Restricted:
+    """A poolable hazard ratio that the default rule leaves out, and why."""
+
+    record: HazardRatioRecord
+    reason: str
+    #: short names of the causes, e.g. ("narrower comparison", "interval not centred")
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What :func:`pool_by_design` pools, lists, and shows for comparison."""
+
+    chosen: tuple[HazardRatioRecord, ...]
+    not_pooled: tuple[NotPooled, ...]
+    published: tuple[PublishedPool, ...]
+    #: one per study without a default-rule estimate: pooled in the sensitivity analysis
+    restricted: tuple[Restricted, ...] = ()
+
+
+def _select(base: EvidenceBase, kind: OutcomeKind) -> Selection:
+    chosen: list[HazardRatioRecord] = []
+    restricted: dict[str, Restricted] = {}
     not_pooled: list[NotPooled] = []
-    published: list[PublishedPool] = []
     taken: set[str] = set()
+
+    def unpooled(study: Study, o: Outcome, reason: str) -> NotPooled:
+        return NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
+
     for study, o in base.outcomes(kind, subgroup="overall"):
         if study.design is Design.meta_analysis:
             continue
@@ -557,55 +760,77 @@ def _select(
         if group is None:
             reason = f"design {study.design.value} is neither a randomised trial nor an "
             reason += "observational comparison"
-            not_pooled.append(
-                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
-            )
-            continue
-        if study.id in taken:
+            not_pooled.append(unpooled(study, o, reason))
+        elif study.id in taken:
             reason = "a further record of this study; the first hazard ratio listed is pooled"
-            not_pooled.append(
-                NotPooled(study.id, study.cite(), study.design.value, o.label, reason)
-            )
+            not_pooled.append(unpooled(study, o, reason))
+        elif (why := _why_not(study, o)) is not None:
+            not_pooled.append(unpooled(study, o, why))
+        elif (record := HazardRatioRecord.of(study, o, group)) is None:
             continue
-        why = _why_not(study, o)
-        if why is None:
-            chosen.append((study, o, group))
-            taken.add(study.id)
+        elif limits := record.restrictions():
+            reason = "; ".join(text for _, text in limits)
+            tags = tuple(tag for tag, _ in limits)
+            restricted.setdefault(study.id, Restricted(record, reason, tags))
         else:
-            not_pooled.append(NotPooled(study.id, study.cite(), study.design.value, o.label, why))
+            chosen.append(record)
+            taken.add(study.id)
     # a study with several records: once one is chosen, earlier unusable ones are noise
     not_pooled = [n for n in not_pooled if n.id not in taken or n.reason.startswith("a further")]
-    # superseded reports: listed so a reader sees where MF07-01's earlier numbers went
+    left_out = [r for key, r in restricted.items() if key not in taken]
+    not_pooled += [
+        unpooled(r.record.study, r.record.outcome, f"sensitivity analysis only: {r.reason}")
+        for r in left_out
+    ]
+    not_pooled += _superseded(base, kind)
+    # chronological within each group, as a reader scans a forest plot
+    chosen.sort(key=_chronological)
+    left_out.sort(key=lambda r: _chronological(r.record))
+    return Selection(tuple(chosen), tuple(not_pooled), _published(base, kind), tuple(left_out))
+
+
+def _chronological(c: HazardRatioRecord) -> tuple[int, str]:
+    return (c.study.citation.year or 0, c.study.id)
+
+
+def _superseded(base: EvidenceBase, kind: OutcomeKind) -> list[NotPooled]:
+    """Superseded reports: listed so a reader sees where MF07-01's earlier numbers went."""
     current = {(s.id, o.label) for s, o in base.outcomes(kind, subgroup="overall")}
+    out: list[NotPooled] = []
     for study, o in base.outcomes(kind, subgroup="overall", include_superseded=True):
         if (study.id, o.label) not in current and _group_of(study.design) is not None:
             later = study.superseded_by or "a later report"
-            not_pooled.append(
-                NotPooled(
-                    study.id, study.cite(), study.design.value, o.label,
-                    f"superseded by {later}, which reports this outcome (one report per trial)",
-                )
-            )  # fmt: skip
+            reason = f"superseded by {later}, which reports this outcome (one report per trial)"
+            out.append(NotPooled(study.id, study.cite(), study.design.value, o.label, reason))
+    return out
+
+
+def _published(base: EvidenceBase, kind: OutcomeKind) -> tuple[PublishedPool, ...]:
+    """Published meta-analyses' body-level ratios, for comparison (never re-pooled)."""
+    out: list[PublishedPool] = []
     for study, o in base.outcomes(kind, subgroup=None, design=Design.meta_analysis):
         sub = o.subgroup
         body_level = sub == "overall" or "rct" in sub.lower() or "observational" in sub.lower()
         if o.estimate is not None and o.measure.is_ratio and body_level:
-            published.append(
+            out.append(
                 PublishedPool(
                     study.id, study.cite(), o.label, sub, o.measure.value, o.estimate,
                     o.ci_low, o.ci_high, study.population, o.source_url,
                     o.favourable_side or "lower",
                 )
             )  # fmt: skip
-    # chronological within each group, as a reader scans a forest plot
-    chosen.sort(key=lambda c: (c[0].citation.year or 0, c[0].id))
-    return chosen, not_pooled, published
+    return tuple(out)
+
+
+def left_out(base: EvidenceBase, kind: OutcomeKind) -> tuple[Restricted, ...]:
+    """Hazard ratios the default rule (:data:`INCLUSION_RULE`) keeps out of the pool."""
+    return _select(base, kind).restricted
 
 
 def poolable(base: EvidenceBase, kind: OutcomeKind) -> list[tuple[Study, Outcome, str]]:
     """The (study, hazard-ratio outcome, ``"randomised"|"observational"``) triples that
     :func:`pool_by_design` pools for ``kind``: one report per trial, chronological."""
-    return _select(base, kind)[0]
+    return [(c.study, c.outcome, c.group) for c in _select(base, kind).chosen]
 
 
 def _serious_in(s: PooledStudy, domain: str) -> bool:
@@ -631,7 +856,7 @@ def _bias_summary(key: str, studies: Sequence[PooledStudy]) -> str:
         parts.append(f"immortal time bias in {len(immortal)} ({', '.join(immortal)})")
     confounded = [s.id for s in studies if _serious_in(s, "confounding")]
     if confounded:
-        parts.append(f"serious confounding by indication in {len(confounded)}")
+        parts.append(f"serious or critical confounding by indication in {len(confounded)}")
     selected = [s.id for s in studies if _serious_in(s, "selection of participants")]
     if selected:
         parts.append(f"serious selection bias in {len(selected)}")
@@ -671,7 +896,7 @@ def _explanation(
                 f"Confounding by indication (selection bias): in {len(confounded)} of {obs.k} "
                 "observational studies, patients were chosen for surgery by prognosis-related "
                 "factors that the adjustment did not capture (ROBINS-I confounding judged "
-                "serious)."
+                "serious or critical)."
             )
     for g in (rnd, obs):
         if not g.studies:
@@ -706,14 +931,24 @@ def _caveats(
             + ", ".join(conv)
             + " (see `locoreg evidence show`)."
         )
-    narrow = [f"{s.id}: {s.comparison}" for s in chosen if s.comparison]
-    if narrow:
-        out.append("Narrower comparisons than any vs no local therapy: " + "; ".join(narrow) + ".")
     # Registry analyses of the same data source may share patients, which makes the pooled
     # interval too narrow: say which, and what one study per source gives.
     if sensitivity is not None and sensitivity.dropped:
         out.append(_shared_source_caveat(sensitivity, obs))
     return tuple(out)
+
+
+def _inclusion_caveat(sens: InclusionSensitivity, main: GroupPool) -> str:
+    """Which estimates the default rule leaves out, why, and what including them gives."""
+    pct = f"{round(100 * sens.fit.level)}%"
+    lo, hi = sens.hr_ci
+    why = "; ".join(f"{a.study.id} {a.reason}" for a in sens.added)
+    text = f"{main.label}: left out of the main pool ({why}). Sensitivity analysis with them: "
+    text += f"HR {sens.hr:.2f} ({pct} CI {lo:.2f}–{hi:.2f}), k = {sens.k}"
+    if main.hr is not None:
+        main_lo, main_hi = main.hr_ci
+        text += f", against HR {main.hr:.2f} ({pct} CI {main_lo:.2f}–{main_hi:.2f}), k = {main.k}"
+    return text + "."
 
 
 def _patients(s: PooledStudy | DroppedStudy, full: bool = False) -> str:
@@ -773,6 +1008,129 @@ def _source_sensitivity(
     return SourceSensitivity(key, ONE_PER_SOURCE_RULE, kept, weights, dropped, fit)
 
 
+@dataclass(frozen=True, slots=True)
+class LogHazardRatio:
+    """A chosen record on the pooling scale: y = log HR, v = SE² (Parmar et al. 1998)."""
+
+    record: HazardRatioRecord
+    yi: float
+    vi: float
+
+
+def _on_log_scale(chosen: Sequence[HazardRatioRecord]) -> tuple[LogHazardRatio, ...]:
+    """SE = (log U − log L) / (2 z_{(1+c)/2}) at each record's own level c."""
+    from locoreg.meta.effects import log_hr_from_ci
+
+    if not chosen:
+        return ()
+    yi, vi = log_hr_from_ci(
+        [c.hr for c in chosen],
+        [c.ci_low for c in chosen],
+        [c.ci_high for c in chosen],
+        [c.ci_level for c in chosen],
+    )
+    return tuple(
+        LogHazardRatio(c, float(y), float(v)) for c, y, v in zip(chosen, yi, vi, strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BetweenGroups:
+    """Test for subgroup differences: Q_between on ``df`` degrees of freedom."""
+
+    q: float
+    df: int
+    p: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFits:
+    """One random-effects fit per design group present, and the test between them."""
+
+    rows: tuple[LogHazardRatio, ...]
+    #: group keys with at least one study, in :data:`GROUPS` order
+    present: tuple[str, ...]
+    by_group: dict[str, MetaResult]
+    #: None when fewer than two groups have studies
+    between: BetweenGroups | None
+
+    def weighted(self) -> list[tuple[LogHazardRatio, float]]:
+        """(row, percent weight in its group's fit), group by group in display order."""
+        out: list[tuple[LogHazardRatio, float]] = []
+        for key in self.present:
+            rows = [r for r in self.rows if r.record.group == key]
+            out += zip(rows, map(float, self.by_group[key].weights), strict=True)
+        return out
+
+
+def _fit_groups(
+    rows: tuple[LogHazardRatio, ...], method: str, test: str, level: float
+) -> GroupFits:
+    """Each group fitted by :func:`rma`; with two groups, :func:`subgroup_analysis`
+    (separate τ² per group, Q_between on G − 1 df)."""
+    from locoreg.meta import rma
+    from locoreg.meta.subgroup import subgroup_analysis
+
+    present = tuple(key for key in GROUPS if any(r.record.group == key for r in rows))
+    if len(present) >= 2:
+        sub = subgroup_analysis(
+            [r.yi for r in rows], [r.vi for r in rows], [r.record.group for r in rows],
+            method=method, test=test, level=level,
+        )  # fmt: skip
+        between = BetweenGroups(sub.q_between, sub.q_between_df[0], sub.q_between_p)
+        return GroupFits(rows, present, dict(sub.levels), between)
+    by_group = {}
+    for key in present:
+        members = [r for r in rows if r.record.group == key]
+        by_group[key] = rma([r.yi for r in members], [r.vi for r in members], method, test, level)
+    return GroupFits(rows, present, by_group, None)
+
+
+def _pooled_study(row: LogHazardRatio, weight: float) -> PooledStudy:
+    """The pooled row of one study, with its weight and risk-of-bias reasons."""
+    c, s, o = row.record, row.record.study, row.record.outcome
+    bias = BiasProfile.of(s)
+    return PooledStudy(
+        id=s.id, citation=s.cite(), year=s.citation.year, design=s.design.value,
+        group=c.group, label=o.label, hr=c.hr, hr_ci_low=c.ci_low, hr_ci_high=c.ci_high,
+        ci_level=c.ci_level, yi=row.yi, vi=row.vi, weight=float(weight),
+        converted=o.converted, comparison=o.comparison, adjusted=o.adjusted,
+        source_url=o.source_url, rob_tool=bias.tool, rob_overall=bias.overall,
+        rob_reason=bias.reason, immortal_time_bias=bias.immortal_time_bias,
+        bias_domains=bias.serious_domains,
+        data_source=None if s.data_source is None else s.data_source.value,
+        n_patients=o.n if o.n is not None else s.n_total,
+    )  # fmt: skip
+
+
+def _inclusion_sensitivity(
+    selection: Selection, method: str, test: str, level: float
+) -> tuple[InclusionSensitivity, ...]:
+    """Each group with left-out estimates, re-pooled with them (same estimator and test)."""
+    from locoreg.meta import rma
+
+    out: list[InclusionSensitivity] = []
+    for key in GROUPS:
+        extra = [r for r in selection.restricted if r.record.group == key]
+        if not extra:
+            continue
+        records = sorted(
+            [c for c in selection.chosen if c.group == key] + [r.record for r in extra],
+            key=_chronological,
+        )
+        rows = _on_log_scale(records)
+        fit = rma([r.yi for r in rows], [r.vi for r in rows], method, test, level)
+        studies = tuple(
+            _pooled_study(row, float(w)) for row, w in zip(rows, fit.weights, strict=True)
+        )
+        why = {r.record.study.id: r for r in extra}
+        added = tuple(
+            AddedEstimate(s, why[s.id].reason, why[s.id].tags) for s in studies if s.id in why
+        )
+        out.append(InclusionSensitivity(key, INCLUSION_RULE, studies, added, fit))
+    return tuple(out)
+
+
 def pool_by_design(
     base: EvidenceBase | None = None,
     outcome: str = "overall_survival",
@@ -789,84 +1147,39 @@ def pool_by_design(
     not converge (reported, never hidden). See the module docstring for the rules.
     """
     from locoreg.evidence.base import load_evidence_base
-    from locoreg.meta import rma
-    from locoreg.meta.effects import log_hr_from_ci
-    from locoreg.meta.subgroup import subgroup_analysis
 
     _check_options(outcome, by, method, test, level)
     base = base if base is not None else load_evidence_base()
     kind = OutcomeKind(outcome)
-    chosen, not_pooled, published = _select(base, kind)
-
-    raw: list[tuple[Study, Outcome, str, float, float]] = []
-    if chosen:
-        hr = [float(o.estimate) for _, o, _ in chosen]  # type: ignore[arg-type]
-        lo = [float(o.ci_low) for _, o, _ in chosen]  # type: ignore[arg-type]
-        hi = [float(o.ci_high) for _, o, _ in chosen]  # type: ignore[arg-type]
-        lv = [float(o.ci_level) for _, o, _ in chosen]  # type: ignore[arg-type]
-        yi, vi = log_hr_from_ci(hr, lo, hi, lv)
-        raw = [
-            (s, o, g, float(y), float(v)) for (s, o, g), y, v in zip(chosen, yi, vi, strict=True)
-        ]
-
-    fits: dict[str, MetaResult] = {}
-    present = [key for key in GROUPS if any(g == key for *_, g, _, _ in raw)]
-    q_between = q_df = q_p = None
-    if len(present) >= 2:
-        sub = subgroup_analysis(
-            [r[3] for r in raw], [r[4] for r in raw], [r[2] for r in raw],
-            method=method, test=test, level=level,
-        )  # fmt: skip
-        fits = dict(sub.levels)
-        q_between, q_df, q_p = sub.q_between, sub.q_between_df[0], sub.q_between_p
-    for key in present:
-        if key not in fits:
-            rows = [r for r in raw if r[2] == key]
-            fits[key] = rma([r[3] for r in rows], [r[4] for r in rows], method, test, level)
-
-    pooled: list[PooledStudy] = []
-    for key in present:
-        rows = [r for r in raw if r[2] == key]
-        for (s, o, g, y, v), w in zip(rows, fits[key].weights, strict=True):
-            tool, overall, reason, immortal, domains = _bias(s)
-            pooled.append(
-                PooledStudy(
-                    id=s.id, citation=s.cite(), year=s.citation.year, design=s.design.value,
-                    group=g, label=o.label, hr=float(o.estimate),  # type: ignore[arg-type]
-                    hr_ci_low=float(o.ci_low), hr_ci_high=float(o.ci_high),  # type: ignore[arg-type]
-                    ci_level=float(o.ci_level), yi=y, vi=v,  # type: ignore[arg-type]
-                    weight=float(w), converted=o.converted, comparison=o.comparison,
-                    adjusted=o.adjusted, source_url=o.source_url, rob_tool=tool,
-                    rob_overall=overall, rob_reason=reason, immortal_time_bias=immortal,
-                    bias_domains=domains,
-                    data_source=None if s.data_source is None else s.data_source.value,
-                    n_patients=o.n if o.n is not None else s.n_total,
-                )
-            )  # fmt: skip
-
-    groups: dict[str, GroupPool] = {}
-    for key, (label, body) in GROUPS.items():
-        members = tuple(p for p in pooled if p.group == key)
-        groups[key] = GroupPool(
+    selection = _select(base, kind)
+    fits = _fit_groups(_on_log_scale(selection.chosen), method, test, level)
+    pooled = [_pooled_study(row, weight) for row, weight in fits.weighted()]
+    groups = {
+        key: GroupPool(
             key=key,
             label=label,
-            studies=members,
-            fit=fits.get(key),
+            studies=tuple(p for p in pooled if p.group == key),
+            fit=fits.by_group.get(key),
             grade=base.grade_for(kind, body),
-            bias_summary=_bias_summary(key, members),
+            bias_summary=_bias_summary(key, [p for p in pooled if p.group == key]),
         )
+        for key, (label, body) in GROUPS.items()
+    }
     rnd_hr, obs_hr = groups["randomised"].hr, groups["observational"].hr
     ratio = obs_hr / rnd_hr if rnd_hr is not None and obs_hr is not None else None
     sensitivity = _source_sensitivity(
         "observational", groups["observational"].studies, method, test, level
     )
+    inclusion = _inclusion_sensitivity(selection, method, test, level)
     caveats = list(_caveats(pooled, sensitivity, groups["observational"]))
+    caveats += [_inclusion_caveat(i, groups[i.group]) for i in inclusion]
     for key in GROUPS:
         if groups[key].fit is None:
             caveats.append(f"{groups[key].label}: no poolable hazard ratio for {outcome}.")
         elif groups[key].k == 1:
             caveats.append(f"{groups[key].label}: a single study; nothing is pooled.")
-    if q_between is None:
+    between = fits.between
+    if between is None:
         caveats.append("Test for subgroup differences not possible: fewer than two groups.")
     return PoolResult(
         outcome=outcome,
@@ -876,14 +1189,15 @@ def pool_by_design(
         level=float(level),
         snapshot=base.snapshot,
         groups=groups,
-        q_between=q_between,
-        q_between_df=q_df,
-        q_between_p=q_p,
+        q_between=None if between is None else between.q,
+        q_between_df=None if between is None else between.df,
+        q_between_p=None if between is None else between.p,
         ratio_of_hrs=ratio,
-        explanation=_explanation(groups, q_p, ratio),
+        explanation=_explanation(groups, None if between is None else between.p, ratio),
         caveats=tuple(caveats),
-        not_pooled=tuple(not_pooled),
-        published=tuple(published),
+        not_pooled=selection.not_pooled,
+        published=selection.published,
         studies=tuple(pooled),
         source_sensitivity=sensitivity,
+        inclusion_sensitivity=inclusion,
     )

@@ -6,7 +6,10 @@
 rows (hazard ratio with the 95% interval derived from the pooled log HR and SE, so the
 90% intervals of E2108 and JCOG1017 are shown at 95% like the others), its weight within
 the group, its overall risk-of-bias judgement, its random-effects diamond, prediction
-interval and heterogeneity line. When observational studies share a data source, a
+interval and heterogeneity line. Estimates the default rule leaves out (narrower
+comparisons such as khan2002's resection with free margins, off-centre intervals) appear
+only in a second diamond, "with narrower comparisons", and the footer names them with the
+reason (``result.inclusion_sensitivity``). When observational studies share a data source, a
 second diamond in that group shows the sensitivity pool with one study per data source
 (``result.source_sensitivity``), its note naming the studies dropped. There is
 deliberately no overall diamond: averaging a randomised estimate with confounded registry
@@ -25,7 +28,7 @@ from locoreg.plots.forest import ForestRow, ForestSummary, fmt_p, forest_plot
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from locoreg.evidence.pool import PoolResult, SourceSensitivity
+    from locoreg.evidence.pool import InclusionSensitivity, PoolResult, SourceSensitivity
 
 __all__ = ["pool_cumulative_plot", "pool_forest_plot"]
 
@@ -78,6 +81,9 @@ def pool_forest_plot(result: PoolResult, *, path: str | Path | None = None) -> F
         sens = result.source_sensitivity
         if sens is not None and sens.group == g.key and sens.dropped:
             summaries.append(_sensitivity_summary(sens, g.label))
+        for inclusion in result.inclusion_sensitivity:
+            if inclusion.group == g.key:
+                summaries.append(_inclusion_summary(inclusion, g.label))
     if not rows:
         raise ValueError(f"outcome: no poolable hazard ratio for {result.outcome}")
     missing = [g.label for g in result.groups.values() if not g.studies]
@@ -103,6 +109,13 @@ def pool_forest_plot(result: PoolResult, *, path: str | Path | None = None) -> F
         footer.append(
             "One study per data source: registry analyses of one database may share patients; "
             "the study with the most patients is kept (ties: the most recent)."
+        )
+    for inclusion in result.inclusion_sensitivity:
+        footer.append(
+            "Pooled by default: any local therapy vs none. Left out, in the sensitivity diamond "
+            "only: "
+            + "; ".join(f"{a.study.citation} ({', '.join(a.tags)})" for a in inclusion.added)
+            + "."
         )
     levels = sorted(
         {round(100 * s.ci_level) for s in result.studies if abs(s.ci_level - result.level) > 1e-9}
@@ -140,6 +153,18 @@ def _sensitivity_summary(sens: SourceSensitivity, group: str) -> ForestSummary:
         prediction_interval=False,
     )  # fmt: skip
     return replace(summary, heterogeneity=f"Sensitivity: {dropped}")
+
+
+def _inclusion_summary(sens: InclusionSensitivity, group: str) -> ForestSummary:
+    """The diamond with the estimates the default rule leaves out, naming them."""
+    from dataclasses import replace
+
+    summary = ForestSummary.from_meta(
+        sens.fit, f"With narrower comparisons (k = {sens.k})", group=group,
+        prediction_interval=False,
+    )  # fmt: skip
+    added = ", ".join(a.study.id for a in sens.added)
+    return replace(summary, heterogeneity=f"Sensitivity: {added} added")
 
 
 def pool_cumulative_plot(result: PoolResult, *, path: str | Path | None = None) -> Figure:

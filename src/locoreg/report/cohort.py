@@ -41,7 +41,9 @@ class TrialEvidence:
     the code that pooled them; ``note`` says what could not be done.
     ``observational_one_per_source`` the observational pool with one study per
     data source (None when no two studies share one); ``dropped_for_source``
-    the studies it leaves out, e.g. ``"gnerlich2007, tan2016 (SEER)"``.
+    the studies it leaves out, e.g. ``"gnerlich2007 (SEER)"``; ``left_out`` the
+    estimates the pool's default rule keeps out of it (narrower comparisons, off-centre
+    intervals), with the reasons.
     """
 
     trials: tuple[TrialRow, ...] = ()
@@ -52,6 +54,7 @@ class TrialEvidence:
     note: str = ""
     observational_one_per_source: TrialRow | None = None
     dropped_for_source: str = ""
+    left_out: str = ""
 
 
 def randomised_trials() -> TrialEvidence:
@@ -97,6 +100,11 @@ def randomised_trials() -> TrialEvidence:
         "locoreg.evidence.pool",
         observational_one_per_source=one_per_source,
         dropped_for_source=dropped or "",
+        left_out="; ".join(
+            f"{a.study.id} ({', '.join(a.tags)})"
+            for i in res.inclusion_sensitivity
+            for a in i.added
+        ),
     )
 
 

@@ -60,6 +60,16 @@ def study_rows(outcome: OutcomeKind) -> list[dict[str, Any]]:
     ]
 
 
+def left_out_rows(outcome: OutcomeKind) -> list[dict[str, str]]:
+    """Hazard ratios kept out of the pool by its default rule, each with the reason."""
+    from locoreg.evidence.pool import left_out
+
+    return [
+        {"id": r.record.study.id, "label": r.record.study.cite(), "reason": r.reason}
+        for r in left_out(load_evidence_base(), outcome)
+    ]
+
+
 def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
     """Rows, the pooled result (with subgroups when ``by == "design"``) and a forest plot.
 
@@ -85,6 +95,7 @@ def _pooled(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
     result = _pool_rows(rows, method, test, grouped)
     sensitivity = one_per_source_pool(rows, method, test) if grouped else None
     return {
+        "left_out": left_out_rows(OutcomeKind(outcome)),
         "rows": rows,
         "result": result,
         "grouped": grouped,

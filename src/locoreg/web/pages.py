@@ -243,12 +243,15 @@ def evidence_page(
         problems = [str(e) for e in exc.errors]
         base, studies = filter_studies(None, None)
         design = outcome = None
+    from locoreg.evidence.changelog import read_changelog
+
     return templates.TemplateResponse(
         request,
         "evidence.html",
         {
             "studies": studies,
             "snapshot": base.snapshot,
+            "changelog": read_changelog(base.path, base.snapshot),
             "designs": [d.value for d in Design],
             "outcomes": [o.value for o in OutcomeKind],
             "design": design or "",
