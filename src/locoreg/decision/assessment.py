@@ -288,9 +288,13 @@ def assess(patient: Patient) -> Assessment:
             *local.evidence,
         ]
     )
+    from locoreg.staging import stage_group
+
+    group = stage_group(patient.t, patient.n, patient.m.value)
     return Assessment(
         recommendation=rec,
         headline=_headline(rec, f),
+        stage=None if group is None else group.value,
         factors=factors,
         prognosis=prog,
         local_control=local,
@@ -298,7 +302,7 @@ def assess(patient: Patient) -> Assessment:
         warnings=warnings,
         versions=versions(),
         rules_fired=[rec_rule.id, *(r.id for r in fired)],
-        missing_data=_missing_data(f),
+        missing=_missing_data(f),
         would_change=_would_change(patient, rec),
         goals_of_care=list(GOALS_OF_CARE[rec]),
         disclaimer=DISCLAIMER,

@@ -130,8 +130,11 @@ def prognosis(facts: Facts) -> Prognosis:
 def local_control(facts: Facts) -> LocalControl:
     """Expected locoregional progression with and without local therapy (trial figures)."""
     if not facts.stage_iv:
-        return LocalControl(summary="Not applicable outside de novo stage IV disease.")
+        return LocalControl(
+            applies=False, summary="Not applicable outside de novo stage IV disease."
+        )
     return LocalControl(
+        applies=True,
         summary=(
             "Local therapy roughly halves locoregional progression: at 3 years 16.3% with early "
             "local therapy vs 39.8% with systemic therapy alone (E2108); local relapse-free "
