@@ -4,19 +4,19 @@ Prognosis (CONTRACTS.md §2, contract v2) gives the most specific published medi
 overall survival for a population the patient *belongs to*, in this order:
 
 1. her receptor subtype (HR+/HER2+, triple-negative: SEER de novo stage IV);
-2. a site figure whose population she belongs to (bone: any bone involvement at
+2. a site figure whose population the patient belongs to (bone: any bone involvement at
    diagnosis — the SEER bone cohorts are not bone-only);
 3. all de novo stage IV.
 
 Every registry median is "median from diagnosis, unselected registry patients, not
 conditional on response". ``interval_months`` is the range of the published medians of
-the populations she belongs to (``interval_kind`` = ``range_of_published_medians``),
-never a confidence interval. Where no source describes her population the figure is
+the populations the patient belongs to (``interval_kind`` = ``range_of_published_medians``),
+never a confidence interval. Where no source describes the population the figure is
 ``None`` and the basis says so: ECOG 3–4 (registries do not report by performance
 status; the trials enrolled fit patients), brain metastases and visceral crisis (no
 published median was found; brain metastases had the worst survival of the patterns).
 
-Trial arm medians are shown only as labelled references where she meets the trial's
+Trial arm medians are shown only as labelled references where the patient meets the trial's
 eligibility (E2108: ≥ 4 months without progression; JCOG1017: ≥ 3 months without
 progression; Tata Memorial: age ≤ 65; MF07-01: only before systemic therapy starts).
 """
@@ -132,7 +132,7 @@ def _references(f: Facts) -> list[ReferenceMedian]:
             ReferenceMedian(
                 population=(
                     f"{t.name} trial arms: {other:g} months without and {local:g} months with "
-                    "local therapy (selected trial patients, not her own figure)"
+                    "local therapy (selected trial patients, not a figure for this patient)"
                 ),
                 months=other,
                 eligibility=t.eligibility,
@@ -193,13 +193,11 @@ def prognosis(f: Facts) -> Prognosis:
         notes += " With four or more metastatic sites 5-year survival was 9%, against 31% with one."
     basis = (
         f"{head.months:g} months: {REGISTRY_LABEL}; population: {head.population}. "
-        "Range of the published medians of the populations she belongs to: "
+        "Range of the published medians of the populations the patient belongs to: "
         + "; ".join(f"{x.population} {x.months:g}" for x in chosen)
         + "."
         + notes
     )
-    if f.male:
-        basis = basis.replace("she belongs", "he belongs")
     evidence = list(dict.fromkeys(x.study for x in chosen))
     if f.n_sites >= 4:
         evidence.append("taskindoust2021")
