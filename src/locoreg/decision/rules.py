@@ -205,9 +205,14 @@ def _palliative(f: Facts) -> str:
             else "the patient declines local therapy: no local option; symptom control "
             "(analgesia) with systemic therapy"
         )
+    elif not any(o.suitable for o in options.values()):
+        how = (
+            f"no local modality is suitable ({surgery.reason}); symptom control (analgesia) "
+            "and best supportive care"
+        )
     else:
         suitable = [o.modality.value.replace("_", " ") for o in options.values() if o.suitable]
-        how = "options: " + (", ".join(suitable) if suitable else "none suitable")
+        how = "options: " + ", ".join(suitable)
         if not surgery.suitable:
             how += (
                 f"; surgery: {REASSESS}"
