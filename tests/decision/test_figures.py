@@ -30,6 +30,7 @@ def test_current_harms_are_the_source_figures() -> None:
     tata = [h for h in found if "badwe2015" in h.evidence]
     assert len(tata) == 1
     assert "HR 1.42 (1.08–1.86)" in tata[0].finding and "tosello2018" in tata[0].evidence
+    assert "as summarised by tosello2018" in tata[0].finding
     abcsg = [h for h in found if h.evidence == ["fitzal2019"]]
     assert len(abcsg) == 1
     assert "34.6 months with local therapy vs 54.8" in abcsg[0].finding

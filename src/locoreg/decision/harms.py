@@ -60,10 +60,12 @@ def _significant(s: Study, o: Outcome, also: list[str]) -> Harm | None:
     ):
         return None
     level = "" if o.ci_level in (None, 0.95) else f"{o.ci_level:.0%} CI "
+    # Read from another record (e.g. a Cochrane table), not the trial's own report: say so.
+    secondary = f", as summarised by {', '.join(also)}" if also else ""
     return Harm(
         finding=(
             f"{_trial(s)}: {o.label}, HR {o.estimate:g} ({level}{o.ci_low:g}–{o.ci_high:g}) "
-            "with local therapy — worse than without it"
+            f"with local therapy — worse than without it{secondary}"
         ),
         evidence=list(dict.fromkeys([s.id, *also])),
     )
