@@ -44,3 +44,24 @@ def test_markdown_shows_every_option_and_harm() -> None:
     assert "- Surgery: not suitable — negative margins not achievable" in md
     assert "- Radiotherapy: suitable" in md
     assert "HR 1.42 (1.08–1.86)" in md
+
+
+def test_an_assessment_stored_under_contract_v1_still_reads() -> None:
+    from locoreg.decision.model import Assessment
+
+    v2 = assess(make()).model_dump(mode="json")
+    v1 = {k: v for k, v in v2.items() if k not in ("stage", "local_therapy_options", "harms")}
+    v1["missing_data"] = v1.pop("missing")
+    v1["local_control"] = {k: v for k, v in v2["local_control"].items() if k != "applies"}
+    for key in ("indicator", "stage_text"):
+        v1.pop(key)
+    v1["prognosis"] = {
+        k: v
+        for k, v in v2["prognosis"].items()
+        if k not in ("interval_kind", "population", "references")
+    }
+    a = Assessment.model_validate(v1)
+    assert a.stage is None and a.local_control.applies
+    assert a.prognosis.interval_kind.value == "range_of_published_medians"
+    assert a.missing == v2["missing"]
+    assert "Local control" in assessment_markdown(a)
