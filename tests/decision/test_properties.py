@@ -148,8 +148,41 @@ def _prognosis_headline_only_from_the_patients_own_population(p: Any, f: Any, a:
     assert "not conditional on response" in prog.basis
 
 
+@st.composite
+def discussion_step_patients(draw: st.DrawFn) -> dict[str, Any]:
+    """Patients who reach the discussion step (work-up complete, controlled >= 4 months),
+    where suitability, burden and the missing-facts evaluation decide."""
+    known = st.sampled_from(["positive", "negative"])
+    return {
+        "age": draw(st.integers(18, 110)),
+        "sex": draw(st.sampled_from(["female", "male"])),
+        "histology_confirmed": True,
+        "er": draw(known),
+        "pr": draw(known),
+        "her2": draw(known),
+        "t": draw(st.none() | st.sampled_from(T_CATEGORIES[2:])),
+        "m": "M1",
+        "metastases": draw(
+            st.lists(metastasis, min_size=1, max_size=4, unique_by=lambda m: m["site"])
+        ),
+        "ecog": draw(st.none() | st.integers(0, 4)),
+        "systemic_therapy": {
+            "months": draw(st.floats(4, 24, allow_nan=False)),
+            "response": draw(
+                st.sampled_from(["complete_response", "partial_response", "stable_disease"])
+            ),
+        },
+        "local_symptoms": draw(st.lists(values(LocalSymptom), max_size=2)),
+        "local_symptoms_controlled": draw(st.booleans()),
+        "surgical_risk": draw(values(SurgicalRisk)),
+        "resectable": draw(st.none() | st.booleans()),
+        "patient_preference": draw(values(PatientPreference)),
+        "visceral_crisis": draw(st.booleans()),
+    }
+
+
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(valid_patients())
+@given(valid_patients() | discussion_step_patients())
 def test_safety_properties_over_random_patients(data: dict[str, Any]) -> None:
     """No surgery when ECOG is unknown or >= 3 or in visceral crisis; palliation never hidden
     behind the work-up; the prognosis headline only from the patient's own population."""

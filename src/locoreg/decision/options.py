@@ -74,6 +74,8 @@ def _timing(f: Facts) -> str | None:
         return "not yet: assess the response after about 4 months of systemic therapy"
     if f.heavy_burden:
         return "heavy distant burden"
+    if not f.discussion_unfavourable and f.non_bone_counts_unknown:
+        return "lesion count unknown outside bone: restage first (burden not assessable)"
     return None
 
 
