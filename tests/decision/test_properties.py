@@ -192,6 +192,17 @@ def test_safety_properties_over_random_patients(data: dict[str, Any]) -> None:
     _surgery_never_suitable_when_unfit_unknown_or_in_visceral_crisis(p, a)
     _palliation_is_never_hidden_behind_the_workup(f, a)
     _prognosis_headline_only_from_the_patients_own_population(p, f, a)
+    # A discussion only for fit, responding patients without heavy burden, worded as such.
+    if a.recommendation is Recommendation.discuss_local_therapy:
+        assert f.responding and f.ecog_fit and not f.heavy_burden
+        assert not f.declines_local_therapy
+        assert "without progression on first-line therapy" in a.headline
+    # Local control figures only where a discussion is (or may become) the answer.
+    if a.local_control.applies:
+        assert f.responding and not f.palliation_needed and not f.poor_performance
+    # Progression always says to change systemic therapy.
+    if f.in_scope and f.progression:
+        assert "change systemic therapy" in a.headline
 
 
 CORRUPTIONS: list[tuple[str, Any]] = [

@@ -532,3 +532,11 @@ def test_every_typed_figure_in_a_rule_occurs_in_a_record_it_cites() -> None:
             pattern = rf"(?<![\d.]){re.escape(number)}(?!\d)"
             assert any(re.search(pattern, t) for t in texts), (rule.id, number)
         assert "HR 0." not in rule.explanation and "HR 1." not in rule.explanation, rule.id
+
+
+def test_progression_with_workup_pending_still_says_change_systemic_therapy() -> None:
+    a = assess(
+        make(her2="unknown", systemic_therapy={"months": 5, "response": "progressive_disease"})
+    )
+    assert a.recommendation is R.complete_workup
+    assert "HER2" in a.headline and "change systemic therapy" in a.headline

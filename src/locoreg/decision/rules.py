@@ -233,7 +233,10 @@ def _palliative(f: Facts) -> str:
 
 
 def _complete_workup(f: Facts) -> str:
-    return "Complete the work-up first: " + ", ".join(missing_workup(f)) + "." + _awaiting_note(f)
+    text = "Complete the work-up first: " + ", ".join(missing_workup(f)) + "."
+    if f.progression:
+        text += " The disease is progressing: change systemic therapy."
+    return text + _awaiting_note(f)
 
 
 def _progression(_f: Facts) -> str:
