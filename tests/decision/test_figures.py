@@ -90,7 +90,7 @@ def test_pooled_hr_is_recomputed_from_the_snapshot(
     assert "soran2018" not in before.studies  # superseded by the 10-year report
     text = assess(make()).local_control.overall_survival
     assert before.text() in text
-    assert "HR 0.71 (0.59–0.86)" in text  # MF07-01 from its 10-year report
+    assert "HR 0.71, 95% CI 0.59–0.86" in text  # MF07-01 from its 10-year report
     # A (fictional) strongly positive trial changes the pooled figure the engine quotes.
     data = tmp_path / "data"
     shutil.copytree(DATA_DIR, data)
@@ -112,7 +112,7 @@ def test_local_control_stated_exactly_and_only_where_it_applies() -> None:
     lc = assess(make()).local_control
     assert lc.applies
     assert "16.3%" in lc.summary and "39.8%" in lc.summary
-    assert "HR 0.42 (0.33–0.53)" in lc.summary
+    assert "HR 0.42, 95% CI 0.33–0.53" in lc.summary
     assert "halves" not in lc.summary
     assert (lc.with_local_therapy_pct, lc.without_local_therapy_pct) == (16.3, 39.8)
     for changes in (
@@ -197,3 +197,10 @@ def test_a_ratio_favourable_when_higher_is_a_harm_below_1(
     monkeypatch.setattr(harms, "base", lambda: base)
     listed = [h for h in harms.trial_harms() if "test odds of surviving" in h.finding]
     assert len(listed) == 1 and "OR 0.6 (0.4–0.9)" in listed[0].finding
+
+
+def test_90_percent_intervals_are_labelled() -> None:
+    a = assess(make())
+    response = next(f for f in a.factors if f.rule == "F-response-controlled")
+    assert "HR 1.11, 90% CI 0.82–1.52" in response.explanation  # E2108
+    assert "HR 0.86, 90% CI 0.69–1.07" in response.explanation  # JCOG1017

@@ -27,8 +27,10 @@ class Effect:
     studies: tuple[str, ...]
 
     def text(self) -> str:
-        level = "" if abs(self.ci_level - 0.95) < 1e-9 else f"{self.ci_level:.0%} CI "
-        return f"HR {self.estimate:.2f} ({level}{self.ci_low:.2f}–{self.ci_high:.2f})"
+        """'HR 0.42, 95% CI 0.33–0.53' (the level always stated: E2108 and JCOG1017 use 90%)."""
+        return (
+            f"HR {self.estimate:.2f}, {self.ci_level:.0%} CI {self.ci_low:.2f}–{self.ci_high:.2f}"
+        )
 
 
 def base() -> EvidenceBase:

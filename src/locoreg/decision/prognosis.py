@@ -245,8 +245,8 @@ def local_control(f: Facts, applies: bool) -> LocalControl:
         summary=(
             f"Locoregional progression at 3 years: {with_lt:g}% with early local therapy vs "
             f"{without:g}% with continued systemic therapy (E2108, patients without "
-            f"progression after 4–8 months). Local relapse-free survival with surgery: "
-            f"{lrfs.text()} (JCOG1017)."
+            f"progression after 4–8 months). JCOG1017 local relapse-free survival with "
+            f"surgery: {lrfs.text()}."
         ),
         with_local_therapy_pct=with_lt,
         without_local_therapy_pct=without,
@@ -257,7 +257,7 @@ def local_control(f: Facts, applies: bool) -> LocalControl:
             f"Overall survival was not changed by local therapy in the randomised trials: "
             f"pooled {pooled.text()} over {len(pooled.studies)} trials (random effects, "
             f"computed from the current evidence snapshot). MF07-01 alone, which randomised at "
-            f"diagnosis, reported longer survival in its 10-year report ({mf.text()})."
+            f"diagnosis, reported longer survival in its 10-year report: {mf.text()}."
         ),
         evidence=list(dict.fromkeys(["khan2022", "shien2023", *pooled.studies, "soran2021"])),
     )

@@ -272,16 +272,24 @@ def _systemic_first(f: Facts) -> str:
 _EVIDENCE_SCOPE = "The evidence covers patients without progression on first-line therapy."
 
 
+def _operation(f: Facts) -> str:
+    if f.inflammatory:
+        return (
+            "for inflammatory cancer, modified radical mastectomy with axillary dissection and "
+            "post-mastectomy radiotherapy"
+        )
+    return "surgery followed by radiotherapy as in curative practice"
+
+
 def _discuss(f: Facts) -> str:
     options = {o.modality: o for o in local_therapy_options(f, palliative=False)}
     surgery = options[Modality.surgery]
     controlled = f"Disease controlled on systemic therapy ({therapy_text(f)})"
     if surgery.suitable:
         return (
-            f"{controlled}: local therapy of the primary — surgery followed by radiotherapy as "
-            "in curative practice, or locoregional radiotherapy — may be discussed case by "
-            "case; in randomised trials it improved locoregional control but not overall "
-            "survival. " + _EVIDENCE_SCOPE
+            f"{controlled}: local therapy of the primary — {_operation(f)}, or locoregional "
+            "radiotherapy — may be discussed case by case; in randomised trials it improved "
+            "locoregional control but not overall survival. " + _EVIDENCE_SCOPE
         )
     return (
         f"{controlled}: locoregional radiotherapy may be discussed for local control only; "
