@@ -35,8 +35,14 @@ metastasis = st.fixed_dictionaries(
     {"site": values(MetastaticSite)},
     optional={"lesions": st.none() | st.integers(1, 30)},
 )
-therapy = st.none() | st.fixed_dictionaries(
-    {"months": st.floats(0, 60, allow_nan=False)}, optional={"response": values(Response)}
+therapy = (
+    st.none()
+    | st.fixed_dictionaries(
+        {"months": st.floats(0, 60, allow_nan=False)}, optional={"response": values(Response)}
+    )
+    | st.fixed_dictionaries(
+        {"months": st.sampled_from([0.5, 3.0, 4.0, 6.5, 12.0]), "response": values(Response)}
+    )
 )
 
 
