@@ -25,6 +25,23 @@ def _base_with(tmp_path: Path, study: str, outcome: dict) -> object:
     return load_evidence_base(data)
 
 
+def _listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, label: str, **outcome: object
+) -> list[str]:
+    """Harm findings once shien2023 carries one more (test) outcome with ``label``."""
+    record = {
+        "outcome": "distant_progression",
+        "label": label,
+        "measure": "HR",
+        "ci_level": 0.95,
+        "source_url": "https://example.org/test",
+        **outcome,
+    }
+    base = _base_with(tmp_path, "shien2023", record)
+    monkeypatch.setattr(harms, "base", lambda: base)
+    return [h.finding for h in harms.trial_harms() if label in h.finding]
+
+
 def test_current_harms_are_the_source_figures() -> None:
     found = harms.trial_harms()
     tata = [h for h in found if "badwe2015" in h.evidence]
@@ -41,45 +58,26 @@ def test_current_harms_are_the_source_figures() -> None:
 def test_a_new_trial_signal_is_listed_without_new_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = _base_with(
-        tmp_path,
-        "shien2023",
-        {
-            "outcome": "distant_progression",
-            "label": "test distant progression signal",
-            "measure": "HR",
-            "estimate": 1.3,
-            "ci_low": 1.1,
-            "ci_high": 1.5,
-            "ci_level": 0.95,
-            "source_url": "https://example.org/test",
-        },
-    )
-    monkeypatch.setattr(harms, "base", lambda: base)
-    listed = [h for h in harms.trial_harms() if "test distant progression signal" in h.finding]
-    assert len(listed) == 1 and listed[0].evidence == ["shien2023"]
-    assert "HR 1.3 (1.1–1.5)" in listed[0].finding
+    found = _listed(tmp_path, monkeypatch, "test signal", estimate=1.3, ci_low=1.1, ci_high=1.5)
+    assert len(found) == 1 and "HR 1.3 (1.1–1.5)" in found[0]
+    assert found[0].startswith("JCOG1017")
 
 
 def test_a_signal_whose_interval_includes_1_is_not_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = _base_with(
-        tmp_path,
-        "shien2023",
-        {
-            "outcome": "distant_progression",
-            "label": "test null signal",
-            "measure": "HR",
-            "estimate": 1.3,
-            "ci_low": 0.9,
-            "ci_high": 1.8,
-            "ci_level": 0.95,
-            "source_url": "https://example.org/test",
-        },
-    )
-    monkeypatch.setattr(harms, "base", lambda: base)
-    assert not any("test null signal" in h.finding for h in harms.trial_harms())
+    assert not _listed(tmp_path, monkeypatch, "test null", estimate=1.3, ci_low=0.9, ci_high=1.8)
+
+
+def test_an_inferred_direction_is_not_a_significant_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reported = {"estimate": 0.7, "ci_low": 0.6, "ci_high": 0.9, "comparison": "inverted"}
+    found = _listed(
+        tmp_path, monkeypatch, "test inferred", estimate=1.43, ci_low=1.11, ci_high=1.67,
+        converted=True, conversion="direction inferred", reported=reported,
+    )  # fmt: skip
+    assert not found
 
 
 def test_pooled_hr_is_recomputed_from_the_snapshot(
@@ -178,25 +176,11 @@ def test_palliation_without_any_suitable_modality_says_supportive_care() -> None
 def test_a_ratio_favourable_when_higher_is_a_harm_below_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = _base_with(
-        tmp_path,
-        "shien2023",
-        {
-            "outcome": "overall_survival",
-            "label": "test odds of surviving",
-            "measure": "OR",
-            "estimate": 0.6,
-            "ci_low": 0.4,
-            "ci_high": 0.9,
-            "ci_level": 0.95,
-            "favourable_side": "higher",
-            "subgroup": "overall",
-            "source_url": "https://example.org/test",
-        },
-    )
-    monkeypatch.setattr(harms, "base", lambda: base)
-    listed = [h for h in harms.trial_harms() if "test odds of surviving" in h.finding]
-    assert len(listed) == 1 and "OR 0.6 (0.4–0.9)" in listed[0].finding
+    found = _listed(
+        tmp_path, monkeypatch, "test odds of surviving", outcome="overall_survival",
+        measure="OR", estimate=0.6, ci_low=0.4, ci_high=0.9, favourable_side="higher",
+    )  # fmt: skip
+    assert len(found) == 1 and "OR 0.6 (0.4–0.9)" in found[0]
 
 
 def test_90_percent_intervals_are_labelled() -> None:
