@@ -540,3 +540,18 @@ def test_progression_with_workup_pending_still_says_change_systemic_therapy() ->
     )
     assert a.recommendation is R.complete_workup
     assert "HER2" in a.headline and "change systemic therapy" in a.headline
+
+
+def test_out_of_scope_answers_weigh_no_factors() -> None:
+    everything = {
+        "local_symptoms": ["bleeding"],
+        "surgical_risk": "high",
+        "resectable": False,
+        "ecog": 4,
+        "her2": "positive",
+    }
+    for changes in ({"t": "T0"}, {"m": "M0", "metastases": []}):
+        a = assess(make(**changes, **everything))
+        assert a.recommendation is R.out_of_scope
+        assert a.factors == [] and a.local_therapy_options == [] and a.harms == []
+        assert not a.local_control.applies and a.prognosis.median_os_months is None

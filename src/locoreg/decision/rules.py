@@ -480,7 +480,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- local symptoms -------------------------------------------------------------
     Rule(
         id="F-symptoms-uncontrolled",
-        when=lambda f: f.palliation_needed,
+        when=lambda f: f.in_scope and f.palliation_needed,
         factor=F.local_symptoms,
         direction=D.favours_local_therapy,
         finding=lambda f: "uncontrolled " + symptoms_text(f.palliation_reasons),
@@ -490,7 +490,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-symptoms-awaiting-systemic-therapy",
-        when=lambda f: bool(f.awaiting_systemic_relief),
+        when=lambda f: f.in_scope and bool(f.awaiting_systemic_relief),
         factor=F.local_symptoms,
         direction=D.neutral,
         finding=lambda f: (
@@ -503,7 +503,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-symptoms-controlled",
-        when=lambda f: f.stage_iv and bool(f.symptoms) and f.patient.local_symptoms_controlled,
+        when=lambda f: f.in_scope and bool(f.symptoms) and f.patient.local_symptoms_controlled,
         factor=F.local_symptoms,
         direction=D.neutral,
         finding=lambda f: symptoms_text(f.symptoms) + " controlled",
@@ -513,7 +513,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-symptoms-none",
-        when=lambda f: f.stage_iv and not f.symptoms,
+        when=lambda f: f.in_scope and not f.symptoms,
         factor=F.local_symptoms,
         direction=D.neutral,
         finding=_fixed("no symptoms from the primary or its regional nodes"),
@@ -524,7 +524,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- surgical risk and resectability ---------------------------------------------
     Rule(
         id="F-surgical-risk-high",
-        when=lambda f: f.high_surgical_risk,
+        when=lambda f: f.in_scope and f.high_surgical_risk,
         factor=F.surgical_risk,
         direction=D.against_local_therapy,
         finding=_fixed("high anaesthetic/surgical risk"),
@@ -534,7 +534,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-surgical-risk-acceptable",
-        when=lambda f: f.stage_iv and not f.high_surgical_risk,
+        when=lambda f: f.in_scope and not f.high_surgical_risk,
         factor=F.surgical_risk,
         direction=D.neutral,
         finding=lambda f: f"{f.patient.surgical_risk.value} surgical risk",
@@ -544,7 +544,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-not-resectable",
-        when=lambda f: f.resectable_false,
+        when=lambda f: f.in_scope and f.resectable_false,
         factor=F.resectability,
         direction=D.against_local_therapy,
         finding=_fixed("negative margins not achievable with standard surgery"),
@@ -554,7 +554,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-resectable",
-        when=lambda f: f.stage_iv and f.patient.resectable is True,
+        when=lambda f: f.in_scope and f.patient.resectable is True,
         factor=F.resectability,
         direction=D.neutral,
         finding=_fixed("resectable with negative margins"),
@@ -564,7 +564,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-resectability-unknown",
-        when=lambda f: f.stage_iv and f.resectable_unknown,
+        when=lambda f: f.in_scope and f.resectable_unknown,
         factor=F.resectability,
         direction=D.neutral,
         finding=_fixed("resectability not yet assessed (surgery suitable pending the surgeon)"),
@@ -574,7 +574,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-t4-inflammatory",
-        when=lambda f: f.stage_iv and f.inflammatory,
+        when=lambda f: f.in_scope and f.inflammatory,
         factor=F.resectability,
         direction=D.against_local_therapy,
         finding=_fixed("inflammatory carcinoma (T4d)"),
@@ -586,7 +586,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-t4-locally-advanced",
-        when=lambda f: f.stage_iv and f.t4 and not f.inflammatory,
+        when=lambda f: f.in_scope and f.t4 and not f.inflammatory,
         factor=F.resectability,
         direction=D.neutral,
         finding=lambda f: _T4_WORDS[f.patient.t or "T4"],
@@ -598,7 +598,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- patient preference ---------------------------------------------------------
     Rule(
         id="F-preference-wants",
-        when=lambda f: f.stage_iv and f.wants,
+        when=lambda f: f.in_scope and f.wants,
         factor=F.patient_preference,
         direction=D.favours_local_therapy,
         finding=_fixed("wishes local therapy"),
@@ -608,7 +608,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-preference-declines-surgery",
-        when=lambda f: f.stage_iv and f.declines_surgery and not f.declines_local_therapy,
+        when=lambda f: f.in_scope and f.declines_surgery and not f.declines_local_therapy,
         factor=F.patient_preference,
         direction=D.neutral,
         finding=_fixed("declines surgery, open to radiotherapy of the primary"),
@@ -618,7 +618,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-preference-declines",
-        when=lambda f: f.stage_iv and f.declines_local_therapy,
+        when=lambda f: f.in_scope and f.declines_local_therapy,
         factor=F.patient_preference,
         direction=D.against_local_therapy,
         finding=_fixed("declines local therapy"),
@@ -629,7 +629,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     Rule(
         id="F-preference-undecided",
         when=lambda f: (
-            f.stage_iv and not f.wants and not f.declines_surgery and not f.declines_local_therapy
+            f.in_scope and not f.wants and not f.declines_surgery and not f.declines_local_therapy
         ),
         factor=F.patient_preference,
         direction=D.neutral,
@@ -641,7 +641,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- distant disease burden -----------------------------------------------------
     Rule(
         id="F-burden-heavy",
-        when=lambda f: f.stage_iv and f.heavy_burden,
+        when=lambda f: f.in_scope and f.heavy_burden,
         factor=F.distant_disease_burden,
         direction=D.against_local_therapy,
         finding=lambda f: (
@@ -654,7 +654,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-burden-bone-only",
-        when=lambda f: f.stage_iv and f.bone_only and not f.heavy_burden,
+        when=lambda f: f.in_scope and f.bone_only and not f.heavy_burden,
         factor=F.distant_disease_burden,
         direction=D.neutral,
         finding=lambda f: (
@@ -675,7 +675,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-burden-limited",
-        when=lambda f: f.stage_iv and not f.bone_only and not f.heavy_burden,
+        when=lambda f: f.in_scope and not f.bone_only and not f.heavy_burden,
         factor=F.distant_disease_burden,
         direction=D.neutral,
         finding=lambda f: (
@@ -691,7 +691,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- response to systemic therapy -------------------------------------------------
     Rule(
         id="F-response-not-started",
-        when=lambda f: f.stage_iv and not f.therapy_started,
+        when=lambda f: f.in_scope and not f.therapy_started,
         factor=F.response_to_systemic_therapy,
         direction=D.neutral,
         finding=therapy_text,
@@ -702,7 +702,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     Rule(
         id="F-response-too-early",
         when=lambda f: (
-            f.stage_iv and f.therapy_started and f.too_early_to_judge and not f.progression
+            f.in_scope and f.therapy_started and f.too_early_to_judge and not f.progression
         ),
         factor=F.response_to_systemic_therapy,
         direction=D.neutral,
@@ -713,7 +713,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-response-controlled",
-        when=lambda f: f.stage_iv and f.responding,
+        when=lambda f: f.in_scope and f.responding,
         factor=F.response_to_systemic_therapy,
         direction=D.favours_local_therapy,
         finding=therapy_text,
@@ -725,7 +725,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-response-progression",
-        when=lambda f: f.stage_iv and f.progression,
+        when=lambda f: f.in_scope and f.progression,
         factor=F.response_to_systemic_therapy,
         direction=D.against_local_therapy,
         finding=therapy_text,
@@ -737,7 +737,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     Rule(
         id="F-her2-brisk-response",
         when=lambda f: (
-            f.stage_iv
+            f.in_scope
             and f.her2_positive
             and f.objective_response
             and (f.months_on_therapy or 0) >= MIN_MONTHS_ON_THERAPY
@@ -754,7 +754,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     Rule(
         id="F-her2-positive-other",
         when=lambda f: (
-            f.stage_iv
+            f.in_scope
             and f.her2_positive
             and not (f.objective_response and (f.months_on_therapy or 0) >= MIN_MONTHS_ON_THERAPY)
         ),
@@ -768,7 +768,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- performance status ----------------------------------------------------------
     Rule(
         id="F-ecog-poor",
-        when=lambda f: f.stage_iv and f.poor_performance,
+        when=lambda f: f.in_scope and f.poor_performance,
         factor=F.performance_status,
         direction=D.against_local_therapy,
         finding=lambda f: f"ECOG {f.patient.ecog}",
@@ -778,7 +778,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-ecog-fit",
-        when=lambda f: f.stage_iv and f.ecog_fit,
+        when=lambda f: f.in_scope and f.ecog_fit,
         factor=F.performance_status,
         direction=D.neutral,
         finding=lambda f: f"ECOG {f.patient.ecog}",
@@ -787,7 +787,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-ecog-unknown",
-        when=lambda f: f.stage_iv and f.ecog_unknown,
+        when=lambda f: f.in_scope and f.ecog_unknown,
         factor=F.performance_status,
         direction=D.neutral,
         finding=_fixed("ECOG not recorded"),
@@ -798,7 +798,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     # --- tumour subtype --------------------------------------------------------------
     Rule(
         id="F-subtype-triple-negative",
-        when=lambda f: f.stage_iv and f.triple_negative,
+        when=lambda f: f.in_scope and f.triple_negative,
         factor=F.tumour_subtype,
         direction=D.against_local_therapy,
         finding=_fixed("triple-negative"),
@@ -808,7 +808,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-subtype-hr-positive",
-        when=lambda f: f.stage_iv and f.hr_positive and f.patient.receptors_known,
+        when=lambda f: f.in_scope and f.hr_positive and f.patient.receptors_known,
         factor=F.tumour_subtype,
         direction=D.neutral,
         finding=lambda f: f.subtype,
@@ -820,7 +820,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     Rule(
         id="F-subtype-hr-negative-her2-positive",
         when=lambda f: (
-            f.stage_iv and f.patient.receptors_known and not f.hr_positive and f.her2_positive
+            f.in_scope and f.patient.receptors_known and not f.hr_positive and f.her2_positive
         ),
         factor=F.tumour_subtype,
         direction=D.neutral,
@@ -830,7 +830,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="F-subtype-unknown",
-        when=lambda f: f.stage_iv and not f.patient.receptors_known,
+        when=lambda f: f.in_scope and not f.patient.receptors_known,
         factor=F.tumour_subtype,
         direction=D.neutral,
         finding=lambda f: (
