@@ -37,7 +37,7 @@ from locoreg.patient import (
 )
 
 MIN_MONTHS_ON_THERAPY = 4.0
-MAX_LESIONS_OLIGO = 5
+MAX_NON_BONE_LESIONS = 5  # more than this, summed over non-bone sites, is heavy
 HEAVY_SITE_COUNT = 3
 FIT_ECOG_MAX = 2
 PALLIATIVE_RT_ECOG_MAX = 3
@@ -70,7 +70,7 @@ def heavy_burden(p: Patient, unknown_as: int = 0) -> bool:
         MetastaticSite.brain in p.sites
         or p.visceral_crisis
         or len(p.sites) >= HEAVY_SITE_COUNT
-        or non_bone_lesions(p, unknown_as) > MAX_LESIONS_OLIGO
+        or non_bone_lesions(p, unknown_as) > MAX_NON_BONE_LESIONS
     )
 
 
@@ -102,7 +102,6 @@ class Facts:
     in_scope: bool
     workup_incomplete: bool
     symptoms: frozenset[LocalSymptom]
-    uncontrolled: frozenset[LocalSymptom]
     palliation_needed: bool
     palliation_reasons: frozenset[LocalSymptom]
     wound_problems: frozenset[LocalSymptom]
@@ -129,7 +128,6 @@ class Facts:
     bone_only: bool
     visceral: bool
     visceral_crisis: bool
-    oligometastatic: bool
     resectable_false: bool
     resectable_unknown: bool
     declines_surgery: bool
@@ -182,7 +180,6 @@ def derive(p: Patient) -> Facts:
     hr_pos = p.hormone_receptor_positive
     t0 = p.t == "T0"
     stage_iv = p.m is MStage.M1
-    known_total = not p.lesion_count_unknown
     return Facts(
         patient=p,
         stage_iv=stage_iv,
@@ -190,7 +187,6 @@ def derive(p: Patient) -> Facts:
         in_scope=stage_iv and not t0,
         workup_incomplete=not p.histology_confirmed or not p.receptors_known,
         symptoms=symptoms,
-        uncontrolled=uncontrolled,
         palliation_needed=bool(reasons),
         palliation_reasons=reasons,
         wound_problems=symptoms & WOUND_PROBLEMS,
@@ -227,7 +223,6 @@ def derive(p: Patient) -> Facts:
         bone_only=bool(sites) and sites == {MetastaticSite.bone},
         visceral=bool(sites & VISCERAL_SITES),
         visceral_crisis=p.visceral_crisis,
-        oligometastatic=bool(sites) and known_total and p.total_lesions <= MAX_LESIONS_OLIGO,
         resectable_false=p.resectable is False,
         resectable_unknown=p.resectable is None,
         declines_surgery=p.patient_preference
