@@ -62,6 +62,27 @@ def _field(loc: Sequence[Any], ctx: Mapping[str, Any]) -> str:
     return str(ctx.get("field", ""))
 
 
+# Strict types (contract v2): say what is allowed, and what was given, in JSON spelling.
+_STRICT_TYPE_MESSAGES = {
+    "int_type": "must be a whole number written as a JSON/YAML integer (e.g. 52)",
+    "int_from_float": "must be a whole number written as a JSON/YAML integer (e.g. 52)",
+    "bool_type": "must be true or false",
+    "float_type": "must be a number (e.g. 6 or 6.5)",
+    "finite_number": "must be a finite number (NaN and infinity are not allowed)",
+}
+
+
+def _shown(value: object) -> str:
+    """The given value in JSON spelling (true, "52", NaN), shortened."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _enum_values(expected: str) -> str:
     """pydantic's "'a', 'b' or 'c'" → "a, b, c" (the CLI's wording)."""
     return expected.replace("' or '", ", ").replace("', '", ", ").strip("'")
@@ -98,6 +119,8 @@ def pydantic_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
             message = "required field is missing" if field else "the request body is empty"
         elif kind == "json_invalid":
             message = "the request body is not valid JSON"
+        elif kind in _STRICT_TYPE_MESSAGES:
+            message = f"{_STRICT_TYPE_MESSAGES[kind]}, not {_shown(err.get('input'))}"
         else:
             # pydantic prefixes custom messages with "Value error, "; users do not need it
             message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
