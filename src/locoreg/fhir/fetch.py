@@ -38,7 +38,13 @@ _OBSERVATION_CODES = ",".join(
         ),
         *(
             f"{c.LOCOREG_CS}|{code}"
-            for code in (c.SURGICAL_RISK, c.ASA_CLASS, c.RESECTABLE, c.PREFERENCE)
+            for code in (
+                c.SURGICAL_RISK,
+                c.ASA_CLASS,
+                c.RESECTABLE,
+                c.PREFERENCE,
+                c.VISCERAL_CRISIS,
+            )
         ),
         # Local symptoms recorded as Observations (as Conditions they come with all
         # Conditions).

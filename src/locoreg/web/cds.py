@@ -216,7 +216,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     from locoreg.decision import assess
     from locoreg.fhir.cards import assessment_card, missing_data_card
     from locoreg.fhir.fetch import FetchError, gather_bundle
-    from locoreg.fhir.mapping import bundle_to_patient, ref, resources_of
+    from locoreg.fhir.mapping import bundle_to_patient
 
     patient_id = str(body["context"]["patientId"])
     auth = body.get("fhirAuthorization") or {}
@@ -235,16 +235,9 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     base = _public_base(request)
     source_url = f"{base}/"
     try:
-        others = [
-            ref(r)
-            for r in resources_of(bundle)
-            if r.get("resourceType") == "Patient" and r.get("id") not in (None, patient_id)
-        ]
-        if others:
-            raise InputError.single(
-                others[0], f"the Patient does not match context.patientId {patient_id!r}"
-            )
-        patient = bundle_to_patient(bundle)
+        # Only the open chart's patient: another Patient, or records about another
+        # subject, are refused (a card), never merged.
+        patient = bundle_to_patient(bundle, patient_id=patient_id)
     except InputError as exc:
         card = missing_data_card(exc.errors, source_url=source_url)
         return JSONResponse({"cards": [card]})
