@@ -31,9 +31,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from locoreg.errors import FieldError, InputError
-from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled
+from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled, parse_issuers
 from locoreg.fhir.cards import SERVICE_ID
-from locoreg.fhir.fetch import PREFETCH
+from locoreg.fhir.fetch import PREFETCH, server_problem
+from locoreg.web.settings import CdsSettings
 
 log = logging.getLogger("locoreg.web.cds")
 
@@ -56,33 +57,30 @@ SERVICE: dict[str, Any] = {
 }
 
 
-def _env(request: Request) -> Mapping[str, str]:
+def _cds(request: Request) -> CdsSettings:
+    """The typed CDS settings of the app (``app.state.settings.cds``), else the environment."""
     settings = getattr(request.app.state, "settings", None)
-    env = getattr(settings, "env", None)
-    return env if env else os.environ
+    cds = getattr(settings, "cds", None)
+    return cds if isinstance(cds, CdsSettings) else CdsSettings.from_env(os.environ)
 
 
 def _jwt_enabled(request: Request) -> bool:
     settings = getattr(request.app.state, "settings", None)
     enabled = getattr(settings, "cds_jwt_enabled", None)
-    return cds_jwt_enabled(_env(request)) if enabled is None else bool(enabled)
+    return cds_jwt_enabled() if enabled is None else bool(enabled)
 
 
-def _public_base(request: Request) -> str:
-    return (_env(request).get("LOCOREG_PUBLIC_URL") or str(request.base_url)).rstrip("/")
+def _audiences(request: Request, *paths: str) -> list[str]:
+    """The ``aud`` values a token may carry: this service's configured URL and nothing
+    derived from the request (Host and X-Forwarded-* are the caller's to choose)."""
+    base = _cds(request).public_url
+    return [f"{base}{path}" for path in paths] if base else []
 
 
-def _fhir_server_allowed(request: Request, url: str) -> bool:
-    """``LOCOREG_CDS_FHIR_SERVERS`` (comma-separated base URLs), when set, limits which
-    FHIR servers the service will call with the token it was handed.
-
-    A base matches itself and the paths under it, never a longer host name
-    (``https://fhir.example.org`` does not admit ``https://fhir.example.org.evil.net``).
-    """
-    raw = _env(request).get("LOCOREG_CDS_FHIR_SERVERS", "")
-    bases = [p.strip().rstrip("/") for p in raw.split(",") if p.strip()]
-    url = url.rstrip("/")
-    return not bases or any(url == b or url.startswith(b + "/") for b in bases)
+def _link_base(request: Request) -> str:
+    """Base of the links on cards: the configured URL, else the URL the caller used
+    (a link only leads the caller back to where it already is)."""
+    return (_cds(request).public_url or str(request.base_url)).rstrip("/")
 
 
 def _problem(status: int, errors: list[FieldError], **headers: str) -> JSONResponse:
@@ -106,12 +104,17 @@ def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None
                 503, [FieldError("", "requests cannot be authenticated: no audit store")]
             )
         try:
-            verifier = JwtVerifier.from_env(_env(request), replay=replay)
+            verifier = JwtVerifier(parse_issuers(_cds(request).issuers), replay=replay)
         except ValueError as exc:
             log.error("CDS Hooks JWT configuration is invalid: %s", exc)
             return _problem(401, [FieldError("Authorization", "no trusted issuers configured")])
         state.cds_verifier = verifier
     try:
+        if not audiences:
+            raise AuthError(
+                "this service's URL is not configured (LOCOREG_PUBLIC_URL), "
+                "so no token audience can be accepted"
+            )
         verifier.verify_header(request.headers.get("authorization"), audiences)
     except AuthError as exc:
         log.warning("CDS Hooks request refused: %s", exc.reason)
@@ -195,9 +198,9 @@ def discovery() -> dict[str, Any]:
 @router.post(SERVICE_PATH)
 async def patient_view(request: Request) -> JSONResponse:
     """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
-    service_url = f"{_public_base(request)}{SERVICE_PATH}"
+    audiences = _audiences(request, SERVICE_PATH)
     # In a worker thread: the check may fetch a JWKS and writes the replay guard's row.
-    if (refused := await run_in_threadpool(_authenticate, request, [service_url])) is not None:
+    if (refused := await run_in_threadpool(_authenticate, request, audiences)) is not None:
         return refused
     body, bad = await _json_body(request)
     if bad is not None:
@@ -205,10 +208,11 @@ async def patient_view(request: Request) -> JSONResponse:
     if problems := _request_problems(body):
         return _problem(400, problems)
     server = body.get("fhirServer")
-    if isinstance(server, str) and not _fhir_server_allowed(request, server):
-        return _problem(
-            400, [FieldError("fhirServer", "this FHIR server is not in LOCOREG_CDS_FHIR_SERVERS")]
-        )
+    cds = _cds(request)
+    if isinstance(server, str) and (
+        why := server_problem(server, cds.fhir_servers, own=[cds.public_url, str(request.base_url)])
+    ):
+        return _problem(400, [FieldError("fhirServer", why)])
     return await run_in_threadpool(_answer, request, body)
 
 
@@ -227,12 +231,14 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
             fhir_server=body.get("fhirServer"),
             access_token=auth.get("access_token"),
             client=getattr(request.app.state, "cds_http_client", None),
+            allowed=_cds(request).fhir_servers,
+            deadline_seconds=_cds(request).fhir_deadline_seconds,
         )
     except FetchError as exc:
         log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
         return _problem(412, [FieldError("prefetch", str(exc))])
 
-    base = _public_base(request)
+    base = _link_base(request)
     source_url = f"{base}/"
     try:
         # Only the open chart's patient: another Patient, or records about another
@@ -258,7 +264,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         # The card's uuid is the audit record's id: feedback on the card joins to it.
         card_uuid=record_id,
         assessment_url=assessment_url,
-        smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
+        smart_launch_url=_cds(request).smart_launch_url,
         source_url=source_url,
     )
     return JSONResponse({"cards": [card]})
@@ -314,9 +320,8 @@ def _feedback_problems(body: Any) -> list[FieldError]:
 @router.post(FEEDBACK_PATH)
 async def feedback(request: Request) -> JSONResponse:
     """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
-    base = _public_base(request)
     # The spec names the service endpoint as aud; a client may also use the feedback URL.
-    audiences = [f"{base}{SERVICE_PATH}", f"{base}{FEEDBACK_PATH}"]
+    audiences = _audiences(request, SERVICE_PATH, FEEDBACK_PATH)
     if (refused := await run_in_threadpool(_authenticate, request, audiences)) is not None:
         return refused
     body, bad = await _json_body(request)
