@@ -2,9 +2,8 @@
 
 Include with ``app.include_router(router)``. The router reads, when present:
 
-* ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
-  ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``, ``LOCOREG_CDS_FHIR_SERVERS``);
-  without it, ``os.environ``;
+* ``app.state.settings`` (``cds_jwt_enabled`` and ``cds``, the typed
+  :class:`~locoreg.web.settings.CdsSettings`); without it, ``os.environ``;
 * ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit) and
   ``seen_jti``, the replay guard shared through the database;
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
@@ -12,9 +11,10 @@ Include with ``app.include_router(router)``. The router reads, when present:
   on and neither a verifier nor a store, the service answers 503);
 * ``app.state.cds_http_client`` — an ``httpx.Client`` for FHIR-server reads.
 
-Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
-cannot be obtained (prefetch incomplete and no usable ``fhirServer``), 200 with
-cards otherwise — including a card listing what is missing from the record.
+Status codes follow the spec: 400 malformed request (:mod:`locoreg.web.cds_models`) or a
+``fhirServer`` the token may not go to, 401 JWT refused, 412 the data cannot be obtained
+(prefetch incomplete and no ``fhirServer``, or the FHIR reads failed), 200 with cards
+otherwise — including a card listing what is missing or contradictory in the record.
 docs/ehr-integration.md describes the service.
 """
 
@@ -34,13 +34,21 @@ from locoreg.errors import FieldError, InputError
 from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled, parse_issuers
 from locoreg.fhir.cards import SERVICE_ID
 from locoreg.fhir.fetch import PREFETCH, server_problem
+from locoreg.web.cds_models import (
+    HOOK,
+    Feedback,
+    HookRequest,
+    Problems,
+    feedback_problems,
+    hook_request_problems,
+    inline_schema,
+)
 from locoreg.web.settings import CdsSettings
 
 log = logging.getLogger("locoreg.web.cds")
 
 router = APIRouter(tags=["cds-hooks"])
 
-HOOK = "patient-view"
 SERVICE_PATH = f"/cds-services/{SERVICE_ID}"
 FEEDBACK_PATH = f"{SERVICE_PATH}/feedback"
 SERVICE: dict[str, Any] = {
@@ -134,68 +142,35 @@ async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _problem(400, [FieldError("", "the request body is not valid JSON")])
 
 
-def _request_problems(body: Any) -> list[FieldError]:
-    """Shape of a CDS Hooks 2.0 request (the parts this service relies on)."""
-    if not isinstance(body, Mapping):
-        return [FieldError("", "the request body must be a JSON object")]
-    problems: list[FieldError] = []
-    if body.get("hook") != HOOK:
-        problems.append(FieldError("hook", f"must be {HOOK!r}, got {body.get('hook')!r}", HOOK))
-    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
-        problems.append(FieldError("hookInstance", "required: a UUID string"))
-    context = body.get("context")
-    if not isinstance(context, Mapping):
-        problems.append(FieldError("context", "required: an object"))
-    else:
-        for key, what in (
-            ("userId", "the FHIR reference of the user (e.g. Practitioner/123)"),
-            ("patientId", "the FHIR id of the patient"),
-        ):
-            if not isinstance(context.get(key), str) or not context[key]:
-                problems.append(FieldError(f"context.{key}", f"required: {what}"))
-    prefetch = body.get("prefetch")
-    if prefetch is not None:
-        if not isinstance(prefetch, Mapping):
-            problems.append(FieldError("prefetch", "must be an object keyed by prefetch template"))
-        else:
-            for key, value in prefetch.items():
-                if value is not None and not (
-                    isinstance(value, Mapping) and isinstance(value.get("resourceType"), str)
-                ):
-                    problems.append(
-                        FieldError(f"prefetch.{key}", "must be a FHIR resource or null")
-                    )
-    server = body.get("fhirServer")
-    if server is not None and not (
-        isinstance(server, str) and server.startswith(("https://", "http://"))
-    ):
-        problems.append(FieldError("fhirServer", "must be the http(s) base URL of the FHIR server"))
-    auth = body.get("fhirAuthorization")
-    if auth is not None:
-        if not isinstance(auth, Mapping):
-            problems.append(FieldError("fhirAuthorization", "must be an object"))
-        else:
-            for key in ("access_token", "token_type", "scope", "subject"):
-                if not isinstance(auth.get(key), str):
-                    problems.append(FieldError(f"fhirAuthorization.{key}", "required: a string"))
-            if isinstance(auth.get("token_type"), str) and auth["token_type"] != "Bearer":
-                problems.append(
-                    FieldError("fhirAuthorization.token_type", "must be Bearer", "Bearer")
-                )
-            if not isinstance(auth.get("expires_in"), int):
-                problems.append(FieldError("fhirAuthorization.expires_in", "required: seconds"))
-        if not body.get("fhirServer"):
-            problems.append(FieldError("fhirServer", "required when fhirAuthorization is given"))
-    return problems
-
-
 @router.get("/cds-services")
 def discovery() -> dict[str, Any]:
     """CDS Hooks discovery: the one service this server offers."""
     return {"services": [SERVICE]}
 
 
-@router.post(SERVICE_PATH)
+def _documented(model: type[Any], *statuses: int) -> dict[str, Any]:
+    """OpenAPI for an endpoint that reads its own body (so that a malformed call is a 400
+    naming the field, checked after the JWT): the request schema and the problem answers."""
+    described = {
+        400: "Malformed request: every problem with its field",
+        401: "JWT refused (missing, untrusted issuer, wrong aud, expired, replayed, "
+        "longer-lived than 5 minutes)",
+        412: "The record cannot be obtained: prefetch incomplete and no fhirServer, or the "
+        "FHIR server failed, sent a link outside its origin, or missed the deadline",
+        503: "No audit store: requests cannot be authenticated or recorded",
+    }
+    return {
+        "responses": {s: {"model": Problems, "description": described[s]} for s in statuses},
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_schema(model)}},
+            }
+        },
+    }
+
+
+@router.post(SERVICE_PATH, **_documented(HookRequest, 400, 401, 412, 503))
 async def patient_view(request: Request) -> JSONResponse:
     """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
     audiences = _audiences(request, SERVICE_PATH)
@@ -205,7 +180,7 @@ async def patient_view(request: Request) -> JSONResponse:
     body, bad = await _json_body(request)
     if bad is not None:
         return bad
-    if problems := _request_problems(body):
+    if problems := hook_request_problems(body):
         return _problem(400, problems)
     server = body.get("fhirServer")
     cds = _cds(request)
@@ -270,54 +245,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     return JSONResponse({"cards": [card]})
 
 
-def _feedback_problems(body: Any) -> list[FieldError]:
-    if not isinstance(body, Mapping) or not isinstance(body.get("feedback"), list):
-        return [FieldError("feedback", "required: an array of feedback entries")]
-    problems: list[FieldError] = []
-    for i, item in enumerate(body["feedback"]):
-        where = f"feedback.{i}"
-        if not isinstance(item, Mapping):
-            problems.append(FieldError(where, "must be an object"))
-            continue
-        if not isinstance(item.get("card"), str) or not item["card"]:
-            problems.append(FieldError(f"{where}.card", "required: the uuid of the card"))
-        outcome = item.get("outcome")
-        if outcome not in ("accepted", "overridden"):
-            problems.append(FieldError(f"{where}.outcome", "required", "accepted, overridden"))
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            problems.append(FieldError(f"{where}.outcomeTimestamp", "required: an ISO timestamp"))
-        reason = item.get("overrideReason")
-        if reason is not None:
-            if outcome != "overridden":
-                problems.append(
-                    FieldError(f"{where}.overrideReason", "only allowed when outcome is overridden")
-                )
-            if not isinstance(reason, Mapping):
-                problems.append(FieldError(f"{where}.overrideReason", "must be an object"))
-            else:
-                coding = reason.get("reason")
-                if coding is not None and not (
-                    isinstance(coding, Mapping)
-                    and isinstance(coding.get("code"), str)
-                    and isinstance(coding.get("system"), str)
-                ):
-                    problems.append(
-                        FieldError(
-                            f"{where}.overrideReason.reason", "must be a Coding (system, code)"
-                        )
-                    )
-                comment = reason.get("userComment")
-                if comment is not None and not isinstance(comment, str):
-                    problems.append(
-                        FieldError(f"{where}.overrideReason.userComment", "must be a string")
-                    )
-        accepted = item.get("acceptedSuggestions")
-        if accepted is not None and not isinstance(accepted, list):
-            problems.append(FieldError(f"{where}.acceptedSuggestions", "must be an array"))
-    return problems
-
-
-@router.post(FEEDBACK_PATH)
+@router.post(FEEDBACK_PATH, **_documented(Feedback, 400, 401, 503))
 async def feedback(request: Request) -> JSONResponse:
     """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
     # The spec names the service endpoint as aud; a client may also use the feedback URL.
@@ -327,7 +255,7 @@ async def feedback(request: Request) -> JSONResponse:
     body, bad = await _json_body(request)
     if bad is not None:
         return bad
-    if problems := _feedback_problems(body):
+    if problems := feedback_problems(body):
         return _problem(400, problems)
     store = getattr(request.app.state, "store", None)
     if store is None:
