@@ -148,3 +148,56 @@ def test_load_json_yaml_and_errors(tmp_path) -> None:
         load_patient(tmp_path / "bad.json")
     with pytest.raises(InputError, match="file not found"):
         load_patient(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "fragment"),
+    [
+        ({"ecog": True}, "ecog", "not true"),
+        ({"age": "52"}, "age", 'not "52"'),
+        ({"age": 52.5}, "age", "whole number"),
+        ({"resectable": "no"}, "resectable", 'true or false, not "no"'),
+        ({"histology_confirmed": 1}, "histology_confirmed", "true or false, not 1"),
+        ({"local_symptoms_controlled": "yes"}, "local_symptoms_controlled", "true or false"),
+        ({"visceral_crisis": "true"}, "visceral_crisis", "true or false"),
+        ({"metastases": [{"site": "bone", "lesions": True}]}, "metastases.0.lesions", "not true"),
+        ({"metastases": [{"site": "bone", "lesions": "3"}]}, "metastases.0.lesions", 'not "3"'),
+        ({"systemic_therapy": {"months": "6"}}, "systemic_therapy.months", "must be a number"),
+        ({"systemic_therapy": {"months": True}}, "systemic_therapy.months", "must be a number"),
+        (
+            {"systemic_therapy": {"months": float("nan")}},
+            "systemic_therapy.months",
+            "finite number (NaN and infinity are not allowed)",
+        ),
+        (
+            {"systemic_therapy": {"months": float("inf")}},
+            "systemic_therapy.months",
+            "finite number",
+        ),
+    ],
+)
+def test_strict_types_name_field_and_what_is_allowed(
+    patch: dict, field: str, fragment: str
+) -> None:
+    errs = errors_of({**VALID, **patch})
+    assert field in errs, errs
+    assert fragment in errs[field]
+
+
+def test_new_v2_fields() -> None:
+    p = parse_patient(
+        {
+            **VALID,
+            "local_symptoms": ["impending_ulceration", "nodal_complication"],
+            "patient_preference": "Declines_Surgery",
+            "visceral_crisis": True,
+            "label": "  AB 2026-12-01  ",
+        }
+    )
+    assert p.patient_preference.value == "declines_surgery"
+    assert p.visceral_crisis is True
+    assert p.label == "AB 2026-12-01"
+    assert errors_of({**VALID, "label": "x" * 41})["label"]
+    assert "printable" in errors_of({**VALID, "label": "a\nb"})["label"]
+    dup = {**VALID, "metastases": [{"site": "bone", "lesions": 1}, {"site": "bone", "lesions": 2}]}
+    assert "listed twice" in errors_of(dup)["metastases"]

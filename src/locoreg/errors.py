@@ -53,6 +53,27 @@ def _path(loc: Iterable[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+# Strict types (contract v2): say what is allowed, and what was given, in JSON spelling.
+_STRICT_TYPE_MESSAGES = {
+    "int_type": "must be a whole number written as a JSON/YAML integer (e.g. 52)",
+    "int_from_float": "must be a whole number written as a JSON/YAML integer (e.g. 52)",
+    "bool_type": "must be true or false",
+    "float_type": "must be a number (e.g. 6 or 6.5)",
+    "finite_number": "must be a finite number (NaN and infinity are not allowed)",
+}
+
+
+def _shown(value: object) -> str:
+    """The given value in JSON spelling (true, "52", NaN), shortened."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def field_errors(exc: ValidationError) -> list[FieldError]:
     """Translate a pydantic ``ValidationError`` into :class:`FieldError` values.
 
@@ -70,6 +91,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
             message = "unknown field; it is not part of the input contract"
         elif kind == "missing":
             message = "required field is missing"
+        elif kind in _STRICT_TYPE_MESSAGES:
+            message = f"{_STRICT_TYPE_MESSAGES[kind]}, not {_shown(err.get('input'))}"
         else:
             message = str(err.get("msg", "invalid value"))
             # pydantic prefixes custom messages with "Value error, "; users do not need it.

@@ -13,19 +13,32 @@ from locoreg.cli import app
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "patients"
 runner = CliRunner()
 
-# The recommendation each example must get, by the contract's precedence table.
-EXPECTED = {
-    "out_of_scope_m0": "out_of_scope",
-    "complete_workup_her2_unknown": "complete_workup",
-    "palliative_bleeding": "palliative_local_therapy",
-    "no_routine_progression": "no_routine_local_therapy",
-    "systemic_therapy_first_new_diagnosis": "systemic_therapy_first",
-    "discuss_bone_oligometastatic": "discuss_local_therapy",
-    "discuss_her2_brisk_response": "discuss_local_therapy",
-    "discuss_stable_disease": "discuss_local_therapy",
-    "no_routine_heavy_burden": "no_routine_local_therapy",
-    "no_routine_declines": "no_routine_local_therapy",
+# An example's file name starts with the recommendation it must get (contract precedence).
+PREFIXES = {
+    "out_of_scope_": "out_of_scope",
+    "palliative_": "palliative_local_therapy",
+    "complete_workup_": "complete_workup",
+    "no_routine_": "no_routine_local_therapy",
+    "systemic_therapy_first_": "systemic_therapy_first",
+    "discuss_": "discuss_local_therapy",
 }
+
+
+def expected(path: Path) -> str:
+    return next(rec for prefix, rec in PREFIXES.items() if path.stem.startswith(prefix))
+
+
+# One example per new behaviour of contract v2 (issue 10), by name.
+NEW_BEHAVIOUR_EXAMPLES = (
+    "palliative_bleeding_workup_pending",
+    "discuss_radiotherapy_unresectable",
+    "discuss_radiotherapy_declines_surgery",
+    "no_routine_visceral_crisis",
+    "out_of_scope_t0",
+    "discuss_bone_only_many_lesions",
+    "palliative_nodal_complication_on_therapy",
+    "systemic_therapy_first_nodal_complication",
+)
 
 
 def example_files() -> list[Path]:
@@ -33,10 +46,10 @@ def example_files() -> list[Path]:
 
 
 def test_every_example_has_an_expectation_and_every_recommendation_is_covered() -> None:
-    assert {p.stem for p in example_files()} == set(EXPECTED)
     from locoreg.decision import Recommendation
 
-    assert set(EXPECTED.values()) == {r.value for r in Recommendation}
+    assert {expected(p) for p in example_files()} == {r.value for r in Recommendation}
+    assert set(NEW_BEHAVIOUR_EXAMPLES) <= {p.stem for p in example_files()}
 
 
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
@@ -44,19 +57,37 @@ def test_example_json(path: Path) -> None:
     result = runner.invoke(app, ["assess", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["recommendation"] == EXPECTED[path.stem]
+    assert out["recommendation"] == expected(path)
     for key in (
+        "recommendation",
         "headline",
+        "stage",
         "factors",
+        "local_therapy_options",
+        "harms",
         "prognosis",
         "local_control",
+        "goals_of_care",
+        "would_change",
+        "missing",
         "evidence",
         "warnings",
         "versions",
     ):
         assert key in out
+    assert out["stage"] is not None
+    assert "applies" in out["local_control"]
+    for option in out["local_therapy_options"]:
+        assert set(option) == {"modality", "suitable", "reason", "details", "evidence"}
     assert set(out["versions"]) >= {"engine", "evidence"}
-    assert set(out["prognosis"]) >= {"median_os_months", "interval_months", "basis", "evidence"}
+    assert set(out["prognosis"]) >= {
+        "median_os_months",
+        "interval_months",
+        "interval_kind",
+        "population",
+        "basis",
+        "evidence",
+    }
 
 
 def test_text_and_markdown() -> None:
@@ -110,3 +141,33 @@ def test_inconsistent_and_unreadable_input(tmp_path: Path) -> None:
     garbage.write_text("{")
     assert runner.invoke(app, ["assess", str(garbage)]).exit_code == 2
     assert runner.invoke(app, ["assess", str(tmp_path / "none.json")]).exit_code == 2
+
+
+def test_nan_months_and_strict_types_exit_2_with_clear_messages(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "discuss_bone_oligometastatic.json").read_text())
+    bad = tmp_path / "nan.json"
+    bad.write_text(
+        json.dumps({**data, "systemic_therapy": {"months": float("nan")}, "ecog": True}),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["assess", str(bad)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("error: systemic_therapy.months:") and "NaN" in line for line in lines
+    )
+    assert any(line.startswith("error: ecog:") and "not true" in line for line in lines)
+
+
+def test_text_shows_the_v2_keys() -> None:
+    path = EXAMPLES / "palliative_bleeding_workup_pending.json"
+    text = runner.invoke(app, ["assess", str(path)])
+    assert text.exit_code == 0
+    words = " ".join(text.stdout.split())
+    for heading in ("Stage IV", "Local therapy options", "Harms", "Prognosis"):
+        assert heading in words
+    assert "1.42" in words  # Tata Memorial distant PFS, from the evidence base
+    md = runner.invoke(app, ["assess", str(path), "--format", "markdown"]).stdout
+    for heading in ("### Local therapy options", "### Harms", "Stage IV"):
+        assert heading in md

@@ -14,7 +14,13 @@ def _print_text(assessment: object) -> None:
     from rich.panel import Panel
 
     from locoreg.decision.model import FACTOR_LABELS, RECOMMENDATION_LABELS, Assessment, Direction
-    from locoreg.report.markdown import months_text
+    from locoreg.report.markdown import (
+        harm_lines,
+        months_text,
+        option_lines,
+        reference_lines,
+        stage_text,
+    )
 
     assert isinstance(assessment, Assessment)
     a = assessment
@@ -27,7 +33,8 @@ def _print_text(assessment: object) -> None:
     console.print(
         Panel(
             f"[bold]{a.headline}[/bold]",
-            title=f"{RECOMMENDATION_LABELS[a.recommendation]}  ({a.recommendation.value})",
+            title=f"{RECOMMENDATION_LABELS[a.recommendation]}  ({a.recommendation.value})"
+            f"  ·  {stage_text(a)}",
             title_align="left",
         )
     )
@@ -47,15 +54,25 @@ def _print_text(assessment: object) -> None:
                 f"  • [bold]{name}[/bold]: {f.finding}. {f.explanation} "
                 f"[dim]\\[{', '.join(f.evidence)}][/dim]"
             )
+    for title, items in (
+        ("Local therapy options", option_lines(a)),
+        ("Harms (trial signals against local therapy)", harm_lines(a)),
+    ):
+        if items:
+            console.print(f"[bold]{title}[/bold]")
+            for item in items:
+                console.print(f"  • {item}", markup=False)
     console.print(f"[bold]Prognosis[/bold]  median overall survival {months_text(a)}")
-    console.print(f"  {a.prognosis.basis}")
+    console.print(f"  {a.prognosis.basis}", markup=False)
+    for line in reference_lines(a):
+        console.print(f"  • {line}", markup=False)
     console.print(f"[bold]Local control[/bold]  {a.local_control.summary}")
-    if a.local_control.overall_survival:
+    if a.local_control.applies and a.local_control.overall_survival:
         console.print(f"  {a.local_control.overall_survival}")
     for title, items in (
         ("Goals of care", a.goals_of_care),
         ("What would change the recommendation", a.would_change),
-        ("Missing data", a.missing_data),
+        ("Missing data", a.missing),
         ("Warnings", a.warnings),
     ):
         if items:

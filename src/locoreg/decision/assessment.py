@@ -1,12 +1,11 @@
-"""Assess one patient: the rule table applied, explained factor by factor.
+"""Assess one patient: the rule table applied, explained factor by factor (contract v2).
 
-``assess(patient)`` is pure apart from reading the (cached) evidence base for its
-snapshot identifier. It never raises for a valid Patient.
+``assess(patient)`` is pure apart from reading the (cached) evidence base. It never
+raises for a valid Patient.
 
-"What would change the recommendation" is computed, not written: the engine
-re-assesses counterfactual versions of the patient (progression, response,
-uncontrolled symptoms, declining, loss of fitness …) and reports those that
-lead to a different recommendation.
+"What would change the recommendation" is computed, not written: the engine re-assesses
+counterfactual versions of the patient (progression, response, uncontrolled bleeding,
+declining, loss of fitness …) and reports those that lead to a different recommendation.
 """
 
 from __future__ import annotations
@@ -16,105 +15,44 @@ from collections.abc import Callable, Iterable
 from functools import cache
 
 from locoreg import DISCLAIMER, __version__
-from locoreg.decision.facts import MIN_MONTHS_ON_THERAPY, Facts, derive
-from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment, Factor, Recommendation
+from locoreg.decision.facts import Facts, derive
+from locoreg.decision.harms import trial_harms
+from locoreg.decision.model import (
+    RECOMMENDATION_LABELS,
+    Assessment,
+    Factor,
+    Recommendation,
+)
+from locoreg.decision.options import local_therapy_options
 from locoreg.decision.prognosis import local_control, prognosis
-from locoreg.decision.rules import all_rules, factor_rules, first_recommendation
+from locoreg.decision.rules import (
+    all_rules,
+    factor_rules,
+    first_recommendation,
+    missing_facts,
+)
 from locoreg.patient import LocalSymptom, Patient, PatientPreference, Response, SystemicTherapy
-
-GOALS_OF_CARE: dict[Recommendation, tuple[str, ...]] = {
-    Recommendation.out_of_scope: (),
-    Recommendation.complete_workup: (
-        "establish the diagnosis and receptor status that systemic therapy depends on",
-    ),
-    Recommendation.palliative_local_therapy: (
-        "palliation of bleeding, ulceration, infection or fungation",
-        "symptom control and wound care",
-        "quality of life",
-    ),
-    Recommendation.systemic_therapy_first: (
-        "prolongation of survival with systemic therapy",
-        "quality of life",
-        "reassessment of response before any local decision",
-    ),
-    Recommendation.discuss_local_therapy: (
-        "locoregional control (fewer local progressions)",
-        "quality of life",
-        "prolongation of survival rests on systemic therapy; local therapy did not add to it",
-    ),
-    Recommendation.no_routine_local_therapy: (
-        "prolongation of survival with systemic therapy",
-        "symptom control",
-        "quality of life",
-    ),
-}
+from locoreg.staging import stage_group, stage_group_reason
 
 
-def _headline(rec: Recommendation, f: Facts) -> str:
-    if rec is Recommendation.out_of_scope:
-        return "Not de novo stage IV (M0): outside the scope of this tool."
-    if rec is Recommendation.complete_workup:
-        missing = []
-        if not f.patient.histology_confirmed:
-            missing.append("histological confirmation")
-        missing += [
-            f"{name} status"
-            for name, value in (
-                ("ER", f.patient.er),
-                ("PR", f.patient.pr),
-                ("HER2", f.patient.her2),
-            )
-            if value.value == "unknown"
-        ]
-        return "Complete the work-up first: " + ", ".join(missing) + "."
-    if rec is Recommendation.palliative_local_therapy:
-        symptoms = ", ".join(sorted(s.value for s in f.palliative_symptoms))
-        how = (
-            "surgery is an option (resectable, fit)"
-            if f.patient.resectable is True and f.fit
-            else "radiotherapy or wound care if surgery is not feasible"
-        )
-        return f"Palliative local treatment of the primary for uncontrolled {symptoms}: {how}."
-    if rec is Recommendation.systemic_therapy_first:
-        return (
-            "Systemic therapy first; reassess the response after about "
-            f"{MIN_MONTHS_ON_THERAPY:g} months before deciding about the primary."
-        )
-    if rec is Recommendation.discuss_local_therapy:
-        return (
-            "Disease controlled on systemic therapy: local therapy can be discussed case by case "
-            "— better local control, no proven survival benefit."
-        )
-    if f.progression:
-        return "Progression on systemic therapy: no routine local therapy; review systemic therapy."
-    return "Continue systemic therapy; local therapy of the primary is not routinely offered."
-
-
-def _blockers(f: Facts) -> list[str]:
-    """Why a responding patient is not offered a discussion (for the no-routine case)."""
-    out = []
-    if not f.fit:
-        out.append("not fit for surgery (high surgical risk or ECOG 3–4)")
-    if f.resectable_false:
-        out.append("not resectable with negative margins")
-    if f.declines:
-        out.append("the patient declines local therapy")
-    if f.heavy_burden:
-        out.append("heavy distant burden")
-    return out
-
-
-def _missing_data(f: Facts) -> list[str]:
+def _missing(f: Facts) -> list[str]:
     p = f.patient
+    if not f.in_scope:
+        return []
     out: list[str] = []
-    if not f.stage_iv:
-        return out
+    if not p.histology_confirmed:
+        out.append("histological confirmation of the primary (core biopsy)")
+    out += [
+        f"{name} status"
+        for name, value in (("ER", p.er), ("PR", p.pr), ("HER2", p.her2))
+        if value.value == "unknown"
+    ]
     if f.ecog_unknown:
-        out.append("ECOG performance status (counted as fit)")
+        out.append("ECOG performance status (surgery is not offered without it)")
     if f.resectable_unknown:
-        out.append("resectability with negative margins (not yet assessed)")
+        out.append("resectability with negative margins (surgeon's assessment)")
     if f.lesions_unknown:
-        out.append("number of lesions at one or more sites (unknown counts add nothing)")
+        out.append("number of lesions at one or more sites (restage)")
     if p.t is None:
         out.append("clinical T category")
     if p.n is None:
@@ -125,11 +63,23 @@ def _missing_data(f: Facts) -> list[str]:
 
 
 def _warnings(f: Facts) -> list[str]:
+    p = f.patient
     out = []
-    if f.patient.sex.value == "male":
+    if f.male:
         out.append("The trials enrolled women; evidence for men is extrapolated.")
-    if f.stage_iv and f.patient.t == "T0" and f.patient.local_symptoms:
+    if f.stage_iv and f.tis:
+        out.append(
+            "Tis with M1: an in-situ primary does not explain distant metastases; review the "
+            "pathology (a missed invasive component or another primary) and confirm the "
+            "metastasis."
+        )
+    if f.t0 and p.local_symptoms:
         out.append("Local symptoms recorded with T0 (no primary tumour): check the input.")
+    if f.confirm_metastasis and not f.tis:
+        out.append(
+            "M1 rests on a single lesion or only on distant nodes or skin: confirm the "
+            "metastasis (biopsy where feasible) before treating the disease as stage IV."
+        )
     return out
 
 
@@ -143,22 +93,19 @@ def _with_therapy(p: Patient, response: Response) -> Patient:
     )
 
 
+def _add_bleeding(p: Patient) -> Patient | None:
+    """Uncontrolled bleeding, kept whatever other symptom (e.g. pain) is present."""
+    f = derive(p)
+    if LocalSymptom.bleeding in f.palliation_reasons:
+        return None
+    symptoms = [*p.local_symptoms, LocalSymptom.bleeding]
+    return p.model_copy(update={"local_symptoms": symptoms, "local_symptoms_controlled": False})
+
+
 COUNTERFACTUALS: tuple[Counterfactual, ...] = (
+    ("uncontrolled bleeding from the primary", _add_bleeding),
     (
-        "uncontrolled bleeding, ulceration, infection or fungation of the primary",
-        lambda p: (
-            None
-            if p.local_symptoms and not p.local_symptoms_controlled
-            else p.model_copy(
-                update={
-                    "local_symptoms": [*p.local_symptoms, LocalSymptom.bleeding],
-                    "local_symptoms_controlled": False,
-                }
-            )
-        ),
-    ),
-    (
-        "the local symptoms controlled by systemic therapy or wound care",
+        "the local symptoms controlled by systemic therapy, wound care or radiotherapy",
         lambda p: (
             p.model_copy(update={"local_symptoms_controlled": True})
             if p.local_symptoms and not p.local_symptoms_controlled
@@ -178,7 +125,16 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         lambda p: _with_therapy(p, Response.partial_response),
     ),
     (
-        "the patient declining local therapy",
+        "the patient declining surgery (open to radiotherapy)",
+        lambda p: (
+            p.model_copy(update={"patient_preference": PatientPreference.declines_surgery})
+            if p.patient_preference
+            in (PatientPreference.undecided, PatientPreference.wants_local_therapy)
+            else None
+        ),
+    ),
+    (
+        "the patient declining all local therapy",
         lambda p: (
             None
             if p.patient_preference is PatientPreference.declines_local_therapy
@@ -191,7 +147,8 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "the patient no longer declining local therapy",
         lambda p: (
             p.model_copy(update={"patient_preference": PatientPreference.undecided})
-            if p.patient_preference is PatientPreference.declines_local_therapy
+            if p.patient_preference
+            in (PatientPreference.declines_local_therapy, PatientPreference.declines_surgery)
             else None
         ),
     ),
@@ -200,12 +157,16 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         lambda p: None if p.resectable is False else p.model_copy(update={"resectable": False}),
     ),
     (
-        "the primary judged resectable with negative margins",
-        lambda p: p.model_copy(update={"resectable": True}) if p.resectable is False else None,
+        "ECOG recorded as 0–1",
+        lambda p: p.model_copy(update={"ecog": 1}) if p.ecog is None else None,
     ),
     (
         "loss of fitness (ECOG 3 or worse)",
         lambda p: None if (p.ecog or 0) >= 3 else p.model_copy(update={"ecog": 3}),
+    ),
+    (
+        "a visceral crisis",
+        lambda p: None if p.visceral_crisis else p.model_copy(update={"visceral_crisis": True}),
     ),
 )
 
@@ -216,14 +177,16 @@ def _recommend(p: Patient) -> Recommendation:
     return rec
 
 
-def _would_change(p: Patient, current: Recommendation) -> list[str]:
-    if current in (Recommendation.out_of_scope, Recommendation.complete_workup):
-        return [
-            "Distant metastases confirmed (M1): the assessment applies."
-            if current is Recommendation.out_of_scope
-            else "Once histology and ER, PR and HER2 are known, repeat the assessment."
-        ]
+def _would_change(p: Patient, f: Facts, current: Recommendation) -> list[str]:
+    if not f.stage_iv:
+        return ["Distant metastases confirmed (M1) with an intact primary: the assessment applies."]
+    if f.t0:
+        return ["None within this tool: without an intact primary there is nothing to treat."]
     out = []
+    if f.workup_incomplete:
+        out.append("Once histology and ER, PR and HER2 are known, repeat the assessment.")
+    if current is Recommendation.complete_workup and not f.workup_incomplete:
+        out.append("Once " + " and ".join(missing_facts(f)) + ", repeat the assessment.")
     for description, change in COUNTERFACTUALS:
         other = change(p)
         if other is None:
@@ -241,7 +204,11 @@ def _unique(ids: Iterable[str]) -> list[str]:
 @cache
 def rules_version() -> str:
     """Short hash of the rule table: changes whenever a rule's id, text or evidence does."""
-    text = "\n".join(f"{r.id}|{r.explanation}|{','.join(r.evidence)}" for r in all_rules())
+    text = "\n".join(
+        f"{r.id}|{r.explanation}|{','.join(r.evidence)}|{','.join(r.goals_of_care)}|"
+        f"{r.indicator.value}|{r.local_control_applies}"
+        for r in all_rules()
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -257,49 +224,57 @@ def versions() -> dict[str, str]:
 
 
 def assess(patient: Patient) -> Assessment:
-    """Assess one patient (CONTRACTS.md §2)."""
+    """Assess one patient (CONTRACTS.md §2, contract v2)."""
     f = derive(patient)
-    rec_rule = first_recommendation(f)
-    assert rec_rule.recommendation is not None
-    rec = rec_rule.recommendation
+    rule = first_recommendation(f)
+    assert rule.recommendation is not None and rule.headline is not None
+    rec = rule.recommendation
     fired = factor_rules(f)
     factors = [
         Factor(
             factor=r.factor,
             finding=r.finding(f),
             direction=r.direction,
-            explanation=r.explanation,
+            explanation=r.text,
             evidence=list(r.evidence),
             rule=r.id,
         )
         for r in fired
         if r.factor is not None and r.direction is not None and r.finding is not None
     ]
+    options = local_therapy_options(f, palliative=rule.palliative)
+    harms = trial_harms() if f.in_scope else []
     prog = prognosis(f)
-    local = local_control(f)
-    warnings = _warnings(f)
-    if rec is Recommendation.no_routine_local_therapy and f.responding:
-        warnings.append("Not a candidate for discussion because: " + "; ".join(_blockers(f)) + ".")
+    local = local_control(f, applies=rule.local_control_applies)
+    group = stage_group(patient.t, patient.n, patient.m.value)
     evidence = _unique(
         [
-            *rec_rule.evidence,
+            *rule.evidence,
             *(e for x in factors for e in x.evidence),
+            *(e for o in options for e in o.evidence),
+            *(e for h in harms for e in h.evidence),
             *prog.evidence,
+            *(e for r in prog.references for e in r.evidence),
             *local.evidence,
         ]
     )
     return Assessment(
         recommendation=rec,
-        headline=_headline(rec, f),
+        headline=rule.headline(f),
+        stage=None if group is None else group.value,
         factors=factors,
+        local_therapy_options=options,
+        harms=harms,
         prognosis=prog,
         local_control=local,
+        goals_of_care=list(rule.goals_of_care),
+        would_change=_would_change(patient, f, rec),
+        missing=_missing(f),
         evidence=evidence,
-        warnings=warnings,
+        warnings=_warnings(f),
         versions=versions(),
-        rules_fired=[rec_rule.id, *(r.id for r in fired)],
-        missing_data=_missing_data(f),
-        would_change=_would_change(patient, rec),
-        goals_of_care=list(GOALS_OF_CARE[rec]),
+        indicator=rule.indicator,
+        stage_text=stage_group_reason(patient.t, patient.n, patient.m.value),
+        rules_fired=[rule.id, *(r.id for r in fired)],
         disclaimer=DISCLAIMER,
     )

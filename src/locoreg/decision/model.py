@@ -1,4 +1,4 @@
-"""The Assessment contract (CONTRACTS.md §2): what the decision engine returns.
+"""The Assessment contract v2 (CONTRACTS.md §2): what the decision engine returns.
 
 One object feeds every delivery layer — CLI, web page, REST API, CDS Hooks card
 and report — so they cannot disagree.
@@ -15,15 +15,15 @@ class Recommendation(StrEnum):
     """Recommendations, listed in order of precedence (first match wins)."""
 
     out_of_scope = "out_of_scope"
-    complete_workup = "complete_workup"
     palliative_local_therapy = "palliative_local_therapy"
+    complete_workup = "complete_workup"
     systemic_therapy_first = "systemic_therapy_first"
     discuss_local_therapy = "discuss_local_therapy"
     no_routine_local_therapy = "no_routine_local_therapy"
 
 
 RECOMMENDATION_LABELS: dict[Recommendation, str] = {
-    Recommendation.out_of_scope: "Out of scope (not de novo stage IV)",
+    Recommendation.out_of_scope: "Out of scope (not de novo stage IV with an intact primary)",
     Recommendation.complete_workup: "Complete the work-up",
     Recommendation.palliative_local_therapy: "Palliative local therapy",
     Recommendation.systemic_therapy_first: "Systemic therapy first",
@@ -50,6 +50,30 @@ class FactorName(StrEnum):
     tumour_subtype = "tumour_subtype"
 
 
+class Modality(StrEnum):
+    """Local treatments of the primary the engine weighs (contract v2)."""
+
+    surgery = "surgery"
+    radiotherapy = "radiotherapy"
+    supportive_local_care = "supportive_local_care"
+
+
+class IntervalKind(StrEnum):
+    """What ``Prognosis.interval_months`` is (the sources give medians, rarely intervals)."""
+
+    range_of_published_medians = "range_of_published_medians"
+    confidence_interval_95 = "confidence_interval_95"
+    none = "none"
+
+
+class Indicator(StrEnum):
+    """CDS Hooks card indicator of a recommendation (held in the rule table)."""
+
+    info = "info"
+    warning = "warning"
+    critical = "critical"
+
+
 FACTOR_LABELS: dict[FactorName, str] = {
     name: name.value.replace("_", " ").capitalize() for name in FactorName
 } | {FactorName.her2_status_and_response: "HER2 status and response"}
@@ -70,22 +94,61 @@ class Factor(BaseModel):
     rule: str | None = Field(default=None, description="id of the rule that produced it")
 
 
+class LocalTherapyOption(BaseModel):
+    """One local modality, suitable or not for this patient, with why and what it involves."""
+
+    model_config = _FROZEN
+
+    modality: Modality
+    suitable: bool
+    reason: str
+    details: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Harm(BaseModel):
+    """A trial signal against local therapy (direction stated by the source, CI excluding 1)."""
+
+    model_config = _FROZEN
+
+    finding: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class ReferenceMedian(BaseModel):
+    """A trial arm median shown as a labelled reference where the patient meets eligibility."""
+
+    model_config = _FROZEN
+
+    population: str
+    months: float
+    eligibility: str
+    evidence: list[str] = Field(default_factory=list)
+
+
 class Prognosis(BaseModel):
-    """Median overall survival from published registry figures (None where no figure exists)."""
+    """Median overall survival from the most specific published figure for the patient's
+    own population; ``None`` where no source describes it (or ECOG 3–4)."""
 
     model_config = _FROZEN
 
     median_os_months: float | None
     interval_months: tuple[float, float] | None
+    interval_kind: IntervalKind = IntervalKind.none
+    population: str = ""
     basis: str
     evidence: list[str] = Field(default_factory=list)
+    references: list[ReferenceMedian] = Field(
+        default_factory=list, description="trial medians for which the patient is eligible"
+    )
 
 
 class LocalControl(BaseModel):
-    """Locoregional progression with and without local therapy, and what it does not change."""
+    """Locoregional progression with and without local therapy, where it applies."""
 
     model_config = _FROZEN
 
+    applies: bool
     summary: str
     with_local_therapy_pct: float | None = Field(
         default=None, description="3-year locoregional progression with local therapy, percent"
@@ -95,26 +158,39 @@ class LocalControl(BaseModel):
     )
     horizon_years: float | None = None
     local_relapse_free_survival_hr: float | None = None
+    local_relapse_free_survival_ci: tuple[float, float] | None = None
     overall_survival: str = ""
     evidence: list[str] = Field(default_factory=list)
 
 
 class Assessment(BaseModel):
-    """The engine's answer for one patient. JSON keys are the public contract."""
+    """The engine's answer for one patient. JSON keys are the public contract (v2)."""
 
     model_config = _FROZEN
 
     recommendation: Recommendation
     headline: str
+    stage: str | None = Field(
+        description="AJCC 8th anatomic stage group (IV for M1); null when the table assigns none"
+    )
     factors: list[Factor]
+    local_therapy_options: list[LocalTherapyOption] = Field(default_factory=list)
+    harms: list[Harm] = Field(default_factory=list)
     prognosis: Prognosis
     local_control: LocalControl
+    goals_of_care: list[str] = Field(default_factory=list)
+    would_change: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
     evidence: list[str]
     warnings: list[str] = Field(default_factory=list)
     versions: dict[str, str]
-    # Beyond the contract: what a tumour board also needs to read.
+    # Beyond the contract: what a tumour board and the delivery layers also need.
+    indicator: Indicator = Indicator.info
+    stage_text: str = ""
     rules_fired: list[str] = Field(default_factory=list)
-    missing_data: list[str] = Field(default_factory=list)
-    would_change: list[str] = Field(default_factory=list)
-    goals_of_care: list[str] = Field(default_factory=list)
     disclaimer: str = ""
+
+    @property
+    def missing_data(self) -> list[str]:
+        """v1 name of :attr:`missing` (kept for callers; the JSON key is ``missing``)."""
+        return self.missing

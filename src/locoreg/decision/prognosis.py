@@ -1,150 +1,263 @@
-"""Prognosis and local control from published figures, each traced to a study ID.
+"""Prognosis and local control from published figures, read from the evidence snapshot.
 
-Prognosis (median overall survival) chooses the most specific published figure
-that applies to the patient, and reports as ``interval_months`` the *range of the
-published medians that apply to her* — not a confidence interval: the sources
-give medians without intervals. Where no figure exists, it says so.
+Prognosis (CONTRACTS.md §2, contract v2) gives the most specific published median
+overall survival for a population the patient *belongs to*, in this order:
 
-Order of specificity:
+1. her receptor subtype (HR+/HER2+, triple-negative: SEER de novo stage IV);
+2. a site figure whose population the patient belongs to (bone: any bone involvement at
+   diagnosis — the SEER bone cohorts are not bone-only);
+3. all de novo stage IV.
 
-1. disease controlled after >= 4 months of systemic therapy: the trial
-   populations selected exactly that way (E2108, JCOG1017), whose arm medians
-   are the closest published figure — and local therapy did not change them;
-2. receptor subtype with a published de novo stage IV median (HR+/HER2+,
-   triple-negative);
-3. bone involvement (SEER cohorts with bone metastases at diagnosis);
-4. all de novo stage IV.
+Every registry median is "median from diagnosis, unselected registry patients, not
+conditional on response". ``interval_months`` is the range of the published medians of
+the populations the patient belongs to (``interval_kind`` = ``range_of_published_medians``),
+never a confidence interval. Where no source describes the population the figure is
+``None`` and the basis says so: ECOG 3–4 (registries do not report by performance
+status; the trials enrolled fit patients), brain metastases and visceral crisis (no
+published median was found; brain metastases had the worst survival of the patterns).
+
+Trial arm medians are shown only as labelled references where the patient meets the trial's
+eligibility (E2108: ≥ 4 months without progression; JCOG1017: ≥ 3 months without
+progression; Tata Memorial: age ≤ 65; MF07-01: only before systemic therapy starts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from locoreg.decision import figures
 from locoreg.decision.facts import Facts
-from locoreg.decision.model import LocalControl, Prognosis
-from locoreg.patient import MetastaticSite
+from locoreg.decision.model import IntervalKind, LocalControl, Prognosis, ReferenceMedian
+from locoreg.evidence.model import OutcomeKind
+from locoreg.patient import MetastaticSite, Response
+
+REGISTRY_LABEL = "median from diagnosis, unselected registry patients, not conditional on response"
+_NO_PROGRESSION = frozenset(
+    {Response.complete_response, Response.partial_response, Response.stable_disease}
+)
 
 
 @dataclass(frozen=True, slots=True)
-class PublishedMedian:
-    """A published median overall survival, in months, for a named population."""
+class RegistryFigure:
+    """A registry median held in the evidence base: study, subgroup and who it describes."""
 
     population: str
-    months: float
     study: str
+    subgroup: str
+
+    @property
+    def months(self) -> float:
+        o = figures.outcome(self.study, OutcomeKind.median_survival, self.subgroup)
+        assert o.estimate is not None
+        return o.estimate
 
 
-# Every figure below is a row of ../shared/evidence/verified_figures.csv, held with its
-# source URL in src/locoreg/evidence/data/<study>.yaml.
-ALL_DE_NOVO = (PublishedMedian("all de novo stage IV (SEER 1988–2016)", 25.0, "taskindoust2021"),)
-BY_SUBTYPE: dict[str, tuple[PublishedMedian, ...]] = {
+BY_SUBTYPE: dict[str, tuple[RegistryFigure, ...]] = {
     "HR+/HER2+": (
-        PublishedMedian("HR+/HER2+ de novo stage IV (SEER 2010–15)", 39.0, "seer_subtype2021"),
+        RegistryFigure("HR+/HER2+ de novo stage IV (SEER)", "seer_subtype2021", "HR+/HER2+"),
     ),
     "triple-negative": (
-        PublishedMedian(
-            "triple-negative de novo stage IV (SEER 2010–15)", 11.0, "seer_subtype2021"
+        RegistryFigure(
+            "triple-negative de novo stage IV (SEER)", "seer_subtype2021", "triple negative"
         ),
     ),
 }
-BONE = (
-    PublishedMedian("bone metastases at diagnosis (SEER 2010–14)", 30.0, "gong2018"),
-    PublishedMedian("bone metastases at diagnosis (SEER 2012–16)", 38.0, "seer_bone2020"),
-)
-# Arm medians of the trials that randomised patients without progression on systemic therapy.
-CONTROLLED_ON_THERAPY = (
-    PublishedMedian("E2108, continued systemic therapy", 53.1, "khan2022"),
-    PublishedMedian("E2108, early local therapy", 54.9, "khan2022"),
-    PublishedMedian("JCOG1017, systemic therapy alone", 69.0, "shien2023"),
-    PublishedMedian("JCOG1017, primary tumour resection", 75.0, "shien2023"),
-)
+BY_SITE: dict[MetastaticSite, tuple[RegistryFigure, ...]] = {
+    MetastaticSite.bone: (
+        RegistryFigure(
+            "any bone involvement at diagnosis (SEER 2010–14)",
+            "gong2018",
+            "bone metastases at diagnosis (not bone-only)",
+        ),
+        RegistryFigure(
+            "any bone involvement at diagnosis (SEER 2012–16)",
+            "seer_bone2020",
+            "bone metastases at diagnosis",
+        ),
+    ),
+}
+ALL_DE_NOVO = (RegistryFigure("all de novo stage IV (SEER)", "taskindoust2021", "overall"),)
 
 
-def _ids(figures: tuple[PublishedMedian, ...]) -> list[str]:
-    return list(dict.fromkeys(f.study for f in figures))
+@dataclass(frozen=True, slots=True)
+class TrialReference:
+    """A trial whose arm medians are shown where the patient meets its eligibility."""
+
+    name: str
+    study: str
+    eligibility: str
+    eligible: Callable[[Facts], bool]
 
 
-def _notes(facts: Facts) -> list[tuple[str, str | None]]:
-    """Qualifiers that apply whatever figure is chosen (text, study ID)."""
-    notes: list[tuple[str, str | None]] = []
-    if facts.n_sites >= 4:
-        notes.append(
-            (
-                "With four or more metastatic sites 5-year survival was 9%, against 31% with one.",
-                "taskindoust2021",
-            )
-        )
-    if facts.brain:
-        notes.append(
-            (
-                "No published median for brain metastases was found; they had the worst "
-                "survival of the metastatic patterns.",
-                "wang2019",
-            )
-        )
-    if facts.subtype in ("HR+/HER2-", "HR-/HER2+"):
-        notes.append((f"No published median was found for {facts.subtype} de novo stage IV.", None))
-    return notes
-
-
-def prognosis(facts: Facts) -> Prognosis:
-    """Median overall survival with the range of applicable published medians."""
-    if not facts.stage_iv:
-        return Prognosis(
-            median_os_months=None,
-            interval_months=None,
-            basis="Not applicable: the figures held are for de novo stage IV disease.",
-            evidence=[],
-        )
-    if facts.responding:
-        chosen: tuple[PublishedMedian, ...] = CONTROLLED_ON_THERAPY
-        headline = chosen[0]
-        basis = (
-            "Median overall survival of trial patients whose disease was controlled after "
-            "3–8 months of systemic therapy (E2108 53.1–54.9 months; JCOG1017 69–75 months); "
-            "local therapy did not change it. Interval: range of those arm medians."
-        )
-    else:
-        specific = BY_SUBTYPE.get(facts.subtype, ())
-        bone = BONE if MetastaticSite.bone in facts.patient.sites else ()
-        chosen = specific + bone + ALL_DE_NOVO
-        headline = chosen[0]
-        basis = (
-            f"Registry median for {headline.population}: {headline.months:g} months. "
-            "Interval: range of the published registry medians that apply "
-            f"({'; '.join(f'{f.population} {f.months:g}' for f in chosen)})."
-        )
-    notes = _notes(facts)
-    if notes:
-        basis += " " + " ".join(text for text, _ in notes)
-    months = [f.months for f in chosen]
-    evidence = _ids(chosen) + [s for _, s in notes if s is not None]
-    return Prognosis(
-        median_os_months=headline.months,
-        interval_months=(min(months), max(months)) if len(months) > 1 else None,
-        basis=basis,
-        evidence=list(dict.fromkeys(evidence)),
+def _without_progression_for(months: float) -> Callable[[Facts], bool]:
+    return lambda f: (
+        f.months_on_therapy is not None
+        and f.months_on_therapy >= months
+        and f.response in _NO_PROGRESSION
     )
 
 
-def local_control(facts: Facts) -> LocalControl:
-    """Expected locoregional progression with and without local therapy (trial figures)."""
-    if not facts.stage_iv:
-        return LocalControl(summary="Not applicable outside de novo stage IV disease.")
+TRIAL_REFERENCES: tuple[TrialReference, ...] = (
+    TrialReference(
+        "E2108", "khan2022", "≥ 4 months of systemic therapy without progression",
+        _without_progression_for(4.0),
+    ),
+    TrialReference(
+        "JCOG1017", "shien2023", "≥ 3 months of systemic therapy without progression",
+        _without_progression_for(3.0),
+    ),
+    TrialReference(
+        "Tata Memorial", "badwe2015", "age ≤ 65", lambda f: f.patient.age <= 65
+    ),
+    TrialReference(
+        "MF07-01", "soran2021", "randomised at diagnosis, before systemic therapy",
+        lambda f: not f.therapy_started,
+    ),
+)  # fmt: skip
+
+
+def _references(f: Facts) -> list[ReferenceMedian]:
+    out = []
+    for t in TRIAL_REFERENCES:
+        if not t.eligible(f):
+            continue
+        local = figures.arm_value(
+            t.study, OutcomeKind.overall_survival, "median_os_months", "local_therapy"
+        )
+        other = figures.arm_value(
+            t.study, OutcomeKind.overall_survival, "median_os_months", "no_local_therapy"
+        )
+        out.append(
+            ReferenceMedian(
+                population=(
+                    f"{t.name} trial arms: {other:g} months without and {local:g} months with "
+                    "local therapy (selected trial patients, not a figure for this patient)"
+                ),
+                months=other,
+                eligibility=t.eligibility,
+                evidence=[t.study],
+            )
+        )
+    return out
+
+
+def _not_described(f: Facts) -> str | None:
+    if f.poor_performance:
+        return (
+            f"ECOG {f.patient.ecog}: no published median describes this population (registries "
+            "do not report by performance status; the trials enrolled fit patients)."
+        )
+    if f.brain:
+        return (
+            "Brain metastases: no published median for this population was found; brain "
+            "metastases had the worst survival of the metastatic patterns."
+        )
+    if f.visceral_crisis:
+        return "Visceral crisis: no published median describes this population."
+    return None
+
+
+def prognosis(f: Facts) -> Prognosis:
+    """The most specific published median for the patient's own population, or none."""
+    if not f.in_scope:
+        return Prognosis(
+            median_os_months=None,
+            interval_months=None,
+            basis="Not applicable: the figures held are for de novo stage IV disease "
+            "with an intact primary.",
+        )
+    why_none = _not_described(f)
+    if why_none is not None:
+        evidence = ["wang2019"] if f.brain else []
+        return Prognosis(
+            median_os_months=None,
+            interval_months=None,
+            interval_kind=IntervalKind.none,
+            population="not described by any source held",
+            basis=why_none + " No figure is borrowed from another population.",
+            evidence=evidence,
+            references=[] if f.poor_performance else _references(f),
+        )
+    chosen = (
+        BY_SUBTYPE.get(f.subtype, ())
+        + tuple(x for site in sorted(f.patient.sites) for x in BY_SITE.get(site, ()))
+        + ALL_DE_NOVO
+    )
+    head = chosen[0]
+    months = [x.months for x in chosen]
+    notes = ""
+    if f.subtype in ("HR+/HER2-", "HR-/HER2+"):
+        notes = f" No published median was found for {f.subtype} de novo stage IV."
+    if f.n_sites >= 4:
+        notes += " With four or more metastatic sites 5-year survival was 9%, against 31% with one."
+    basis = (
+        f"{head.months:g} months: {REGISTRY_LABEL}; population: {head.population}. "
+        "Range of the published medians of the populations the patient belongs to: "
+        + "; ".join(f"{x.population} {x.months:g}" for x in chosen)
+        + "."
+        + notes
+    )
+    evidence = list(dict.fromkeys(x.study for x in chosen))
+    if f.n_sites >= 4:
+        evidence.append("taskindoust2021")
+    distinct = sorted(set(months))
+    return Prognosis(
+        median_os_months=head.months,
+        interval_months=(distinct[0], distinct[-1]) if len(distinct) > 1 else None,
+        interval_kind=(
+            IntervalKind.range_of_published_medians if len(distinct) > 1 else IntervalKind.none
+        ),
+        population=head.population,
+        basis=basis,
+        evidence=list(dict.fromkeys(evidence)),
+        references=_references(f),
+    )
+
+
+def local_control(f: Facts, applies: bool) -> LocalControl:
+    """Locoregional progression with and without local therapy, stated exactly.
+
+    ``applies`` is decided by the recommendation rule (not for palliative, progressing,
+    unfit or heavily burdened patients). Figures: E2108 3-year locoregional progression,
+    JCOG1017 local relapse-free survival HR, and the pooled randomised overall-survival HR
+    computed from the current snapshot.
+    """
+    if not applies:
+        return LocalControl(
+            applies=False,
+            summary=(
+                "Not shown: the trial figures on local control describe fit patients whose "
+                "disease was controlled on systemic therapy, which does not apply here."
+                if f.in_scope
+                else "Not applicable outside de novo stage IV disease with an intact primary."
+            ),
+        )
+    kind = OutcomeKind.locoregional_progression
+    metric = "locoregional_progression_3y_percent"
+    with_lt = figures.arm_value("khan2022", kind, metric, "local_therapy")
+    without = figures.arm_value("khan2022", kind, metric, "no_local_therapy")
+    lrfs = figures.effect("shien2023", kind)
+    pooled = figures.pooled_trials_os()
+    mf = figures.effect("soran2021", OutcomeKind.overall_survival)
     return LocalControl(
+        applies=True,
         summary=(
-            "Local therapy roughly halves locoregional progression: at 3 years 16.3% with early "
-            "local therapy vs 39.8% with systemic therapy alone (E2108); local relapse-free "
-            "survival HR 0.42 (JCOG1017)."
+            f"Locoregional progression at 3 years: {with_lt:g}% with early local therapy vs "
+            f"{without:g}% with continued systemic therapy (E2108, patients without "
+            f"progression after 4–8 months). Local relapse-free survival with surgery: "
+            f"{lrfs.text()} (JCOG1017)."
         ),
-        with_local_therapy_pct=16.3,
-        without_local_therapy_pct=39.8,
+        with_local_therapy_pct=with_lt,
+        without_local_therapy_pct=without,
         horizon_years=3.0,
-        local_relapse_free_survival_hr=0.42,
+        local_relapse_free_survival_hr=lrfs.estimate,
+        local_relapse_free_survival_ci=(lrfs.ci_low, lrfs.ci_high),
         overall_survival=(
-            "Overall survival is not changed by local therapy in randomised trials: pooled HR "
-            "0.97 (0.72–1.29) over four trials; E2108 HR 1.11; JCOG1017 HR 0.86 (90% CI "
-            "0.69–1.07). MF07-01 alone reported longer survival (HR 0.66, 0.49–0.88)."
+            f"Overall survival was not changed by local therapy in the randomised trials: "
+            f"pooled {pooled.text()} over {len(pooled.studies)} trials (random effects, "
+            f"computed from the current evidence snapshot). MF07-01 alone, which randomised at "
+            f"diagnosis, reported longer survival in its 10-year report ({mf.text()})."
         ),
-        evidence=["khan2022", "shien2023", "reinhorn2021", "soran2018"],
+        evidence=list(dict.fromkeys(["khan2022", "shien2023", *pooled.studies, "soran2021"])),
     )

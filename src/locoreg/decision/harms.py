@@ -1,0 +1,110 @@
+"""Trial signals against local therapy, found in the evidence base by one rule.
+
+CONTRACTS.md §2: a signal is listed where the source states its direction and its
+confidence interval excludes 1. Here that is every randomised-trial outcome of a
+time-to-event kind where an event is harm (death, distant progression, any progression),
+recorded as a hazard ratio of local therapy vs none for the whole trial population, with
+``ci_low > 1``, and whose direction was not inferred (a ``converted`` record, whose
+direction the curator had to infer, is not enough). A new record with such a result is
+listed without new code.
+
+A second, weaker kind is listed with its caveats spelled out (a decision recorded in
+docs/clinical-logic.md): a trial whose median overall survival was *shorter* with local
+therapy by at least a quarter although its interval includes 1 — ABCSG-28, 34.6 vs 54.8
+months. A tumour board would want to see it, labelled as not statistically significant
+and with the record's own caveat on the direction of its hazard ratio.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from locoreg.decision.figures import base
+from locoreg.decision.model import Harm
+from locoreg.evidence.model import Design, Outcome, OutcomeKind, Study
+
+HARM_OUTCOMES = frozenset(
+    {
+        OutcomeKind.overall_survival,
+        OutcomeKind.distant_progression,
+        OutcomeKind.progression_free_survival,
+        OutcomeKind.breast_cancer_specific_survival,
+    }
+)
+#: arm medians at most this fraction of the comparator's are listed as a weaker signal
+MEDIAN_RATIO = 0.75
+
+
+def _trial(s: Study) -> str:
+    name = s.setting.split(",")[0] if s.setting else s.id
+    year = s.citation.year
+    return f"{name} ({s.citation.first_author or s.id} {year})" if year else name
+
+
+def _cited_with(o: Outcome, b_ids: dict[str, str]) -> list[str]:
+    """Records whose own URL the outcome was read from (e.g. a Cochrane table)."""
+    url = o.source_url or ""
+    return [sid for key, sid in b_ids.items() if key and key in url]
+
+
+def _significant(s: Study, o: Outcome, also: list[str]) -> Harm | None:
+    if (
+        o.outcome not in HARM_OUTCOMES
+        or o.measure != "HR"
+        or o.subgroup != "overall"
+        or o.estimate is None
+        or o.ci_low is None
+        or o.ci_high is None
+        or o.ci_low <= 1
+        or o.converted
+    ):
+        return None
+    level = "" if o.ci_level in (None, 0.95) else f"{o.ci_level:.0%} CI "
+    return Harm(
+        finding=(
+            f"{_trial(s)}: {o.label}, HR {o.estimate:g} ({level}{o.ci_low:g}–{o.ci_high:g}) "
+            "with local therapy — worse than without it"
+        ),
+        evidence=list(dict.fromkeys([s.id, *also])),
+    )
+
+
+def _shorter_median(s: Study, o: Outcome) -> Harm | None:
+    if o.outcome is not OutcomeKind.overall_survival or o.subgroup != "overall":
+        return None
+    medians = {a.arm: a.value for a in o.arms if a.metric == "median_os_months"}
+    local, other = medians.get("local_therapy"), medians.get("no_local_therapy")
+    if local is None or other is None or local > MEDIAN_RATIO * other:
+        return None
+    if o.ci_low is not None and o.ci_low > 1 and not o.converted:
+        return None  # already listed as a significant signal
+    caveat = "not statistically significant"
+    if o.estimate is not None and o.ci_low is not None and o.ci_high is not None:
+        caveat += f" (HR {o.estimate:g}, {o.ci_low:g}–{o.ci_high:g})"
+    if o.converted:
+        caveat += "; the source does not state the direction of its hazard ratio"
+    return Harm(
+        finding=(
+            f"{_trial(s)}: median overall survival {local:g} months with local therapy vs "
+            f"{other:g} months without — {caveat}"
+        ),
+        evidence=[s.id],
+    )
+
+
+@cache
+def _harms(snapshot: str) -> tuple[Harm, ...]:
+    b = base()
+    by_url = {(s.citation.url or ""): s.id for s in b.studies if s.citation.url}
+    out: list[Harm] = []
+    for s, o in b.outcomes(design=Design.rct):
+        also = [x for x in _cited_with(o, by_url) if x != s.id]
+        found = _significant(s, o, also) or _shorter_median(s, o)
+        if found is not None:
+            out.append(found)
+    return tuple(out)
+
+
+def trial_harms() -> list[Harm]:
+    """Every harm signal of the current evidence snapshot (see the module docstring)."""
+    return list(_harms(base().snapshot))
