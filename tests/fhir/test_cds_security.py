@@ -437,3 +437,21 @@ def test_a_search_longer_than_the_page_limit_is_an_error_not_a_cut(
     response = client.post(SERVICE, json=fetching("discuss-1", server.url))
     assert response.status_code == 412
     assert "search has more than 2 pages" in response.json()["detail"][0]["message"]
+
+
+def test_an_answer_larger_than_the_limit_is_refused_not_buffered(
+    make_client: Callable[..., TestClient],
+    fhir_servers: Callable[..., FhirServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fetch, "MAX_RESPONSE_BYTES", 2 * 1024 * 1024)
+    server = fhir_servers()
+    # One Observation padded beyond the limit (3 MB of narrative).
+    big = next(r for r in server.resources if r["resourceType"] == "Observation")
+    big["note"] = [{"text": "x" * (3 * 1024 * 1024)}]
+    client = make_client(env={"LOCOREG_CDS_FHIR_SERVERS": server.url})
+    response = client.post(SERVICE, json=fetching("discuss-1", server.url))
+    assert response.status_code == 412
+    assert response.json()["detail"][0]["message"] == (
+        "the FHIR server's answer for Observation is larger than 2 MB"
+    )

@@ -271,6 +271,23 @@ def test_with_a_patient_id_the_records_must_be_about_that_patient() -> None:
     assert any(".subject" in m for m in messages(no_patient, patient_id="other"))
 
 
+def test_a_patient_known_only_by_its_full_url_still_has_its_records_checked() -> None:
+    """A collection Bundle may send the Patient without an id, referenced by its fullUrl."""
+    bundle = copy.deepcopy(DISCUSS)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Patient":
+            del resource["id"]
+        elif "subject" in resource:
+            resource["subject"] = {"reference": "urn:uuid:discuss-1"}
+    assert bundle_to_patient(bundle).ecog == 1
+    foreign = variant(DISCUSS, "ecog", "ecog-x", subject={"reference": "Patient/someone-else"})
+    for each in both_orders(bundle, foreign):
+        (found,) = messages(each)
+        assert found.startswith("Observation/ecog-x.subject: refers to another subject")
+        assert "not urn:uuid:discuss-1" in found
+
+
 # --- the new Patient fields (contract v2) --------------------------------------------------------
 
 

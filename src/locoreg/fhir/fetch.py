@@ -73,6 +73,9 @@ PREFETCH: dict[str, str] = {
 # a record read in part could hide the observation that changes the answer.
 MAX_PAGES = 20
 DEFAULT_DEADLINE_SECONDS = 8.0
+# Largest answer read from the FHIR server (one page): a record of one patient's
+# staging, markers and therapy is far smaller; a larger answer is refused, not buffered.
+MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 _LOOPBACK_NAMES = ("localhost", "localhost.", "ip6-localhost", "ip6-loopback")
 
 
@@ -207,6 +210,11 @@ class _Reader:
                 for chunk in response.iter_bytes():
                     self._remaining()
                     body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise FetchError(
+                            f"the FHIR server's answer for {what} is larger than "
+                            f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB"
+                        )
         except httpx.TimeoutException:
             raise FetchError(f"the FHIR server did not answer within {self.seconds:g} s") from None
         except httpx.HTTPError as exc:

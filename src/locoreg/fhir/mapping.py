@@ -332,16 +332,14 @@ def _age(birth: date, at: date) -> int:
     return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
 
 
-def _subject_problems(
-    resources: Sequence[Resource], patient_id: str, aliases: Iterable[str] = ()
-) -> list[FieldError]:
+def _subject_problems(resources: Sequence[Resource], own: set[str]) -> list[FieldError]:
     """Every record whose ``subject`` is not the Patient (``Patient/<id>``, an absolute URL
     ending in ``/Patient/<id>`` with or without ``/_history/<v>``, or the Patient entry's
     ``fullUrl``). A record without ``subject`` is read as the Bundle's own (a search by
     ``patient=`` returns such records); one naming only an identifier or a display cannot
     be resolved and is refused too.
     """
-    own = {f"Patient/{patient_id}", *aliases}
+    shown = min(own, key=lambda x: (not x.startswith("Patient/"), x))
     problems: list[FieldError] = []
     for r in resources:
         if r.get("resourceType") not in PATIENT_RECORD_TYPES or "subject" not in r:
@@ -354,7 +352,7 @@ def _subject_problems(
         problems.append(
             FieldError(
                 f"{ref(r)}.subject",
-                f"refers to another subject ({named}), not Patient/{patient_id}; "
+                f"refers to another subject ({named}), not {shown}; "
                 "send only this patient's record",
             )
         )
@@ -899,9 +897,10 @@ def bundle_to_patient_input(
         raise InputError(problems)
     try:
         whose = _whose(resources, patient_id)
-        if whose is not None and (
-            foreign := _subject_problems(resources, whose, _patient_aliases(bundle))
-        ):
+        # The Patient by id, and by the fullUrl of its entry (a Patient sent without an id
+        # in a collection Bundle is referenced only by that).
+        own = ({f"Patient/{whose}"} if whose else set()) | _patient_aliases(bundle)
+        if own and (foreign := _subject_problems(resources, own)):
             raise InputError(foreign)
         return _Mapper(resources, as_of or _as_of(bundle)).run()
     except (TypeError, AttributeError, KeyError):
