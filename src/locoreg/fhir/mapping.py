@@ -858,11 +858,13 @@ def _patient_aliases(bundle: Any) -> set[str]:
     return out
 
 
-def _whose(resources: Sequence[Resource], patient_id: str | None) -> str | None:
-    """The id of the patient the record must be about; raises when it cannot be one patient.
+def _own_references(bundle: Any, resources: Sequence[Resource], patient_id: str | None) -> set[str]:
+    """How the records may reference the patient they must be about (empty: no one patient).
 
     ``patient_id`` (CDS Hooks ``context.patientId``) is the patient the EHR has open: a
-    Patient resource with another id is refused. Without it, the Bundle's one Patient.
+    Patient resource with another id is refused. Without it, the Bundle's one Patient, by
+    id and by the ``fullUrl`` of its entry (a Patient sent without an id in a collection
+    Bundle is referenced only by that). With none or several, the mapping names the problem.
     """
     patients = [r for r in resources if r.get("resourceType") == "Patient" and _usable(r)]
     if patient_id is not None:
@@ -871,11 +873,13 @@ def _whose(resources: Sequence[Resource], patient_id: str | None) -> str | None:
             raise InputError.single(
                 others[0], f"the Patient does not match context.patientId {patient_id!r}"
             )
-        return patient_id
-    ids = {p.get("id") for p in patients}
-    if len(ids) == 1 and isinstance(only := ids.pop(), str) and only:
-        return only
-    return None  # none, several or without an id: the mapping names the problem
+        return {f"Patient/{patient_id}"} | _patient_aliases(bundle)
+    if len(patients) != 1:
+        return set()
+    rid = patients[0].get("id")
+    return ({f"Patient/{rid}"} if isinstance(rid, str) and rid else set()) | _patient_aliases(
+        bundle
+    )
 
 
 def bundle_to_patient_input(
@@ -896,10 +900,7 @@ def bundle_to_patient_input(
     if validate and (problems := validate_resources(resources)):
         raise InputError(problems)
     try:
-        whose = _whose(resources, patient_id)
-        # The Patient by id, and by the fullUrl of its entry (a Patient sent without an id
-        # in a collection Bundle is referenced only by that).
-        own = ({f"Patient/{whose}"} if whose else set()) | _patient_aliases(bundle)
+        own = _own_references(bundle, resources, patient_id)
         if own and (foreign := _subject_problems(resources, own)):
             raise InputError(foreign)
         return _Mapper(resources, as_of or _as_of(bundle)).run()
