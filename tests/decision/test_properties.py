@@ -13,6 +13,7 @@ from locoreg.decision.facts import derive
 from locoreg.decision.model import Modality
 from locoreg.decision.prognosis import ALL_DE_NOVO, BY_SITE, BY_SUBTYPE, RegistryFigure
 from locoreg.errors import InputError
+from locoreg.evidence.base import load_evidence_base
 from locoreg.patient import (
     N_CATEGORIES,
     T_CATEGORIES,
@@ -88,6 +89,11 @@ def test_any_valid_patient_gets_one_cited_recommendation(data: dict[str, Any]) -
     assert all(f.evidence for f in a.factors)
     assert set(e for f in a.factors for e in f.evidence) <= set(a.evidence)
     assert a.headline and a.disclaimer
+    # every study cited anywhere in the answer is a record of the evidence base
+    cited = set(a.evidence) | {e for o in a.local_therapy_options for e in o.evidence}
+    cited |= {e for h in a.harms for e in h.evidence}
+    assert cited <= set(load_evidence_base().ids)
+    assert cited <= set(a.evidence)
     # The same recommendation again: the engine is deterministic.
     assert assess(parse_patient(data)).recommendation is a.recommendation
 

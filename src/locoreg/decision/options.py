@@ -106,8 +106,17 @@ def _first_failure(checks: tuple[Check, ...], f: Facts) -> str | None:
     return None
 
 
-def surgery_details(f: Facts) -> str:
+def surgery_details(f: Facts, palliative: bool = False) -> str:
     """What the operation involves, as a surgeon expects it stated."""
+    if palliative and not f.inflammatory:
+        return (
+            "Palliative resection of the primary (wide excision or mastectomy) only when "
+            "complete local clearance is achievable and the other sites are not immediately "
+            "life-threatening, after initial systemic therapy (NCCN, as summarised by "
+            "nccn_palliation_summary). Agree with the medical oncologist which drugs to hold "
+            "around the operation; bevacizumab is withheld at least 28 days before and after "
+            "(label, as summarised by bevacizumab_label_summary)."
+        )
     if f.inflammatory:
         return (
             "Inflammatory (T4d) cancer: only after a durable response to systemic therapy; "
@@ -166,8 +175,12 @@ def local_therapy_options(f: Facts, *, palliative: bool) -> list[LocalTherapyOpt
                 if f.resectable_unknown
                 else "resectable with negative margins, fit (ECOG 0–2, risk not high)"
             ),
-            details=surgery_details(f),
-            evidence=[*SURGERY_EVIDENCE, *(["ibc_surgery_reviews"] if f.inflammatory else [])],
+            details=surgery_details(f, palliative),
+            evidence=[
+                *SURGERY_EVIDENCE,
+                "bevacizumab_label_summary",
+                *(["ibc_surgery_reviews"] if f.inflammatory else []),
+            ],
         ),
         LocalTherapyOption(
             modality=Modality.radiotherapy,

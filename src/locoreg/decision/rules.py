@@ -205,9 +205,14 @@ def _palliative(f: Facts) -> str:
             else "the patient declines local therapy: no local option; symptom control "
             "(analgesia) with systemic therapy"
         )
+    elif not any(o.suitable for o in options.values()):
+        how = (
+            f"no local modality is suitable ({surgery.reason}); symptom control (analgesia) "
+            "and best supportive care"
+        )
     else:
         suitable = [o.modality.value.replace("_", " ") for o in options.values() if o.suitable]
-        how = "options: " + (", ".join(suitable) if suitable else "none suitable")
+        how = "options: " + ", ".join(suitable)
         if not surgery.suitable:
             how += (
                 f"; surgery: {REASSESS}"
@@ -574,9 +579,9 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.resectability,
         direction=D.neutral,
         finding=lambda f: _T4_WORDS[f.patient.t or "T4"],
-        explanation="Chest-wall or skin involvement needs more extensive surgery (chest-wall "
-        "resection or wide skin excision) to reach negative margins; it is also where local "
-        "control matters most.",
+        explanation="Chest-wall or skin involvement needs more extensive surgery to reach "
+        "negative margins (registry benefit was confined to free margins); it is also where "
+        "locoregional control matters most.",
         evidence=("khan2002", "khan2022"),
     ),
     # --- patient preference ---------------------------------------------------------
@@ -821,8 +826,9 @@ FACTOR_RULES: tuple[Rule, ...] = (
             "receptor status incomplete: "
             + ", ".join(m for m in missing_workup(f) if m.endswith("status"))
         ),
-        explanation="Receptor status determines systemic therapy and prognosis.",
-        evidence=TOPIC,
+        explanation="Receptor status decides the systemic therapy and the prognosis (registry "
+        "medians differ by subtype from 11 to 39 months).",
+        evidence=("seer_subtype2021",),
     ),
 )
 
