@@ -407,6 +407,8 @@ def test_patient_id_is_percent_encoded_in_every_url(
     client = make_client(env={"LOCOREG_CDS_FHIR_SERVERS": server.url})
     response = client.post(SERVICE, json=fetching("x/../../Observation?code=1&a", server.url))
     assert response.status_code == 412  # no such patient on the server
+    # The message (logged too) names the resource type, never the patient id.
+    assert response.json()["detail"][0]["message"] == "FHIR server answered 404 for Patient"
     (path, _), *_ = server.requests
     assert path == "/r4/Patient/x%2F..%2F..%2FObservation%3Fcode%3D1%26a"
 

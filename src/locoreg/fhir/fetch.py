@@ -226,7 +226,8 @@ class _Reader:
 
     def query(self, query: str) -> list[Mapping[str, Any]]:
         """One prefetch query; a searchset is read to its end through ``next`` links."""
-        what = query.split("?")[0]
+        # Named by resource type only: messages reach the log, and a patient id must not.
+        what = query.split("?")[0].split("/")[0]
         first = self.get(f"{self.server.rstrip('/')}/{query}", what)
         if not isinstance(first, Mapping):
             return []

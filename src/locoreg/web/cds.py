@@ -197,6 +197,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     from locoreg.fhir.fetch import FetchError, gather_bundle
     from locoreg.fhir.mapping import bundle_to_patient
 
+    cds = _cds(request)
     patient_id = str(body["context"]["patientId"])
     auth = body.get("fhirAuthorization") or {}
     try:
@@ -206,8 +207,8 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
             fhir_server=body.get("fhirServer"),
             access_token=auth.get("access_token"),
             client=getattr(request.app.state, "cds_http_client", None),
-            allowed=_cds(request).fhir_servers,
-            deadline_seconds=_cds(request).fhir_deadline_seconds,
+            allowed=cds.fhir_servers,
+            deadline_seconds=cds.fhir_deadline_seconds,
         )
     except FetchError as exc:
         log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
@@ -239,7 +240,7 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         # The card's uuid is the audit record's id: feedback on the card joins to it.
         card_uuid=record_id,
         assessment_url=assessment_url,
-        smart_launch_url=_cds(request).smart_launch_url,
+        smart_launch_url=cds.smart_launch_url,
         source_url=source_url,
     )
     return JSONResponse({"cards": [card]})
