@@ -35,6 +35,7 @@ EXPECTED = {
     "palliative_bleeding": "palliative_local_therapy",
     "systemic_first_symptom_observations": "systemic_therapy_first",
     "workup_her2_unknown": "complete_workup",
+    "no_routine_visceral_crisis": "no_routine_local_therapy",
 }
 
 HookClient = Callable[..., TestClient]

@@ -313,6 +313,17 @@ def test_visceral_crisis_preference_and_new_local_symptoms_are_mapped() -> None:
     assert "visceral_crisis" not in data  # not recorded: the contract's default (false)
 
 
+def test_visceral_crisis_example_bundle() -> None:
+    """Bone and 4 liver lesions are not a heavy burden by count; the visceral crisis is."""
+    patient = bundle_to_patient(example("no_routine_visceral_crisis"))
+    assert patient.visceral_crisis is True
+    assert patient.patient_preference.value == "declines_surgery"
+    assert [(m.site.value, m.lesions) for m in patient.metastases] == [("bone", 2), ("liver", 4)]
+    without = copy.deepcopy(example("no_routine_visceral_crisis"))
+    without["entry"] = [e for e in without["entry"] if e["resource"]["id"] != "visceral-crisis"]
+    assert bundle_to_patient(without).visceral_crisis is False
+
+
 def test_an_unknown_preference_code_names_its_fhir_source() -> None:
     bundle = copy.deepcopy(DISCUSS)
     bundle["entry"].append(
