@@ -139,6 +139,7 @@ def test_serve_passes_its_address_to_the_app(
     for key, value in issuers.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("LOCOREG_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("LOCOREG_LISTEN_URL", "http://stale.example:1")  # restored after
     database = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     args = ["serve", "--host", "127.0.0.2", "--port", "8123", "--database", database]
     result = CliRunner().invoke(cli_app, args)
@@ -146,8 +147,18 @@ def test_serve_passes_its_address_to_the_app(
     app = captured["app"]
     try:
         assert app.state.settings.cds.public_url == "http://127.0.0.2:8123"
+        # A worker process building its settings from the environment knows it too.
+        assert Settings.from_env(database_url=database).cds.public_url == "http://127.0.0.2:8123"
     finally:
         app.state.store.close()
+    # Bound to every interface: no own address, whatever an earlier run exported.
+    args = ["serve", "--host", "0.0.0.0", "--database", database]
+    result = CliRunner().invoke(cli_app, args)
+    try:
+        assert captured["app"].state.settings.cds.public_url is None
+        assert "CDS Hooks tokens will be refused" in result.output
+    finally:
+        captured["app"].state.store.close()
 
 
 def test_serve_refuses_a_deadline_above_eight_seconds(

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the web app, the REST API and the CDS Hooks service."""
         import logging
+        import os
 
         import uvicorn
         from sqlalchemy.exc import ArgumentError, OperationalError
@@ -31,10 +32,15 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # The address given here is the service's own URL (the CDS Hooks JWT aud) unless
+        # LOCOREG_PUBLIC_URL says otherwise; never the request's Host header. Exported for
+        # worker processes that read their settings from the environment.
+        listen = bound_url(host, port)
+        os.environ.pop("LOCOREG_LISTEN_URL", None)
+        if listen is not None:
+            os.environ["LOCOREG_LISTEN_URL"] = listen
         try:
-            # The address given here is the service's own URL (the CDS Hooks JWT aud)
-            # unless LOCOREG_PUBLIC_URL says otherwise; never the request's Host header.
-            settings = Settings.from_env(database_url=database, listen_url=bound_url(host, port))
+            settings = Settings.from_env(database_url=database)
         except ValueError as exc:
             fail(str(exc))
         try:

@@ -131,7 +131,9 @@ class Settings:
         """Settings from ``env`` (default ``os.environ``); ``database_url`` overrides the env.
 
         ``listen_url`` is the address ``locoreg serve`` binds (:func:`bound_url`), the
-        service's own URL when ``LOCOREG_PUBLIC_URL`` is unset.
+        service's own URL when ``LOCOREG_PUBLIC_URL`` is unset. ``serve`` also exports it
+        as ``LOCOREG_LISTEN_URL``, so that worker processes building their own settings
+        from the environment know it too.
         """
         from locoreg.store import default_database_url
 
@@ -141,6 +143,8 @@ class Settings:
             database_url=database_url or env.get("LOCOREG_DATABASE_URL") or default_database_url(),
             cds_jwt_enabled=env.get("LOCOREG_CDS_JWT", "on").strip().lower() not in _OFF,
             examples_dir=Path(examples) if examples else _examples_dir(),
-            cds=CdsSettings.from_env(env, listen_url=listen_url),
+            cds=CdsSettings.from_env(
+                env, listen_url=listen_url or env.get("LOCOREG_LISTEN_URL") or None
+            ),
             env=env,
         )
