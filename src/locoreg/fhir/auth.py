@@ -10,7 +10,8 @@ CDS client (the EHR). A token is accepted only if all of these hold:
   in the configuration, or fetched from its ``jwks_url`` (cached). A ``jku``
   header is honoured only when the URL is in that issuer's allow-list;
 * the signature verifies with that key;
-* ``aud`` equals the URL of the service endpoint that was called;
+* ``aud`` equals the service endpoint's URL as configured (``LOCOREG_PUBLIC_URL``, else the
+  address the server was started on; never derived from the request's headers);
 * ``sub`` (the client id) is in the issuer's ``sub`` allow-list, when one is set;
 * ``exp`` is present and not passed, ``iat`` is present (a small leeway for
   clock skew), and the token lives at most 5 minutes (``exp − iat`` ≤ 300 s, as
