@@ -30,6 +30,7 @@ def test_current_harms_are_the_source_figures() -> None:
     tata = [h for h in found if "badwe2015" in h.evidence]
     assert len(tata) == 1
     assert "HR 1.42 (1.08–1.86)" in tata[0].finding and "tosello2018" in tata[0].evidence
+    assert "as summarised by tosello2018" in tata[0].finding
     abcsg = [h for h in found if h.evidence == ["fitzal2019"]]
     assert len(abcsg) == 1
     assert "34.6 months with local therapy vs 54.8" in abcsg[0].finding
@@ -172,3 +173,27 @@ def test_palliation_without_any_suitable_modality_says_supportive_care() -> None
     assert a.recommendation is Recommendation.palliative_local_therapy
     assert "no local modality is suitable" in a.headline
     assert "analgesia" in a.headline
+
+
+def test_a_ratio_favourable_when_higher_is_a_harm_below_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = _base_with(
+        tmp_path,
+        "shien2023",
+        {
+            "outcome": "overall_survival",
+            "label": "test odds of surviving",
+            "measure": "OR",
+            "estimate": 0.6,
+            "ci_low": 0.4,
+            "ci_high": 0.9,
+            "ci_level": 0.95,
+            "favourable_side": "higher",
+            "subgroup": "overall",
+            "source_url": "https://example.org/test",
+        },
+    )
+    monkeypatch.setattr(harms, "base", lambda: base)
+    listed = [h for h in harms.trial_harms() if "test odds of surviving" in h.finding]
+    assert len(listed) == 1 and "OR 0.6 (0.4–0.9)" in listed[0].finding

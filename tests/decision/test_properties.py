@@ -98,13 +98,7 @@ def test_any_valid_patient_gets_one_cited_recommendation(data: dict[str, Any]) -
     assert assess(parse_patient(data)).recommendation is a.recommendation
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(valid_patients())
-def test_surgery_never_suitable_when_unfit_unknown_or_in_visceral_crisis(
-    data: dict[str, Any],
-) -> None:
-    p = parse_patient(data)
-    a = assess(p)
+def _surgery_never_suitable_when_unfit_unknown_or_in_visceral_crisis(p: Any, a: Any) -> None:
     surgery = [o for o in a.local_therapy_options if o.modality is Modality.surgery]
     if p.ecog is None or p.ecog >= 3 or p.visceral_crisis:
         assert not any(o.suitable for o in surgery), (a.recommendation, surgery)
@@ -117,12 +111,7 @@ def test_surgery_never_suitable_when_unfit_unknown_or_in_visceral_crisis(
         assert not any(o.suitable for o in surgery)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(valid_patients())
-def test_palliation_is_never_hidden_behind_the_workup(data: dict[str, Any]) -> None:
-    p = parse_patient(data)
-    f = derive(p)
-    a = assess(p)
+def _palliation_is_never_hidden_behind_the_workup(f: Any, a: Any) -> None:
     if f.in_scope and f.palliation_needed:
         assert a.recommendation is Recommendation.palliative_local_therapy
         if f.workup_incomplete:
@@ -144,12 +133,8 @@ def _belongs(p: Any, f: Any, figure: RegistryFigure) -> bool:
     return False
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(valid_patients())
-def test_prognosis_headline_only_from_the_patients_own_population(data: dict[str, Any]) -> None:
-    p = parse_patient(data)
-    f = derive(p)
-    prog = assess(p).prognosis
+def _prognosis_headline_only_from_the_patients_own_population(p: Any, f: Any, a: Any) -> None:
+    prog = a.prognosis
     if prog.median_os_months is None:
         return
     assert f.in_scope
@@ -161,6 +146,19 @@ def test_prognosis_headline_only_from_the_patients_own_population(data: dict[str
     assert _belongs(p, f, chosen[0])
     assert prog.median_os_months == chosen[0].months
     assert "not conditional on response" in prog.basis
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_patients())
+def test_safety_properties_over_random_patients(data: dict[str, Any]) -> None:
+    """No surgery when ECOG is unknown or >= 3 or in visceral crisis; palliation never hidden
+    behind the work-up; the prognosis headline only from the patient's own population."""
+    p = parse_patient(data)
+    f = derive(p)
+    a = assess(p)
+    _surgery_never_suitable_when_unfit_unknown_or_in_visceral_crisis(p, a)
+    _palliation_is_never_hidden_behind_the_workup(f, a)
+    _prognosis_headline_only_from_the_patients_own_population(p, f, a)
 
 
 CORRUPTIONS: list[tuple[str, Any]] = [

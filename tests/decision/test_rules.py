@@ -515,3 +515,20 @@ def test_clinical_logic_doc_is_current() -> None:
     root = Path(__file__).resolve().parents[2]
     doc = (root / "docs" / "clinical-logic.md").read_text(encoding="utf-8")
     assert rule_table_markdown() in doc
+
+
+def test_every_typed_figure_in_a_rule_occurs_in_a_record_it_cites() -> None:
+    """Percentages and month counts typed in rule text trace to the records the rule names
+    (pooled and single-study effects are placeholders, read from the snapshot)."""
+    import re
+
+    from locoreg.evidence.base import DATA_DIR
+
+    for rule in RECOMMENDATION_RULES + FACTOR_RULES:
+        texts = [(DATA_DIR / f"{e}.yaml").read_text(encoding="utf-8") for e in rule.evidence]
+        for number in re.findall(
+            r"(\d+(?:\.\d+)?)(?:\s*(?:to|–)\s*\d+)?\s*(?:%|months)", rule.explanation
+        ):
+            pattern = rf"(?<![\d.]){re.escape(number)}(?!\d)"
+            assert any(re.search(pattern, t) for t in texts), (rule.id, number)
+        assert "HR 0." not in rule.explanation and "HR 1." not in rule.explanation, rule.id

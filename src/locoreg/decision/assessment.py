@@ -168,6 +168,10 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         "a visceral crisis",
         lambda p: None if p.visceral_crisis else p.model_copy(update={"visceral_crisis": True}),
     ),
+    (
+        "the visceral crisis resolved",
+        lambda p: p.model_copy(update={"visceral_crisis": False}) if p.visceral_crisis else None,
+    ),
 )
 
 
@@ -186,7 +190,7 @@ def _would_change(p: Patient, f: Facts, current: Recommendation) -> list[str]:
     if f.workup_incomplete:
         out.append("Once histology and ER, PR and HER2 are known, repeat the assessment.")
     if current is Recommendation.complete_workup and not f.workup_incomplete:
-        out.append("Once " + " and ".join(missing_facts(f)) + ", repeat the assessment.")
+        out.append(" and ".join(missing_facts(f)).capitalize() + ", then repeat the assessment.")
     for description, change in COUNTERFACTUALS:
         other = change(p)
         if other is None:

@@ -1,11 +1,12 @@
 """Trial signals against local therapy, found in the evidence base by one rule.
 
 CONTRACTS.md §2: a signal is listed where the source states its direction and its
-confidence interval excludes 1. Here that is every randomised-trial outcome of a
-time-to-event kind where an event is harm (death, distant progression, any progression),
-recorded as a hazard ratio of local therapy vs none for the whole trial population, with
-``ci_low > 1``, and whose direction was not inferred (a ``converted`` record, whose
-direction the curator had to infer, is not enough). A new record with such a result is
+confidence interval excludes 1. Here that is every randomised-trial outcome of a kind
+where an event is harm (death, distant or any progression, toxicity), recorded as a ratio
+(HR, RR, OR) of local therapy vs none for the whole trial population, whose interval lies
+wholly on the side of 1 that disfavours local therapy (above 1, or below 1 when the record
+says ``favourable_side: higher``), and whose direction was not inferred (a ``converted``
+record, whose direction the curator had to infer, is not enough). A new record with such a result is
 listed without new code.
 
 A second, weaker kind is listed with its caveats spelled out (a decision recorded in
@@ -29,6 +30,7 @@ HARM_OUTCOMES = frozenset(
         OutcomeKind.distant_progression,
         OutcomeKind.progression_free_survival,
         OutcomeKind.breast_cancer_specific_survival,
+        OutcomeKind.toxicity,
     }
 )
 #: arm medians at most this fraction of the comparator's are listed as a weaker signal
@@ -47,23 +49,37 @@ def _cited_with(o: Outcome, b_ids: dict[str, str]) -> list[str]:
     return [sid for key, sid in b_ids.items() if key and key in url]
 
 
+def _against_local_therapy(o: Outcome) -> bool:
+    """The whole interval lies on the side of 1 that disfavours local therapy.
+
+    A ratio of an event (HR, RR, OR of death or progression) disfavours local therapy above
+    1; a ratio whose record says ``favourable_side: higher`` (e.g. an odds ratio of
+    surviving) disfavours it below 1.
+    """
+    assert o.ci_low is not None and o.ci_high is not None
+    return o.ci_high < 1 if o.favourable_side == "higher" else o.ci_low > 1
+
+
 def _significant(s: Study, o: Outcome, also: list[str]) -> Harm | None:
     if (
         o.outcome not in HARM_OUTCOMES
-        or o.measure != "HR"
+        or not o.measure.is_ratio
         or o.subgroup != "overall"
         or o.estimate is None
         or o.ci_low is None
         or o.ci_high is None
-        or o.ci_low <= 1
         or o.converted
+        or not _against_local_therapy(o)
     ):
         return None
     level = "" if o.ci_level in (None, 0.95) else f"{o.ci_level:.0%} CI "
+    # Read from another record (e.g. a Cochrane table), not the trial's own report: say so.
+    secondary = f", as summarised by {', '.join(also)}" if also else ""
     return Harm(
         finding=(
-            f"{_trial(s)}: {o.label}, HR {o.estimate:g} ({level}{o.ci_low:g}–{o.ci_high:g}) "
-            "with local therapy — worse than without it"
+            f"{_trial(s)}: {o.label}, {o.measure.value} {o.estimate:g} "
+            f"({level}{o.ci_low:g}–{o.ci_high:g}) "
+            f"with local therapy — worse than without it{secondary}"
         ),
         evidence=list(dict.fromkeys([s.id, *also])),
     )

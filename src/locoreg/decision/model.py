@@ -7,8 +7,9 @@ and report — so they cannot disagree.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Recommendation(StrEnum):
@@ -189,6 +190,28 @@ class Assessment(BaseModel):
     stage_text: str = ""
     rules_fired: list[str] = Field(default_factory=list)
     disclaimer: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_v1(cls, data: Any) -> Any:
+        """Read an assessment stored under contract v1 (the audit store keeps them for ever):
+        ``missing_data`` became ``missing``; ``stage``, ``prognosis.interval_kind`` and
+        ``local_control.applies`` were absent (v1 intervals were ranges of published medians;
+        v1 showed local control to every patient)."""
+        if not isinstance(data, dict) or "stage" in data:
+            return data
+        data = dict(data)
+        data["stage"] = None
+        if "missing_data" in data:
+            data.setdefault("missing", data.pop("missing_data"))
+        prog = data.get("prognosis")
+        if isinstance(prog, dict) and prog.get("interval_months") and "interval_kind" not in prog:
+            # v1 intervals were always the range of the published medians that applied
+            data["prognosis"] = {**prog, "interval_kind": "range_of_published_medians"}
+        local = data.get("local_control")
+        if isinstance(local, dict) and "applies" not in local:
+            data["local_control"] = {**local, "applies": True}
+        return data
 
     @property
     def missing_data(self) -> list[str]:

@@ -298,7 +298,7 @@ def missing_facts(f: Facts) -> list[str]:
             for m in f.patient.metastases
             if m.lesions is None and m.site is not MetastaticSite.bone
         )
-        out.append("restage: count the lesions at " + ", ".join(sites))
+        out.append("restage (count the lesions at " + ", ".join(sites) + ")")
     return out
 
 
