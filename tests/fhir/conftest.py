@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from locoreg.fhir.auth import Issuer, JwtVerifier
 from locoreg.store import AuditStore, SeenJti
 from locoreg.web.cds import router
+from locoreg.web.settings import CdsSettings
 
 from helpers.postgresql import database, postgresql_database
 
@@ -156,8 +157,12 @@ def make_client(store: FakeStore, verifier: JwtVerifier) -> Iterator[Callable[..
         app = FastAPI()
         app.include_router(router)
         app.state.store = store
+        # As ``locoreg serve --host testserver --port 80`` would start it: the address the
+        # server was started on is its own URL (the JWT aud) unless LOCOREG_PUBLIC_URL is set.
         app.state.settings = type(
-            "Settings", (), {"cds_jwt_enabled": jwt_on, "env": env or {"LOCOREG_CDS_JWT": "on"}}
+            "Settings",
+            (),
+            {"cds_jwt_enabled": jwt_on, "cds": CdsSettings.from_env(env or {}, listen_url=BASE)},
         )()
         app.state.cds_verifier = verifier
         if http is not None:

@@ -35,6 +35,7 @@ EXPECTED = {
     "palliative_bleeding": "palliative_local_therapy",
     "systemic_first_symptom_observations": "systemic_therapy_first",
     "workup_her2_unknown": "complete_workup",
+    "no_routine_visceral_crisis": "no_routine_local_therapy",
 }
 
 HookClient = Callable[..., TestClient]
@@ -656,7 +657,11 @@ def test_issuers_from_the_environment_are_trusted_end_to_end(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     issuers = {"https://ehr.example.org": {"jwks": {"keys": [es384.jwk]}, "sub": ["ehr-client"]}}
-    settings = Settings.from_env({"LOCOREG_CDS_ISSUERS": json.dumps(issuers)}, database_url=url)
+    settings = Settings.from_env(
+        {"LOCOREG_CDS_ISSUERS": json.dumps(issuers)},
+        database_url=url,
+        listen_url="http://testserver",
+    )
     client = TestClient(create_app(settings, AuditStore(url)))
     body = make_hook_request(load_example("workup_her2_unknown"))
 

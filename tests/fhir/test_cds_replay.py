@@ -27,6 +27,7 @@ from locoreg.web.cds import router
 from locoreg.web.settings import Settings
 
 ISS = "https://ehr.example.org"
+BASE = "http://testserver"  # the address the test server was "started on"
 SERVICE = "/cds-services/locoreg-primary-tumour"
 FEEDBACK = f"{SERVICE}/feedback"
 REPLAY = {
@@ -47,7 +48,8 @@ class Workers:
 
     def start(self) -> TestClient:
         store = AuditStore(self.database)
-        app = create_app(Settings.from_env(self.env, database_url=self.database), store)
+        settings = Settings.from_env(self.env, database_url=self.database, listen_url=BASE)
+        app = create_app(settings, store)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         self.running.append((client, store))

@@ -21,22 +21,39 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the web app, the REST API and the CDS Hooks service."""
         import logging
+        import os
 
         import uvicorn
         from sqlalchemy.exc import ArgumentError, OperationalError
 
         from locoreg.cli._common import fail
         from locoreg.web.app import create_app
-        from locoreg.web.settings import Settings
+        from locoreg.web.settings import Settings, bound_url
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        settings = Settings.from_env(database_url=database)
+        # The address given here is the service's own URL (the CDS Hooks JWT aud) unless
+        # LOCOREG_PUBLIC_URL says otherwise; never the request's Host header. Exported for
+        # worker processes that read their settings from the environment.
+        listen = bound_url(host, port)
+        os.environ.pop("LOCOREG_LISTEN_URL", None)
+        if listen is not None:
+            os.environ["LOCOREG_LISTEN_URL"] = listen
+        try:
+            settings = Settings.from_env(database_url=database)
+        except ValueError as exc:
+            fail(str(exc))
         try:
             web_app = create_app(settings)
         except (ArgumentError, OperationalError, ImportError) as exc:
             fail(f"--database: cannot open the audit store ({type(exc).__name__})")
         backend = web_app.state.store.backend
+        if settings.cds_jwt_enabled and settings.cds.public_url is None:
+            typer.echo(
+                "locoreg: CDS Hooks tokens will be refused: bound to every interface and "
+                "LOCOREG_PUBLIC_URL is unset (set it to the URL the EHR calls)",
+                err=True,
+            )
         typer.echo(f"locoreg: audit store on {backend}")
         typer.echo(f"locoreg: serving on http://{host}:{port}/ (Ctrl+C to stop)", err=False)
         uvicorn.run(web_app, host=host, port=port, log_level="info", access_log=False)

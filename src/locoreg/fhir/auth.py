@@ -10,10 +10,12 @@ CDS client (the EHR). A token is accepted only if all of these hold:
   in the configuration, or fetched from its ``jwks_url`` (cached). A ``jku``
   header is honoured only when the URL is in that issuer's allow-list;
 * the signature verifies with that key;
-* ``aud`` equals the URL of the service endpoint that was called;
+* ``aud`` equals the service endpoint's URL as configured (``LOCOREG_PUBLIC_URL``, else the
+  address the server was started on; never derived from the request's headers);
 * ``sub`` (the client id) is in the issuer's ``sub`` allow-list, when one is set;
 * ``exp`` is present and not passed, ``iat`` is present (a small leeway for
-  clock skew); ``jti`` is present, at most 256 characters, and not seen before from
+  clock skew), and the token lives at most 5 minutes (``exp − iat`` ≤ 300 s, as
+  CDS Hooks advises); ``jti`` is present, at most 256 characters, and not seen before from
   this issuer while the token is valid.
 
 The last check goes through a :class:`ReplayGuard`, which records the ``(iss, jti)``
@@ -48,6 +50,9 @@ JWKS_TTL_SECONDS = 300.0
 JWKS_REFETCH_SECONDS = 60.0
 # Longest jti accepted: the width of the replay guard's column (locoreg.store.tables).
 JTI_MAX_LENGTH = 256
+# Longest token lifetime accepted, exp − iat: CDS Hooks advises that a client's token
+# expire within 5 minutes; a long-lived token that leaks stays usable (issue 11).
+MAX_LIFETIME_SECONDS = 300
 _OFF = {"off", "0", "false", "no", "disabled"}
 
 
@@ -205,6 +210,12 @@ class JwtVerifier:
             raise AuthError("JWT signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"JWT rejected: {exc}") from None
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+        if lifetime > MAX_LIFETIME_SECONDS:
+            raise AuthError(
+                f"JWT lifetime exp - iat is {lifetime:g} s; at most {MAX_LIFETIME_SECONDS} s "
+                "is accepted"
+            )
         if issuer.sub_allowed and claims.get("sub") not in issuer.sub_allowed:
             raise AuthError(f"JWT sub {claims.get('sub')!r} is not allowed for this issuer")
         jti = str(claims["jti"])

@@ -16,6 +16,7 @@ from typing import Any
 from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment, Recommendation
 from locoreg.errors import FieldError
 from locoreg.fhir.codes import LOCOREG_CS
+from locoreg.report.markdown import harm_lines, months_text, option_lines, reference_lines
 
 SERVICE_ID = "locoreg-primary-tumour"
 SUMMARY_MAX = 140  # CDS Hooks 2.0: summary SHALL be < 140 characters
@@ -37,8 +38,6 @@ OVERRIDE_REASONS: tuple[dict[str, str], ...] = (
     {"system": LOCOREG_CS, "code": "not-applicable", "display": "Not applicable to this patient"},
 )
 
-_INDICATOR: dict[Recommendation, str] = {Recommendation.palliative_local_therapy: "warning"}
-
 
 def _summary(text: str) -> str:
     text = " ".join(text.split())
@@ -50,45 +49,51 @@ def _bullets(items: Iterable[str]) -> str:
 
 
 def assessment_detail(assessment: Assessment) -> str:
-    """The card body in GitHub-flavoured markdown (CDS Hooks ``detail``)."""
-    label = RECOMMENDATION_LABELS[assessment.recommendation]
-    parts = [f"**{label}.** {assessment.headline}"]
-    if assessment.factors:
+    """The card body in GitHub-flavoured markdown (CDS Hooks ``detail``): the Assessment v2
+    keys a clinician needs in the EHR — stage, factors, local therapy options, harms,
+    prognosis, local control where it applies — worded as in the report."""
+    a = assessment
+    label = RECOMMENDATION_LABELS[a.recommendation]
+    parts = [f"**{label}.** {a.headline}"]
+    stage = f"**Stage:** {a.stage}" if a.stage else "**Stage:** not assigned"
+    parts.append(stage + (f" — {a.stage_text}" if a.stage_text else ""))
+    if a.factors:
         parts.append(
             "**Key factors**\n"
             + _bullets(
                 f"{f.finding} — {f.direction.value.replace('_', ' ')}"
                 + (f" ({', '.join(f.evidence)})" if f.evidence else "")
-                for f in assessment.factors
+                for f in a.factors
             )
         )
-    p = assessment.prognosis
-    if p.median_os_months is not None:
-        interval = (
-            f" ({p.interval_months[0]:g}–{p.interval_months[1]:g})" if p.interval_months else ""
-        )
-        cite = f" [{', '.join(p.evidence)}]" if p.evidence else ""
-        parts.append(
-            f"**Prognosis:** median overall survival {p.median_os_months:g} months"
-            f"{interval}; {p.basis}{cite}"
-        )
-    else:
-        parts.append(f"**Prognosis:** {p.basis}")
-    lc = assessment.local_control
-    lc_text = lc.summary + (f" {lc.overall_survival}" if lc.overall_survival else "")
-    if lc.evidence:
-        lc_text += f" [{', '.join(lc.evidence)}]"
-    parts.append(f"**Local control:** {lc_text}")
-    if assessment.missing_data:
-        parts.append("**Missing data**\n" + _bullets(assessment.missing_data))
-    if assessment.would_change:
-        parts.append("**What would change this**\n" + _bullets(assessment.would_change))
-    if assessment.warnings:
-        parts.append("**Warnings**\n" + _bullets(assessment.warnings))
-    if assessment.evidence:
-        parts.append("**Evidence:** " + ", ".join(assessment.evidence))
-    if assessment.disclaimer:
-        parts.append(f"*{assessment.disclaimer}*")
+    if a.local_therapy_options:
+        parts.append("**Local therapy options**\n" + _bullets(option_lines(a)))
+    if a.harms:
+        parts.append("**Harms (trial signals against local therapy)**\n" + _bullets(harm_lines(a)))
+    p = a.prognosis
+    cite = f" [{', '.join(p.evidence)}]" if p.evidence and p.median_os_months is not None else ""
+    prognosis = f"**Prognosis:** median overall survival {months_text(a)}; {p.basis}{cite}"
+    if p.references:
+        prognosis += "\n" + _bullets(reference_lines(a))
+    parts.append(prognosis)
+    lc = a.local_control
+    if lc.applies:
+        lc_text = lc.summary + (f" {lc.overall_survival}" if lc.overall_survival else "")
+        if lc.evidence:
+            lc_text += f" [{', '.join(lc.evidence)}]"
+        parts.append(f"**Local control:** {lc_text}")
+    for title, items in (
+        ("Goals of care", a.goals_of_care),
+        ("Missing data", a.missing),
+        ("What would change this", a.would_change),
+        ("Warnings", a.warnings),
+    ):
+        if items:
+            parts.append(f"**{title}**\n" + _bullets(items))
+    if a.evidence:
+        parts.append("**Evidence:** " + ", ".join(a.evidence))
+    if a.disclaimer:
+        parts.append(f"*{a.disclaimer}*")
     return "\n\n".join(parts)
 
 
@@ -120,6 +125,7 @@ def assessment_card(
     SMART link (``type: smart``) carries that id in ``appContext`` for the launched app.
     """
     label = RECOMMENDATION_LABELS[assessment.recommendation]
+    stage = f"stage {assessment.stage}" if assessment.stage else "stage not assigned"
     card_id = card_uuid or str(uuid.uuid4())
     links: list[dict[str, Any]] = []
     if assessment_url:
@@ -137,8 +143,9 @@ def assessment_card(
         links.append(link)
     card: dict[str, Any] = {
         "uuid": card_id,
-        "summary": _summary(f"Primary tumour, stage IV: {label}. {assessment.headline}"),
-        "indicator": _INDICATOR.get(assessment.recommendation, "info"),
+        "summary": _summary(f"Primary tumour, {stage}: {label}. {assessment.headline}"),
+        # The rule table holds each recommendation's indicator (decision/rules.py).
+        "indicator": assessment.indicator.value,
         "detail": assessment_detail(assessment),
         "source": _source(assessment.recommendation, source_url),
         "overrideReasons": [dict(r) for r in OVERRIDE_REASONS],

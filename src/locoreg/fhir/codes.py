@@ -151,8 +151,21 @@ SYMPTOM_SNOMED_NEEDS_BREAST_SITE: Final[dict[str, str]] = {
 SYMPTOM_SNOMED_BREAST: Final[dict[str, str]] = {
     "53430007": "pain",  # Mastodynia (breast pain)
 }
-# locoreg codes: bleeding, ulceration, infection, fungation, pain (breast implied).
-SYMPTOM_LOCOREG: Final = frozenset({"bleeding", "ulceration", "infection", "fungation", "pain"})
+# locoreg codes: the contract's symptom values (breast or regional nodes implied). No
+# SNOMED CT concept means "impending ulceration" (tumour fixed to skin or chest wall about
+# to break down) or the contract's "nodal complication" (axillary/supraclavicular disease
+# causing brachial plexopathy, lymphoedema or venous obstruction) as one finding.
+SYMPTOM_LOCOREG: Final = frozenset(
+    {
+        "bleeding",
+        "ulceration",
+        "infection",
+        "fungation",
+        "pain",
+        "impending_ulceration",
+        "nodal_complication",
+    }
+)
 ACTIVE_CLINICAL_STATUS: Final = frozenset({"active", "recurrence", "relapse"})
 # A symptom Observation whose value is this qualifier records the symptom as absent.
 ABSENT_SNOMED: Final = "2667000"  # Absent (qualifier value)
@@ -162,3 +175,6 @@ SURGICAL_RISK: Final = "surgical-risk"  # valueCodeableConcept locoreg#low|stand
 ASA_CLASS: Final = "asa-class"  # valueInteger 1..6 (ASA physical status)
 RESECTABLE: Final = "resectable"  # valueBoolean
 PREFERENCE: Final = "patient-preference"  # valueCodeableConcept locoreg#<preference>
+# valueBoolean: severe organ dysfunction from metastases needing rapid systemic control
+# (ABC definition); SNOMED CT has no concept for it.
+VISCERAL_CRISIS: Final = "visceral-crisis"

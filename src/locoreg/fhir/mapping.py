@@ -13,16 +13,22 @@ docs/ehr-integration.md gives the code tables and the rules in prose.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from locoreg.errors import FieldError, InputError
 from locoreg.fhir import codes as c
 from locoreg.patient import Patient, parse_patient
 
 Resource = Mapping[str, Any]
+V = TypeVar("V", bound=Hashable)
+
+# The resource types the mapping reads besides Patient; each must be about the Patient.
+PATIENT_RECORD_TYPES = frozenset(
+    {"Condition", "Observation", "MedicationStatement", "MedicationRequest"}
+)
 
 # Where each Patient field comes from, to name the FHIR source in contract errors.
 FIELD_SOURCES: dict[str, str] = {
@@ -43,6 +49,7 @@ FIELD_SOURCES: dict[str, str] = {
     "surgical_risk": f"Observation({c.LOCOREG_CS}#{c.SURGICAL_RISK})",
     "resectable": f"Observation({c.LOCOREG_CS}#{c.RESECTABLE})",
     "patient_preference": f"Observation({c.LOCOREG_CS}#{c.PREFERENCE})",
+    "visceral_crisis": f"Observation({c.LOCOREG_CS}#{c.VISCERAL_CRISIS})",
 }
 
 _DAYS_PER_MONTH = 365.25 / 12
@@ -123,8 +130,13 @@ def _usable(resource: Resource) -> bool:
     return resource.get("status") not in {"entered-in-error", "cancelled"}
 
 
-def _latest(observations: Sequence[Resource]) -> Resource | None:
-    return max(observations, key=_effective) if observations else None
+def _day(resource: Resource) -> str:
+    """The calendar date of the observation as written (``""`` when undated).
+
+    Records are compared by date, not by time: two values recorded on one day are
+    a contradiction whatever their times (docs/ehr-integration.md).
+    """
+    return _effective(resource)[:10]
 
 
 # --- the bundle, indexed ---------------------------------------------------------------
@@ -134,19 +146,38 @@ def resources_of(bundle: Any) -> list[Resource]:
     """The resources of a Bundle; nested Bundles (prefetched searchsets) are flattened.
 
     A resource that arrives twice (same type and id: overlapping prefetch items or
-    search pages) is kept once, so that nothing is counted twice.
+    search pages) is kept once, so that nothing is counted twice. Two copies whose
+    content differs (``meta`` aside) are a contradiction: which one is current cannot
+    be told from the Bundle, so neither is chosen.
     """
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], Resource] = {}
+    conflicts: dict[tuple[str, str], FieldError] = {}
     out: list[Resource] = []
     for resource in _flatten(bundle):
         rid = resource.get("id")
         if isinstance(rid, str) and rid:
             key = (str(resource.get("resourceType")), rid)
-            if key in seen:
+            first = seen.get(key)
+            if first is None:
+                seen[key] = resource
+            elif key not in conflicts and (differ := _differing_elements(first, resource)):
+                conflicts[key] = FieldError(
+                    ref(resource),
+                    f"present twice with different content ({', '.join(differ)}); "
+                    "send one version of the resource",
+                )
+            if first is not None:
                 continue
-            seen.add(key)
         out.append(resource)
+    if conflicts:
+        raise InputError(list(conflicts.values()))
     return out
+
+
+def _differing_elements(a: Resource, b: Resource) -> list[str]:
+    """Top-level elements (``meta`` aside) whose values differ between two copies."""
+    keys = (set(a) | set(b)) - {"meta"}
+    return sorted(k for k in keys if a.get(k) != b.get(k))
 
 
 def _flatten(bundle: Any) -> list[Resource]:
@@ -281,8 +312,59 @@ def _diagnosis_date(cond: Resource) -> date | None:
     return None
 
 
+def _histology_confirmed(cond: Resource) -> bool:
+    """Rule (docs/ehr-integration.md): confirmed verification OR a coded histology counts
+    as histological confirmation; provisional/unconfirmed/differential without a
+    histology code does not."""
+    verification = _first_code(cond.get("verificationStatus"), c.CONDITION_VERIFICATION)
+    return verification == "confirmed" or bool(_extensions(cond, c.EXT_HISTOLOGY))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ", ".join(_shown(v) for v in value)
+    return str(value)
+
+
 def _age(birth: date, at: date) -> int:
     return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+
+
+def _subject_problems(resources: Sequence[Resource], own: set[str]) -> list[FieldError]:
+    """Every record whose ``subject`` is not the Patient (``Patient/<id>``, an absolute URL
+    ending in ``/Patient/<id>`` with or without ``/_history/<v>``, or the Patient entry's
+    ``fullUrl``). A record without ``subject`` is read as the Bundle's own (a search by
+    ``patient=`` returns such records); one naming only an identifier or a display cannot
+    be resolved and is refused too.
+    """
+    shown = min(own, key=lambda x: (not x.startswith("Patient/"), x))
+    problems: list[FieldError] = []
+    for r in resources:
+        if r.get("resourceType") not in PATIENT_RECORD_TYPES or "subject" not in r:
+            continue
+        subject = r.get("subject")
+        reference = subject.get("reference") if isinstance(subject, Mapping) else None
+        if isinstance(reference, str) and _same_patient(reference, own):
+            continue
+        named = repr(reference) if isinstance(reference, str) else "no resolvable reference"
+        problems.append(
+            FieldError(
+                f"{ref(r)}.subject",
+                f"refers to another subject ({named}), not {shown}; "
+                "send only this patient's record",
+            )
+        )
+    return problems
+
+
+def _same_patient(reference: str, own: set[str]) -> bool:
+    head = reference.split("/_history/")[0].rstrip("/")
+    if head in own:
+        return True
+    parts = head.rsplit("/", 2)
+    return len(parts) == 3 and f"{parts[1]}/{parts[2]}" in own and "://" in parts[0]
 
 
 class _Mapper:
@@ -294,6 +376,27 @@ class _Mapper:
 
     def fail(self, where: str, message: str, allowed: str | None = None) -> None:
         self.errors.append(FieldError(where, message, allowed))
+
+    def current(
+        self, observations: Sequence[Resource], read: Callable[[Resource], V | None], label: str
+    ) -> V | None:
+        """The value recorded at the latest date, read by ``read`` (None: says nothing).
+
+        Two different values at that date are a contradiction, named with both
+        resources, and give no value: EHR search results come in any order, so entry
+        order must never decide (docs/ehr-integration.md).
+        """
+        if not observations:
+            return None
+        day = max(_day(o) for o in observations)
+        values = {ref(o): read(o) for o in observations if _day(o) == day}
+        known = {v for v in values.values() if v is not None}
+        if len(known) > 1:
+            detail = ", ".join(f"{k} = {_shown(v)}" for k, v in values.items() if v is not None)
+            when = f"on {day}" if day else "without a date"
+            self.fail(label, f"contradictory values {when} ({detail}); correct or retract one")
+            return None
+        return known.pop() if known else None
 
     def run(self) -> dict[str, Any]:
         primary = self._primary()
@@ -320,14 +423,20 @@ class _Mapper:
                 "SNOMED 254837009/372137005 or ICD-10-CM C50)",
             )
             return None
-        primary = primaries[0]
-        verification = _first_code(primary.get("verificationStatus"), c.CONDITION_VERIFICATION)
-        has_histology = bool(_extensions(primary, c.EXT_HISTOLOGY))
-        # Rule (docs/ehr-integration.md): confirmed verification OR a coded histology counts as
-        # histological confirmation; provisional/unconfirmed/differential without a
-        # histology code does not.
-        self.out["histology_confirmed"] = verification == "confirmed" or has_histology
-        return primary
+        facts = {ref(x): (_histology_confirmed(x), _diagnosis_date(x)) for x in primaries}
+        if len(set(facts.values())) > 1:
+            detail = ", ".join(
+                f"{k}: histology {'confirmed' if h else 'not confirmed'}, diagnosed {d or '?'}"
+                for k, (h, d) in facts.items()
+            )
+            self.fail(
+                "Condition(PrimaryCancerCondition)",
+                f"contradictory primary breast cancer Conditions ({detail}); "
+                "correct or retract one",
+            )
+            return None
+        self.out["histology_confirmed"] = facts[ref(primaries[0])][0]
+        return primaries[0]
 
     def _demographics(self, primary: Resource | None) -> None:
         if not self.idx.patients:
@@ -473,12 +582,20 @@ class _Mapper:
 
     def _stage_group(self) -> str | None:
         for loinc in (c.STAGE_GROUP_CLINICAL, c.STAGE_GROUP_PATHOLOGICAL):
-            obs = _latest(self.idx.observations_with(c.LOINC, [loinc]))
-            if obs is None:
-                continue
-            for text in _texts(obs.get("valueCodeableConcept")):
-                if match := _STAGE.search(text):
-                    return match.group(1).upper()
+            stage = self.current(
+                self.idx.observations_with(c.LOINC, [loinc]),
+                self._stage_of,
+                f"Observation(stage group, LOINC {loinc})",
+            )
+            if stage is not None:
+                return stage
+        return None
+
+    @staticmethod
+    def _stage_of(obs: Resource) -> str | None:
+        for text in _texts(obs.get("valueCodeableConcept")):
+            if match := _STAGE.search(text):
+                return match.group(1).upper()
         return None
 
     def _tnm(self, secondaries: list[Resource]) -> None:
@@ -532,9 +649,15 @@ class _Mapper:
     # Performance status, symptoms, therapy
 
     def _ecog(self) -> None:
-        obs = _latest(self.idx.observations_with(c.LOINC, [c.ECOG]))
-        if obs is None:
-            return
+        value = self.current(
+            self.idx.observations_with(c.LOINC, [c.ECOG]),
+            self._ecog_of,
+            FIELD_SOURCES["ecog"],
+        )
+        if value is not None:
+            self.out["ecog"] = value
+
+    def _ecog_of(self, obs: Resource) -> int | None:
         value = obs.get("valueInteger")
         if not isinstance(value, int):
             answer = _first_code(obs.get("valueCodeableConcept"), c.LOINC)
@@ -546,8 +669,7 @@ class _Mapper:
             self.fail(
                 f"{ref(obs)}.valueInteger", "missing or unreadable ECOG grade", "0, 1, 2, 3, 4"
             )
-        else:
-            self.out["ecog"] = value
+        return value
 
     @staticmethod
     def _symptom(resource: Resource) -> str | None:
@@ -603,10 +725,14 @@ class _Mapper:
             if (symptom := self._symptom(obs)) is not None:
                 observed.setdefault(symptom, []).append(obs)
         for symptom, records in observed.items():
-            latest = _latest(records)
             # The latest observation decides: a later "absent" means it has resolved.
-            if latest is not None and self._observed_present(latest):
-                found.setdefault(symptom, []).append(self._controlled(latest))
+            latest = self.current(
+                records,
+                lambda o: (self._observed_present(o), self._controlled(o)),
+                f"Observation(local symptom {symptom})",
+            )
+            if latest is not None and latest[0]:
+                found.setdefault(symptom, []).append(latest[1])
         if found:
             self.out["local_symptoms"] = list(found)
             self.out["local_symptoms_controlled"] = all(all(v) for v in found.values())
@@ -641,53 +767,76 @@ class _Mapper:
             return
         first = min(d for d, _ in starts)
         months = round(max((self.as_of - first).days, 0) / _DAYS_PER_MONTH, 1)
-        response = "not_evaluated"
-        status = _latest(self.idx.observations_with(c.LOINC, [c.DISEASE_STATUS]))
-        if status is not None:
-            code = _first_code(status.get("valueCodeableConcept"), c.SNOMED)
-            if code in c.DISEASE_STATUS_VALUES:
-                response = c.DISEASE_STATUS_VALUES[code]
-            else:
-                self.fail(
-                    f"{ref(status)}.valueCodeableConcept",
-                    f"unknown disease status code {code!r}",
-                    ", ".join(f"SNOMED {k}" for k in c.DISEASE_STATUS_VALUES),
-                )
-        self.out["systemic_therapy"] = {"months": months, "response": response}
+        response = self.current(
+            self.idx.observations_with(c.LOINC, [c.DISEASE_STATUS]),
+            self._response_of,
+            f"Observation(disease status, LOINC {c.DISEASE_STATUS})",
+        )
+        self.out["systemic_therapy"] = {"months": months, "response": response or "not_evaluated"}
+
+    def _response_of(self, status: Resource) -> str | None:
+        code = _first_code(status.get("valueCodeableConcept"), c.SNOMED)
+        if code in c.DISEASE_STATUS_VALUES:
+            return c.DISEASE_STATUS_VALUES[code]
+        self.fail(
+            f"{ref(status)}.valueCodeableConcept",
+            f"unknown disease status code {code!r}",
+            ", ".join(f"SNOMED {k}" for k in c.DISEASE_STATUS_VALUES),
+        )
+        return None
 
     # locoreg-specific observations
 
     def _locoreg_observations(self) -> None:
-        risk = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.SURGICAL_RISK]))
-        if risk is not None:
-            self.out["surgical_risk"] = _first_code(risk.get("valueCodeableConcept"), c.LOCOREG_CS)
-        else:
-            asa = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.ASA_CLASS]))
-            if asa is not None:
-                grade = asa.get("valueInteger")
-                if isinstance(grade, int) and 1 <= grade <= 6:
-                    # ASA I → low, II–III → standard, IV and above → high (docs/ehr-integration.md).
-                    self.out["surgical_risk"] = (
-                        "low" if grade == 1 else "standard" if grade <= 3 else "high"
-                    )
-                else:
-                    self.fail(
-                        f"{ref(asa)}.valueInteger",
-                        "ASA class must be an integer",
-                        "1, 2, 3, 4, 5, 6",
-                    )
-        resectable = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.RESECTABLE]))
-        if resectable is not None:
-            value = resectable.get("valueBoolean")
-            if isinstance(value, bool):
-                self.out["resectable"] = value
-            else:
-                self.fail(f"{ref(resectable)}.valueBoolean", "missing", "true, false")
-        preference = _latest(self.idx.observations_with(c.LOCOREG_CS, [c.PREFERENCE]))
-        if preference is not None:
-            self.out["patient_preference"] = _first_code(
-                preference.get("valueCodeableConcept"), c.LOCOREG_CS
+        risk = self.current(
+            self.idx.observations_with(c.LOCOREG_CS, [c.SURGICAL_RISK]),
+            self._locoreg_code_of,
+            FIELD_SOURCES["surgical_risk"],
+        )
+        if risk is None:
+            risk = self.current(
+                self.idx.observations_with(c.LOCOREG_CS, [c.ASA_CLASS]),
+                self._risk_from_asa,
+                f"Observation({c.LOCOREG_CS}#{c.ASA_CLASS})",
             )
+        if risk is not None:
+            self.out["surgical_risk"] = risk
+        for key, code in (("resectable", c.RESECTABLE), ("visceral_crisis", c.VISCERAL_CRISIS)):
+            value = self.current(
+                self.idx.observations_with(c.LOCOREG_CS, [code]),
+                self._boolean_of,
+                FIELD_SOURCES[key],
+            )
+            if value is not None:
+                self.out[key] = value
+        preference = self.current(
+            self.idx.observations_with(c.LOCOREG_CS, [c.PREFERENCE]),
+            self._locoreg_code_of,
+            FIELD_SOURCES["patient_preference"],
+        )
+        if preference is not None:
+            self.out["patient_preference"] = preference
+
+    def _locoreg_code_of(self, obs: Resource) -> str | None:
+        code = _first_code(obs.get("valueCodeableConcept"), c.LOCOREG_CS)
+        if code is None:
+            self.fail(f"{ref(obs)}.valueCodeableConcept", f"missing: a {c.LOCOREG_CS} code")
+        return code
+
+    def _risk_from_asa(self, asa: Resource) -> str | None:
+        grade = asa.get("valueInteger")
+        if isinstance(grade, int) and not isinstance(grade, bool) and 1 <= grade <= 6:
+            # ASA I → low, II–III → standard, IV and above → high (docs/ehr-integration.md).
+            return "low" if grade == 1 else "standard" if grade <= 3 else "high"
+        self.fail(f"{ref(asa)}.valueInteger", "ASA class must be an integer", "1, 2, 3, 4, 5, 6")
+        return None
+
+    def _boolean_of(self, obs: Resource) -> bool | None:
+        value = obs.get("valueBoolean")
+        if isinstance(value, bool):
+            return value
+        self.fail(f"{ref(obs)}.valueBoolean", "missing", "true, false")
+        return None
 
 
 def _as_of(bundle: Mapping[str, Any]) -> date:
@@ -695,18 +844,65 @@ def _as_of(bundle: Mapping[str, Any]) -> date:
     return stamp if stamp is not None else datetime.now(UTC).date()
 
 
+def _patient_aliases(bundle: Any) -> set[str]:
+    """The ``fullUrl`` of each Patient entry: a subject may reference the Patient by it."""
+    out: set[str] = set()
+    for entry in bundle.get("entry") or [] if isinstance(bundle, Mapping) else []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
+            continue
+        resource = entry["resource"]
+        if resource.get("resourceType") == "Bundle":
+            out |= _patient_aliases(resource)
+        elif resource.get("resourceType") == "Patient" and isinstance(entry.get("fullUrl"), str):
+            out.add(entry["fullUrl"])
+    return out
+
+
+def _own_references(bundle: Any, resources: Sequence[Resource], patient_id: str | None) -> set[str]:
+    """How the records may reference the patient they must be about (empty: no one patient).
+
+    ``patient_id`` (CDS Hooks ``context.patientId``) is the patient the EHR has open: a
+    Patient resource with another id is refused. Without it, the Bundle's one Patient, by
+    id and by the ``fullUrl`` of its entry (a Patient sent without an id in a collection
+    Bundle is referenced only by that). With none or several, the mapping names the problem.
+    """
+    patients = [r for r in resources if r.get("resourceType") == "Patient" and _usable(r)]
+    if patient_id is not None:
+        others = [ref(p) for p in patients if p.get("id") != patient_id]
+        if others:
+            raise InputError.single(
+                others[0], f"the Patient does not match context.patientId {patient_id!r}"
+            )
+        return {f"Patient/{patient_id}"} | _patient_aliases(bundle)
+    if len(patients) != 1:
+        return set()
+    rid = patients[0].get("id")
+    return ({f"Patient/{rid}"} if isinstance(rid, str) and rid else set()) | _patient_aliases(
+        bundle
+    )
+
+
 def bundle_to_patient_input(
-    bundle: Any, *, as_of: date | None = None, validate: bool = True
+    bundle: Any,
+    *,
+    as_of: date | None = None,
+    validate: bool = True,
+    patient_id: str | None = None,
 ) -> dict[str, Any]:
     """Map a FHIR Bundle to the Patient contract's input dict (not yet validated by it).
 
     ``as_of`` is the date "months on systemic therapy" is counted to; default the
-    Bundle's ``timestamp``, else today (UTC).
+    Bundle's ``timestamp``, else today (UTC). ``patient_id`` is the patient the record
+    must be about (CDS Hooks ``context.patientId``); default the Bundle's Patient.
+    Records about another subject are refused, never merged.
     """
     resources = resources_of(bundle)
     if validate and (problems := validate_resources(resources)):
         raise InputError(problems)
     try:
+        own = _own_references(bundle, resources, patient_id)
+        if own and (foreign := _subject_problems(resources, own)):
+            raise InputError(foreign)
         return _Mapper(resources, as_of or _as_of(bundle)).run()
     except (TypeError, AttributeError, KeyError):
         # Only reachable with ``validate=False`` (structurally invalid FHIR): an element
@@ -716,13 +912,19 @@ def bundle_to_patient_input(
         ) from None
 
 
-def bundle_to_patient(bundle: Any, *, as_of: date | None = None, validate: bool = True) -> Patient:
+def bundle_to_patient(
+    bundle: Any,
+    *,
+    as_of: date | None = None,
+    validate: bool = True,
+    patient_id: str | None = None,
+) -> Patient:
     """Map a FHIR Bundle (mCODE profiles) to a validated :class:`Patient`.
 
     Contract errors from :func:`parse_patient` are re-labelled with the FHIR source of
     the field (``Patient.birthDate: age ...``) so the sender knows what to fix.
     """
-    data = bundle_to_patient_input(bundle, as_of=as_of, validate=validate)
+    data = bundle_to_patient_input(bundle, as_of=as_of, validate=validate, patient_id=patient_id)
     try:
         return parse_patient(data)
     except InputError as exc:

@@ -2,9 +2,8 @@
 
 Include with ``app.include_router(router)``. The router reads, when present:
 
-* ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
-  ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``, ``LOCOREG_CDS_FHIR_SERVERS``);
-  without it, ``os.environ``;
+* ``app.state.settings`` (``cds_jwt_enabled`` and ``cds``, the typed
+  :class:`~locoreg.web.settings.CdsSettings`); without it, ``os.environ``;
 * ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit) and
   ``seen_jti``, the replay guard shared through the database;
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
@@ -12,9 +11,10 @@ Include with ``app.include_router(router)``. The router reads, when present:
   on and neither a verifier nor a store, the service answers 503);
 * ``app.state.cds_http_client`` — an ``httpx.Client`` for FHIR-server reads.
 
-Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
-cannot be obtained (prefetch incomplete and no usable ``fhirServer``), 200 with
-cards otherwise — including a card listing what is missing from the record.
+Status codes follow the spec: 400 malformed request (:mod:`locoreg.web.cds_models`) or a
+``fhirServer`` the token may not go to, 401 JWT refused, 412 the data cannot be obtained
+(prefetch incomplete and no ``fhirServer``, or the FHIR reads failed), 200 with cards
+otherwise — including a card listing what is missing or contradictory in the record.
 docs/ehr-integration.md describes the service.
 """
 
@@ -31,15 +31,24 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from locoreg.errors import FieldError, InputError
-from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled
+from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled, parse_issuers
 from locoreg.fhir.cards import SERVICE_ID
-from locoreg.fhir.fetch import PREFETCH
+from locoreg.fhir.fetch import PREFETCH, server_problem
+from locoreg.web.cds_models import (
+    HOOK,
+    Feedback,
+    HookRequest,
+    Problems,
+    feedback_problems,
+    hook_request_problems,
+    inline_schema,
+)
+from locoreg.web.settings import CdsSettings
 
 log = logging.getLogger("locoreg.web.cds")
 
 router = APIRouter(tags=["cds-hooks"])
 
-HOOK = "patient-view"
 SERVICE_PATH = f"/cds-services/{SERVICE_ID}"
 FEEDBACK_PATH = f"{SERVICE_PATH}/feedback"
 SERVICE: dict[str, Any] = {
@@ -56,33 +65,30 @@ SERVICE: dict[str, Any] = {
 }
 
 
-def _env(request: Request) -> Mapping[str, str]:
+def _cds(request: Request) -> CdsSettings:
+    """The typed CDS settings of the app (``app.state.settings.cds``), else the environment."""
     settings = getattr(request.app.state, "settings", None)
-    env = getattr(settings, "env", None)
-    return env if env else os.environ
+    cds = getattr(settings, "cds", None)
+    return cds if isinstance(cds, CdsSettings) else CdsSettings.from_env(os.environ)
 
 
 def _jwt_enabled(request: Request) -> bool:
     settings = getattr(request.app.state, "settings", None)
     enabled = getattr(settings, "cds_jwt_enabled", None)
-    return cds_jwt_enabled(_env(request)) if enabled is None else bool(enabled)
+    return cds_jwt_enabled() if enabled is None else bool(enabled)
 
 
-def _public_base(request: Request) -> str:
-    return (_env(request).get("LOCOREG_PUBLIC_URL") or str(request.base_url)).rstrip("/")
+def _audiences(request: Request, *paths: str) -> list[str]:
+    """The ``aud`` values a token may carry: this service's configured URL and nothing
+    derived from the request (Host and X-Forwarded-* are the caller's to choose)."""
+    base = _cds(request).public_url
+    return [f"{base}{path}" for path in paths] if base else []
 
 
-def _fhir_server_allowed(request: Request, url: str) -> bool:
-    """``LOCOREG_CDS_FHIR_SERVERS`` (comma-separated base URLs), when set, limits which
-    FHIR servers the service will call with the token it was handed.
-
-    A base matches itself and the paths under it, never a longer host name
-    (``https://fhir.example.org`` does not admit ``https://fhir.example.org.evil.net``).
-    """
-    raw = _env(request).get("LOCOREG_CDS_FHIR_SERVERS", "")
-    bases = [p.strip().rstrip("/") for p in raw.split(",") if p.strip()]
-    url = url.rstrip("/")
-    return not bases or any(url == b or url.startswith(b + "/") for b in bases)
+def _link_base(request: Request) -> str:
+    """Base of the links on cards: the configured URL, else the URL the caller used
+    (a link only leads the caller back to where it already is)."""
+    return (_cds(request).public_url or str(request.base_url)).rstrip("/")
 
 
 def _problem(status: int, errors: list[FieldError], **headers: str) -> JSONResponse:
@@ -106,12 +112,17 @@ def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None
                 503, [FieldError("", "requests cannot be authenticated: no audit store")]
             )
         try:
-            verifier = JwtVerifier.from_env(_env(request), replay=replay)
+            verifier = JwtVerifier(parse_issuers(_cds(request).issuers), replay=replay)
         except ValueError as exc:
             log.error("CDS Hooks JWT configuration is invalid: %s", exc)
             return _problem(401, [FieldError("Authorization", "no trusted issuers configured")])
         state.cds_verifier = verifier
     try:
+        if not audiences:
+            raise AuthError(
+                "this service's URL is not configured (LOCOREG_PUBLIC_URL), "
+                "so no token audience can be accepted"
+            )
         verifier.verify_header(request.headers.get("authorization"), audiences)
     except AuthError as exc:
         log.warning("CDS Hooks request refused: %s", exc.reason)
@@ -131,84 +142,52 @@ async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _problem(400, [FieldError("", "the request body is not valid JSON")])
 
 
-def _request_problems(body: Any) -> list[FieldError]:
-    """Shape of a CDS Hooks 2.0 request (the parts this service relies on)."""
-    if not isinstance(body, Mapping):
-        return [FieldError("", "the request body must be a JSON object")]
-    problems: list[FieldError] = []
-    if body.get("hook") != HOOK:
-        problems.append(FieldError("hook", f"must be {HOOK!r}, got {body.get('hook')!r}", HOOK))
-    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
-        problems.append(FieldError("hookInstance", "required: a UUID string"))
-    context = body.get("context")
-    if not isinstance(context, Mapping):
-        problems.append(FieldError("context", "required: an object"))
-    else:
-        for key, what in (
-            ("userId", "the FHIR reference of the user (e.g. Practitioner/123)"),
-            ("patientId", "the FHIR id of the patient"),
-        ):
-            if not isinstance(context.get(key), str) or not context[key]:
-                problems.append(FieldError(f"context.{key}", f"required: {what}"))
-    prefetch = body.get("prefetch")
-    if prefetch is not None:
-        if not isinstance(prefetch, Mapping):
-            problems.append(FieldError("prefetch", "must be an object keyed by prefetch template"))
-        else:
-            for key, value in prefetch.items():
-                if value is not None and not (
-                    isinstance(value, Mapping) and isinstance(value.get("resourceType"), str)
-                ):
-                    problems.append(
-                        FieldError(f"prefetch.{key}", "must be a FHIR resource or null")
-                    )
-    server = body.get("fhirServer")
-    if server is not None and not (
-        isinstance(server, str) and server.startswith(("https://", "http://"))
-    ):
-        problems.append(FieldError("fhirServer", "must be the http(s) base URL of the FHIR server"))
-    auth = body.get("fhirAuthorization")
-    if auth is not None:
-        if not isinstance(auth, Mapping):
-            problems.append(FieldError("fhirAuthorization", "must be an object"))
-        else:
-            for key in ("access_token", "token_type", "scope", "subject"):
-                if not isinstance(auth.get(key), str):
-                    problems.append(FieldError(f"fhirAuthorization.{key}", "required: a string"))
-            if isinstance(auth.get("token_type"), str) and auth["token_type"] != "Bearer":
-                problems.append(
-                    FieldError("fhirAuthorization.token_type", "must be Bearer", "Bearer")
-                )
-            if not isinstance(auth.get("expires_in"), int):
-                problems.append(FieldError("fhirAuthorization.expires_in", "required: seconds"))
-        if not body.get("fhirServer"):
-            problems.append(FieldError("fhirServer", "required when fhirAuthorization is given"))
-    return problems
-
-
 @router.get("/cds-services")
 def discovery() -> dict[str, Any]:
     """CDS Hooks discovery: the one service this server offers."""
     return {"services": [SERVICE]}
 
 
-@router.post(SERVICE_PATH)
+def _documented(model: type[Any], *statuses: int) -> dict[str, Any]:
+    """OpenAPI for an endpoint that reads its own body (so that a malformed call is a 400
+    naming the field, checked after the JWT): the request schema and the problem answers."""
+    described = {
+        400: "Malformed request: every problem with its field",
+        401: "JWT refused (missing, untrusted issuer, wrong aud, expired, replayed, "
+        "longer-lived than 5 minutes)",
+        412: "The record cannot be obtained: prefetch incomplete and no fhirServer, or the "
+        "FHIR server failed, sent a link outside its origin, or missed the deadline",
+        503: "No audit store: requests cannot be authenticated or recorded",
+    }
+    return {
+        "responses": {s: {"model": Problems, "description": described[s]} for s in statuses},
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_schema(model)}},
+            }
+        },
+    }
+
+
+@router.post(SERVICE_PATH, **_documented(HookRequest, 400, 401, 412, 503))
 async def patient_view(request: Request) -> JSONResponse:
     """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
-    service_url = f"{_public_base(request)}{SERVICE_PATH}"
+    audiences = _audiences(request, SERVICE_PATH)
     # In a worker thread: the check may fetch a JWKS and writes the replay guard's row.
-    if (refused := await run_in_threadpool(_authenticate, request, [service_url])) is not None:
+    if (refused := await run_in_threadpool(_authenticate, request, audiences)) is not None:
         return refused
     body, bad = await _json_body(request)
     if bad is not None:
         return bad
-    if problems := _request_problems(body):
+    if problems := hook_request_problems(body):
         return _problem(400, problems)
     server = body.get("fhirServer")
-    if isinstance(server, str) and not _fhir_server_allowed(request, server):
-        return _problem(
-            400, [FieldError("fhirServer", "this FHIR server is not in LOCOREG_CDS_FHIR_SERVERS")]
-        )
+    cds = _cds(request)
+    if isinstance(server, str) and (
+        why := server_problem(server, cds.fhir_servers, own=[cds.public_url, str(request.base_url)])
+    ):
+        return _problem(400, [FieldError("fhirServer", why)])
     return await run_in_threadpool(_answer, request, body)
 
 
@@ -216,8 +195,9 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     from locoreg.decision import assess
     from locoreg.fhir.cards import assessment_card, missing_data_card
     from locoreg.fhir.fetch import FetchError, gather_bundle
-    from locoreg.fhir.mapping import bundle_to_patient, ref, resources_of
+    from locoreg.fhir.mapping import bundle_to_patient
 
+    cds = _cds(request)
     patient_id = str(body["context"]["patientId"])
     auth = body.get("fhirAuthorization") or {}
     try:
@@ -227,24 +207,19 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
             fhir_server=body.get("fhirServer"),
             access_token=auth.get("access_token"),
             client=getattr(request.app.state, "cds_http_client", None),
+            allowed=cds.fhir_servers,
+            deadline_seconds=cds.fhir_deadline_seconds,
         )
     except FetchError as exc:
         log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
         return _problem(412, [FieldError("prefetch", str(exc))])
 
-    base = _public_base(request)
+    base = _link_base(request)
     source_url = f"{base}/"
     try:
-        others = [
-            ref(r)
-            for r in resources_of(bundle)
-            if r.get("resourceType") == "Patient" and r.get("id") not in (None, patient_id)
-        ]
-        if others:
-            raise InputError.single(
-                others[0], f"the Patient does not match context.patientId {patient_id!r}"
-            )
-        patient = bundle_to_patient(bundle)
+        # Only the open chart's patient: another Patient, or records about another
+        # subject, are refused (a card), never merged.
+        patient = bundle_to_patient(bundle, patient_id=patient_id)
     except InputError as exc:
         card = missing_data_card(exc.errors, source_url=source_url)
         return JSONResponse({"cards": [card]})
@@ -265,71 +240,23 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         # The card's uuid is the audit record's id: feedback on the card joins to it.
         card_uuid=record_id,
         assessment_url=assessment_url,
-        smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
+        smart_launch_url=cds.smart_launch_url,
         source_url=source_url,
     )
     return JSONResponse({"cards": [card]})
 
 
-def _feedback_problems(body: Any) -> list[FieldError]:
-    if not isinstance(body, Mapping) or not isinstance(body.get("feedback"), list):
-        return [FieldError("feedback", "required: an array of feedback entries")]
-    problems: list[FieldError] = []
-    for i, item in enumerate(body["feedback"]):
-        where = f"feedback.{i}"
-        if not isinstance(item, Mapping):
-            problems.append(FieldError(where, "must be an object"))
-            continue
-        if not isinstance(item.get("card"), str) or not item["card"]:
-            problems.append(FieldError(f"{where}.card", "required: the uuid of the card"))
-        outcome = item.get("outcome")
-        if outcome not in ("accepted", "overridden"):
-            problems.append(FieldError(f"{where}.outcome", "required", "accepted, overridden"))
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            problems.append(FieldError(f"{where}.outcomeTimestamp", "required: an ISO timestamp"))
-        reason = item.get("overrideReason")
-        if reason is not None:
-            if outcome != "overridden":
-                problems.append(
-                    FieldError(f"{where}.overrideReason", "only allowed when outcome is overridden")
-                )
-            if not isinstance(reason, Mapping):
-                problems.append(FieldError(f"{where}.overrideReason", "must be an object"))
-            else:
-                coding = reason.get("reason")
-                if coding is not None and not (
-                    isinstance(coding, Mapping)
-                    and isinstance(coding.get("code"), str)
-                    and isinstance(coding.get("system"), str)
-                ):
-                    problems.append(
-                        FieldError(
-                            f"{where}.overrideReason.reason", "must be a Coding (system, code)"
-                        )
-                    )
-                comment = reason.get("userComment")
-                if comment is not None and not isinstance(comment, str):
-                    problems.append(
-                        FieldError(f"{where}.overrideReason.userComment", "must be a string")
-                    )
-        accepted = item.get("acceptedSuggestions")
-        if accepted is not None and not isinstance(accepted, list):
-            problems.append(FieldError(f"{where}.acceptedSuggestions", "must be an array"))
-    return problems
-
-
-@router.post(FEEDBACK_PATH)
+@router.post(FEEDBACK_PATH, **_documented(Feedback, 400, 401, 503))
 async def feedback(request: Request) -> JSONResponse:
     """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
-    base = _public_base(request)
     # The spec names the service endpoint as aud; a client may also use the feedback URL.
-    audiences = [f"{base}{SERVICE_PATH}", f"{base}{FEEDBACK_PATH}"]
+    audiences = _audiences(request, SERVICE_PATH, FEEDBACK_PATH)
     if (refused := await run_in_threadpool(_authenticate, request, audiences)) is not None:
         return refused
     body, bad = await _json_body(request)
     if bad is not None:
         return bad
-    if problems := _feedback_problems(body):
+    if problems := feedback_problems(body):
         return _problem(400, problems)
     store = getattr(request.app.state, "store", None)
     if store is None:
