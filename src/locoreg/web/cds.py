@@ -5,8 +5,11 @@ Include with ``app.include_router(router)``. The router reads, when present:
 * ``app.state.settings`` (``cds_jwt_enabled``, ``env`` with ``LOCOREG_CDS_ISSUERS``,
   ``LOCOREG_PUBLIC_URL``, ``LOCOREG_SMART_LAUNCH_URL``, ``LOCOREG_CDS_FHIR_SERVERS``);
   without it, ``os.environ``;
-* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit) and
-  ``seen_jti``, the replay guard shared through the database;
+* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit, with who
+  asked: ``context.userId`` / ``patientId``, ``hookInstance``, the JWT's ``iss`` / ``sub``),
+  ``find_idempotent`` (a retried call with the same ``hookInstance`` answers from its first
+  record; the same ``hookInstance`` with a different request is a 422) and ``seen_jti``,
+  the replay guard shared through the database;
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
   the settings and the store's replay guard on first use if absent; with the JWT check
   on and neither a verifier nor a store, the service answers 503);
@@ -34,6 +37,7 @@ from locoreg.errors import FieldError, InputError
 from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled
 from locoreg.fhir.cards import SERVICE_ID
 from locoreg.fhir.fetch import PREFETCH
+from locoreg.store import Idempotency, IdempotencyConflict, Provenance
 
 log = logging.getLogger("locoreg.web.cds")
 
@@ -112,7 +116,10 @@ def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None
             return _problem(401, [FieldError("Authorization", "no trusted issuers configured")])
         state.cds_verifier = verifier
     try:
-        verifier.verify_header(request.headers.get("authorization"), audiences)
+        # Kept for the audit record: who asked (iss, sub).
+        request.state.cds_claims = verifier.verify_header(
+            request.headers.get("authorization"), audiences
+        )
     except AuthError as exc:
         log.warning("CDS Hooks request refused: %s", exc.reason)
         return _problem(
@@ -212,11 +219,62 @@ async def patient_view(request: Request) -> JSONResponse:
     return await run_in_threadpool(_answer, request, body)
 
 
+def _provenance(request: Request, body: Mapping[str, Any] | None = None) -> Provenance:
+    """Who asked and for whom: the hook's context, the verified JWT, the client address."""
+    claims = getattr(request.state, "cds_claims", None) or {}
+    context = (body or {}).get("context") or {}
+    hook_instance = (body or {}).get("hookInstance")
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
+
+    return Provenance(
+        user_id=text(context.get("userId")),
+        patient_id=text(context.get("patientId")),
+        hook_instance=text(hook_instance),
+        token_issuer=text(claims.get("iss")),
+        token_subject=text(claims.get("sub")),
+        client_address=request.client.host if request.client else None,
+    )
+
+
+def _hook_idempotency(body: Mapping[str, Any]) -> Idempotency:
+    """A retry of one hook call repeats its ``hookInstance``; the digest covers what the
+    assessment depends on (not ``fhirAuthorization``, whose token may be renewed)."""
+    request = {k: body.get(k) for k in ("hook", "context", "prefetch", "fhirServer")}
+    return Idempotency.of("cds-hooks", str(body["hookInstance"]), request)
+
+
 def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     from locoreg.decision import assess
+    from locoreg.decision.model import Assessment
     from locoreg.fhir.cards import assessment_card, missing_data_card
     from locoreg.fhir.fetch import FetchError, gather_bundle
     from locoreg.fhir.mapping import bundle_to_patient, ref, resources_of
+    from locoreg.fhir.relevant import mapped_resources
+
+    base = _public_base(request)
+    source_url = f"{base}/"
+    store = getattr(request.app.state, "store", None)
+    idempotency = _hook_idempotency(body)
+
+    def answer(record_id: str | None, assessment: Assessment) -> JSONResponse:
+        card = assessment_card(
+            assessment,
+            # The card's uuid is the audit record's id: feedback on the card joins to it.
+            card_uuid=record_id,
+            assessment_url=f"{base}/assessments/{record_id}" if record_id else None,
+            smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
+            source_url=source_url,
+        )
+        return JSONResponse({"cards": [card]})
+
+    try:
+        # A retried hook call (same hookInstance) answers from its first record.
+        if store is not None and (first := store.find_idempotent(idempotency)) is not None:
+            return answer(first.id, Assessment.model_validate(first.assessment))
+    except IdempotencyConflict:
+        return _hook_instance_reused()
 
     patient_id = str(body["context"]["patientId"])
     auth = body.get("fhirAuthorization") or {}
@@ -232,8 +290,6 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
         return _problem(412, [FieldError("prefetch", str(exc))])
 
-    base = _public_base(request)
-    source_url = f"{base}/"
     try:
         others = [
             ref(r)
@@ -250,25 +306,26 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         return JSONResponse({"cards": [card]})
 
     assessment = assess(patient)
-    store = getattr(request.app.state, "store", None)
-    assessment_url = record_id = None
-    if store is not None:
+    if store is None:
+        return answer(None, assessment)
+    try:
         record_id = store.record_assessment(
             patient.model_dump(mode="json"),
             assessment.model_dump(mode="json"),
             assessment.versions,
             source="cds-hooks",
+            provenance=_provenance(request, body),
+            fhir_resources=mapped_resources(bundle),
+            idempotency=idempotency,
         )
-        assessment_url = f"{base}/assessments/{record_id}"
-    card = assessment_card(
-        assessment,
-        # The card's uuid is the audit record's id: feedback on the card joins to it.
-        card_uuid=record_id,
-        assessment_url=assessment_url,
-        smart_launch_url=_env(request).get("LOCOREG_SMART_LAUNCH_URL") or None,
-        source_url=source_url,
-    )
-    return JSONResponse({"cards": [card]})
+    except IdempotencyConflict:
+        return _hook_instance_reused()
+    return answer(record_id, assessment)
+
+
+def _hook_instance_reused() -> JSONResponse:
+    message = "already used for a different request; each hook call has its own hookInstance"
+    return _problem(422, [FieldError("hookInstance", message)])
 
 
 def _feedback_problems(body: Any) -> list[FieldError]:
@@ -334,19 +391,28 @@ async def feedback(request: Request) -> JSONResponse:
     store = getattr(request.app.state, "store", None)
     if store is None:
         return _problem(503, [FieldError("", "feedback cannot be recorded: no audit store")])
+    provenance = _provenance(request)
 
-    def record() -> list[str]:
-        return [
+    def record() -> JSONResponse:
+        # Every card must be one this service issued (its uuid is an assessment's id);
+        # nothing is recorded unless all are.
+        unknown = [
+            FieldError(f"feedback.{i}.card", "no card with this uuid was issued by this service")
+            for i, item in enumerate(body["feedback"])
+            if not store.has_assessment(item["card"])
+        ]
+        if unknown:
+            return _problem(404, unknown)
+        for item in body["feedback"]:
             store.record_feedback(
                 SERVICE_ID,
                 item["card"],
                 item["outcome"],
                 [item["overrideReason"]] if item.get("overrideReason") else [],
                 item,
+                provenance=provenance,
             )
-            for item in body["feedback"]
-        ]
+        log.info("CDS Hooks feedback recorded: %d item(s)", len(body["feedback"]))
+        return JSONResponse({})
 
-    ids = await run_in_threadpool(record)
-    log.info("CDS Hooks feedback recorded: %d item(s)", len(ids))
-    return JSONResponse({})
+    return await run_in_threadpool(record)
