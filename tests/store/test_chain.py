@@ -274,3 +274,42 @@ def test_canonical_serialisation_is_stable() -> None:
         '{"a":[1.0,null],"b":1,"é":"ü"}'.encode()
     )
     assert finite((math.inf, {"x": -math.inf})) == [None, {"x": None}]
+
+
+# -- the single writer ---------------------------------------------------------------------
+
+
+def test_concurrent_writes_share_commits(store: AuditStore) -> None:
+    """Group commit: many concurrent records, fewer transactions than records."""
+    from sqlalchemy import event
+
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(
+            pool.map(
+                lambda i: store.record_assessment(PATIENT, ASSESSMENT, VERSIONS, "api"), range(64)
+            )
+        )
+    assert len(set(ids)) == 64 and store.count_assessments() == 64
+    assert len(commits) < 64
+    assert store.verify_chain().broken is None
+
+
+def test_a_bad_record_in_a_batch_fails_alone(store: AuditStore) -> None:
+    unserialisable = {"age": {1, 2}}  # a set is not JSON
+    with ThreadPoolExecutor(8) as pool:
+        futures = [
+            pool.submit(
+                store.record_assessment,
+                unserialisable if i == 3 else PATIENT,
+                ASSESSMENT,
+                VERSIONS,
+                "api",
+            )
+            for i in range(8)
+        ]
+    errors = [f.exception() for f in futures]
+    assert isinstance(errors[3], Exception) and "JSON" in str(errors[3])
+    assert all(e is None for i, e in enumerate(errors) if i != 3)
+    assert store.count_assessments() == 7 and store.verify_chain().broken is None

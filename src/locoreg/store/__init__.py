@@ -9,8 +9,6 @@ from locoreg.store.audit import (
     AssessmentSummary,
     AuditStore,
     ChainReport,
-    Idempotency,
-    IdempotencyConflict,
     Provenance,
     Source,
     StoredAssessment,
@@ -19,6 +17,7 @@ from locoreg.store.audit import (
     default_database_url,
 )
 from locoreg.store.seen_jti import SeenJti
+from locoreg.store.writer import Idempotency, IdempotencyConflict
 
 __all__ = [
     "SOURCES",

@@ -42,30 +42,26 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 
 from locoreg.store.chain import (
-    GENESIS,
     ChainBreak,
     ChainedRow,
     chained_fields,
-    digest,
     finite,
     first_break,
-    record_hash,
 )
 from locoreg.store.seen_jti import SeenJti
-from locoreg.store.tables import IDEMPOTENCY_KEY_MAX_LENGTH, assessments, feedback
+from locoreg.store.tables import assessments, feedback
+from locoreg.store.writer import ChainWriter, Idempotency, first_with_key
 
 log = logging.getLogger("locoreg.store")
 
@@ -77,8 +73,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: 40 worker threads (Starlette's default pool) without waiting on the pool.
 POOL_SIZE = 10
 POOL_OVERFLOW = 30
-# PostgreSQL advisory lock keys, one per chained table ("locoreg" + table number).
-_CHAIN_LOCKS = {"assessments": 0x6C6F636F7265_01, "feedback": 0x6C6F636F7265_02}
 
 
 def default_database_path() -> Path:
@@ -125,33 +119,6 @@ class Provenance:
             row.token_subject,
             row.client_address,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Idempotency:
-    """A retry key and the digest of the request it was first used with.
-
-    ``key`` carries its channel (``api:<Idempotency-Key>``, ``cds-hooks:<hookInstance>``)
-    so that keys of different channels never meet.
-    """
-
-    key: str
-    request_digest: str
-
-    @classmethod
-    def of(cls, channel: str, key: str, request: Any) -> Idempotency:
-        """The key of ``channel`` for ``request`` (digest of its canonical JSON)."""
-        if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-            raise ValueError(f"an idempotency key has 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters")
-        return cls(f"{channel}:{key}", digest(request))
-
-
-class IdempotencyConflict(Exception):
-    """The key was first used with a different request; ``record_id`` is that record."""
-
-    def __init__(self, record_id: str):
-        super().__init__("idempotency key reused with a different request")
-        self.record_id = record_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +251,10 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(finite(value), allow_nan=False)
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:  # NaN or ±Infinity somewhere: written as null (see chain.finite)
+        return json.dumps(finite(value), allow_nan=False)
 
 
 def _engine(url: str) -> Engine:
@@ -327,8 +297,8 @@ class AuditStore:
         self.engine = _engine(self.url)
         if migrate:
             upgrade(self.engine)
-        # SQLite has one writer at a time; in-process writers queue here, in order.
-        self._writer = threading.Lock() if self.backend == "sqlite" else nullcontext()
+        # Every record goes through one writer thread: one queue, group commit.
+        self._writer = ChainWriter(self.engine)
         #: The CDS Hooks replay guard on this database (shared by every worker and host).
         self.seen_jti = SeenJti(self.engine)
 
@@ -337,29 +307,8 @@ class AuditStore:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._writer.close()
         self.engine.dispose()
-
-    @contextmanager
-    def _appending(self, table: Table) -> Iterator[tuple[Connection, str]]:
-        """A write transaction holding ``table``'s chain; yields (connection, head hash)."""
-        with self._writer, self.engine.connect() as conn:
-            conn.execution_options(locoreg_write=True)
-            with conn.begin():
-                if self.backend == "postgresql":
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": _CHAIN_LOCKS[table.name]},
-                    )
-                head = conn.execute(
-                    select(table.c.record_hash).order_by(table.c.seq.desc()).limit(1)
-                ).scalar()
-                yield conn, head or GENESIS
-
-    @staticmethod
-    def _chained(table: Table, prev_hash: str, values: dict[str, Any]) -> dict[str, Any]:
-        values = {**values, "prev_hash": prev_hash}
-        fields = chained_fields(table.name, values)
-        return {**values, "record_hash": record_hash(table.name, prev_hash, fields)}
 
     # -- assessments ---------------------------------------------------------------
 
@@ -389,40 +338,26 @@ class AuditStore:
             "source": source,
             "recommendation": assessment.get("recommendation"),
             "headline": assessment.get("headline"),
-            "patient_input": finite(patient_input),
-            "assessment": finite(assessment),
-            "versions": finite(versions),
-            "fhir_resources": None if fhir_resources is None else finite(fhir_resources),
+            "patient_input": dict(patient_input),
+            "assessment": dict(assessment),
+            "versions": dict(versions),
+            "fhir_resources": None if fhir_resources is None else [dict(r) for r in fhir_resources],
             "idempotency_key": idempotency.key if idempotency else None,
             "request_digest": idempotency.request_digest if idempotency else None,
             **(provenance or Provenance()).as_dict(),
         }
-        with self._appending(assessments) as (conn, head):
-            if idempotency is not None and (first := self._by_key(conn, idempotency)) is not None:
-                log.info("assessment %s returned for a retried request", first)
-                return first
-            conn.execute(insert(assessments).values(self._chained(assessments, head, values)))
-        log.info("assessment %s recorded (source %s)", record_id, source)
+        record_id, new = self._writer.append(assessments, values, idempotency)
+        if new:
+            log.info("assessment %s recorded (source %s)", record_id, source)
+        else:
+            log.info("assessment %s returned for a retried request", record_id)
         return record_id
-
-    @staticmethod
-    def _by_key(conn: Connection, idempotency: Idempotency) -> str | None:
-        row = conn.execute(
-            select(assessments.c.id, assessments.c.request_digest).where(
-                assessments.c.idempotency_key == idempotency.key
-            )
-        ).first()
-        if row is None:
-            return None
-        if row.request_digest != idempotency.request_digest:
-            raise IdempotencyConflict(row.id)
-        return str(row.id)
 
     def find_idempotent(self, idempotency: Idempotency) -> StoredAssessment | None:
         """The record first made with this key, or None; :class:`IdempotencyConflict` if
         it was made for a different request."""
         with self.engine.connect() as conn:
-            record_id = self._by_key(conn, idempotency)
+            record_id = first_with_key(conn, idempotency)
         return None if record_id is None else self.get_assessment(record_id)
 
     def get_assessment(self, record_id: str) -> StoredAssessment | None:
@@ -485,12 +420,11 @@ class AuditStore:
             "service_id": service_id,
             "card_uuid": card_uuid,
             "outcome": outcome,
-            "override_reasons": finite([dict(r) for r in override_reasons]),
-            "payload": finite(payload),
+            "override_reasons": [dict(r) for r in override_reasons],
+            "payload": dict(payload),
             **(provenance or Provenance()).as_dict(),
         }
-        with self._appending(feedback) as (conn, head):
-            conn.execute(insert(feedback).values(self._chained(feedback, head, values)))
+        self._writer.append(feedback, values)
         log.info("feedback %s recorded (service %s, outcome %s)", record_id, service_id, outcome)
         return record_id
 

@@ -56,9 +56,17 @@ def utc_text(value: datetime) -> str:
 
 def canonical(data: Any) -> bytes:
     """The canonical serialisation (format 1): sorted keys, compact, UTF-8, finite."""
-    return json.dumps(
-        finite(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    options: dict[str, Any] = {
+        "sort_keys": True,
+        "separators": (",", ":"),
+        "ensure_ascii": False,
+        "allow_nan": False,
+    }
+    try:
+        text = json.dumps(data, **options)
+    except ValueError:  # a non-finite number: the (slower) walk that writes it as null
+        text = json.dumps(finite(data), **options)
+    return text.encode("utf-8")
 
 
 def record_hash(table: str, prev_hash: str, fields: Mapping[str, Any]) -> str:
