@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -85,3 +86,52 @@ def test_serve_workers_need_postgresql(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--port", "0", "--database", url, "--workers", "2"])
     assert result.exit_code == 2
     assert "--workers" in result.output and "PostgreSQL" in result.output
+
+
+@pytest.mark.slow
+def test_serve_workers_on_postgresql_share_one_chain(postgresql_database: str) -> None:
+    """Two worker processes: retries with one key give one record, the chain verifies."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from web.support import EXAMPLE_FILES, free_port, load_example
+
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("locoreg")), "serve", "--port", str(port)]
+    command += ["--database", postgresql_database, "--workers", "2"]
+    env = {**os.environ, "LOCOREG_CDS_JWT": "off"}
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        patient = load_example(EXAMPLE_FILES[0])
+        ids = {
+            httpx.post(
+                f"{base}/api/assessments",
+                json=patient,
+                headers={"Idempotency-Key": "two-workers"},
+                timeout=30,
+            ).json()["id"]
+            for _ in range(6)
+        }
+        assert len(ids) == 1
+        for _ in range(4):
+            assert httpx.post(f"{base}/api/assessments", json=patient, timeout=30).is_success
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "2 worker process(es)" in output
+    result = CliRunner().invoke(app, ["audit-verify", "--database", postgresql_database])
+    assert result.exit_code == 0 and "intact: 5 assessments" in result.output

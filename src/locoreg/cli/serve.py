@@ -47,6 +47,11 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         settings = Settings.from_env(database_url=database)
+        if workers > 1 and settings.database_url.startswith("sqlite"):
+            fail(
+                "--workers: a SQLite audit store is served by one process; "
+                "use a PostgreSQL --database for more workers"
+            )
         try:
             # Opening the store here also migrates it, once, before any worker starts.
             web_app = create_app(settings)
@@ -54,12 +59,6 @@ def register(app: typer.Typer) -> None:
             fail(f"--database: cannot open the audit store ({type(exc).__name__})")
         backend = web_app.state.store.backend
         if backend == "sqlite":
-            if workers > 1:
-                web_app.state.store.close()
-                fail(
-                    "--workers: a SQLite audit store is served by one process; "
-                    "use a PostgreSQL --database for more workers"
-                )
             typer.echo("locoreg: audit store on sqlite (single process; PostgreSQL for --workers)")
         else:
             typer.echo(f"locoreg: audit store on {backend}, {workers} worker process(es)")
