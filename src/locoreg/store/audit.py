@@ -11,17 +11,18 @@ triggers that abort any UPDATE, DELETE or colliding INSERT (``INSERT OR REPLACE`
 SQLite and any UPDATE, DELETE or TRUNCATE on PostgreSQL.
 
 Tamper evidence: each record carries the hash of the previous one in its table
-(:mod:`locoreg.store.chain`); :meth:`AuditStore.verify_chain` walks the chains. Two
-writers never chain onto the same record: a write holds the table's chain for its
-(short) transaction — ``BEGIN IMMEDIATE`` on SQLite, behind one in-process writer lock so
-threads queue in order instead of polling SQLite's busy handler; a transaction-scoped
-advisory lock on PostgreSQL, which every worker process and host shares. A unique
-``prev_hash`` makes a fork impossible even without the lock.
+(:mod:`locoreg.store.chain`); :meth:`AuditStore.verify_chain` walks the chains.
 
-Idempotency: a write may carry an :class:`Idempotency` key. Inside the same locked
-transaction the store looks the key up; a record with that key is returned instead of
-a new one (same request digest) or refused with :class:`IdempotencyConflict` (another
-request reused the key). Two concurrent retries therefore give one record.
+One writer: every record goes through the store's :class:`~locoreg.store.writer.ChainWriter`
+— one queue and one thread per process, group commit of what is queued in one short
+transaction that holds the chain (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+PostgreSQL shared by every worker process and host); a unique ``prev_hash`` makes a
+fork impossible even without the lock.
+
+Idempotency: a write may carry an :class:`~locoreg.store.writer.Idempotency` key. In the
+writer's transaction the key is looked up; a record with that key is returned instead of
+a new one (same request digest) or refused with ``IdempotencyConflict`` (another request
+reused the key). Two concurrent retries therefore give one record.
 
 Strict JSON: non-finite numbers are stored as ``null`` (JSON has no NaN/Infinity) and
 the export never writes bare ``NaN``; rows written before that rule are exported the
