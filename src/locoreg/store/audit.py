@@ -52,6 +52,7 @@ from typing import IO, Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 from locoreg.store.chain import (
     ChainBreak,
@@ -267,11 +268,11 @@ def _engine(url: str) -> Engine:
     memory = not database or database == ":memory:"
     if not memory:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+    # An in-memory database exists per connection: one shared connection, so that the
+    # writer thread and the readers see the same database (tests and trials only).
+    sizing: dict[str, Any] = {"poolclass": StaticPool} if memory else pool
     engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False},
-        json_serializer=_json_text,
-        **({} if memory else pool),
+        url, connect_args={"check_same_thread": False}, json_serializer=_json_text, **sizing
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
