@@ -155,3 +155,16 @@ def test_feedback_for_an_unknown_card_is_404_and_nothing_is_recorded(
     assert store.list_feedback() == []
     assert client.post(FEEDBACK, json=_feedback(card["uuid"])).status_code == 200
     assert [f.card_uuid for f in store.list_feedback()] == [card["uuid"]]
+
+
+def test_an_overlong_hook_instance_is_400(
+    app_store: tuple[TestClient, AuditStore],
+    load_example: Callable[[str], dict[str, Any]],
+    make_hook_request: Callable[..., dict[str, Any]],
+) -> None:
+    client, store = app_store
+    body = make_hook_request(load_example("discuss_local_therapy"), hookInstance="h" * 256)
+    response = client.post(SERVICE, json=body)
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["field"] == "hookInstance"
+    assert store.count_assessments() == 0

@@ -189,6 +189,7 @@ def test_an_existing_0001_store_is_upgraded_with_its_records(database: str) -> N
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert store.get_assessment(record_id) is not None
+        assert store.verify_chain().broken is None  # 0003 chained the old row
         assert store.seen_jti.first_use(ISS, "j-1", NOW + 300, NOW)
     finally:
         store.close()

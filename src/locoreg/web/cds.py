@@ -17,7 +17,10 @@ Include with ``app.include_router(router)``. The router reads, when present:
 
 Status codes follow the spec: 400 malformed request, 401 JWT refused, 412 the data
 cannot be obtained (prefetch incomplete and no usable ``fhirServer``), 200 with
-cards otherwise — including a card listing what is missing from the record.
+cards otherwise — including a card listing what is missing from the record. Beyond
+the spec: 422 for a ``hookInstance`` reused with a different request (a retry of the
+same request is answered from its first record), 404 for feedback on a card this
+service did not issue.
 docs/ehr-integration.md describes the service.
 """
 
@@ -256,7 +259,10 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     base = _public_base(request)
     source_url = f"{base}/"
     store = getattr(request.app.state, "store", None)
-    idempotency = _hook_idempotency(body)
+    try:
+        idempotency = _hook_idempotency(body)
+    except ValueError as exc:  # the store keeps keys of bounded length
+        return _problem(400, [FieldError("hookInstance", str(exc))])
 
     def answer(record_id: str | None, assessment: Assessment) -> JSONResponse:
         card = assessment_card(
