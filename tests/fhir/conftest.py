@@ -46,14 +46,18 @@ def schema(name: str) -> dict[str, Any]:
 
 
 class FakeStore:
-    """In-memory stand-in for the AuditStore's two recording methods."""
+    """In-memory stand-in for the AuditStore's recording and look-up methods.
+
+    Records keep the keyword arguments too (``provenance``, ``fhir_resources``,
+    ``idempotency``); idempotency itself is tested on the real store.
+    """
 
     def __init__(self) -> None:
         self.assessments: list[dict[str, Any]] = []
         self.feedback: list[dict[str, Any]] = []
 
     def record_assessment(
-        self, patient_input: Any, assessment: Any, versions: Any, source: str
+        self, patient_input: Any, assessment: Any, versions: Any, source: str, **extra: Any
     ) -> str:
         record_id = str(uuid.uuid4())
         self.assessments.append(
@@ -63,12 +67,25 @@ class FakeStore:
                 "assessment": assessment,
                 "versions": versions,
                 "source": source,
+                **extra,
             }
         )
         return record_id
 
+    def find_idempotent(self, idempotency: Any) -> None:
+        return None
+
+    def has_assessment(self, record_id: str) -> bool:
+        return any(a["id"] == record_id for a in self.assessments)
+
     def record_feedback(
-        self, service_id: str, card_uuid: str, outcome: str, override_reasons: Any, payload: Any
+        self,
+        service_id: str,
+        card_uuid: str,
+        outcome: str,
+        override_reasons: Any,
+        payload: Any,
+        **extra: Any,
     ) -> str:
         record_id = str(uuid.uuid4())
         self.feedback.append(
@@ -78,6 +95,7 @@ class FakeStore:
                 "outcome": outcome,
                 "override_reasons": list(override_reasons),
                 "payload": payload,
+                **extra,
             }
         )
         return record_id

@@ -559,9 +559,12 @@ def test_malformed_feedback_is_400_naming_the_field(
     assert store.feedback == []
 
 
-def test_feedback_needs_a_valid_jwt_when_on(make_client: HookClient, es384: Any) -> None:
+def test_feedback_needs_a_valid_jwt_when_on(
+    make_client: HookClient, es384: Any, store: Any
+) -> None:
     client = make_client(jwt_on=True)
-    body = {"feedback": [feedback_item("c-1", "accepted")]}
+    card = store.record_assessment({}, {}, {}, "cds-hooks")  # a card this service issued
+    body = {"feedback": [feedback_item(card, "accepted")]}
     assert client.post(FEEDBACK, json=body).status_code == 401
     token = es384.token()  # aud = the service endpoint, as the spec says
     ok = client.post(FEEDBACK, json=body, headers={"Authorization": f"Bearer {token}"})

@@ -105,7 +105,7 @@ def test_migrations_run_once_and_data_survives_reopen(tmp_path: Path) -> None:
     first.close()
     second = AuditStore(url)  # upgrade head again: a no-op
     with second.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert second.get_assessment(record_id) is not None
     second.close()
 

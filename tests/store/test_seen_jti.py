@@ -14,30 +14,20 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 from locoreg.fhir.auth import JTI_MAX_LENGTH
 from locoreg.store import AuditStore
-from locoreg.store.audit import MIGRATIONS
 from locoreg.store.seen_jti import PURGE_INTERVAL_SECONDS
 from locoreg.store.tables import JTI_MAX_LENGTH as COLUMN_WIDTH
 from locoreg.store.tables import seen_jti
 
+from helpers.legacy_store import insert_legacy_assessment, migrate
+
 ISS = "https://ehr.example.org"
 NOW = 1_900_000_000.0  # a fixed clock: every call names its own "now"
 INPUT, ASSESSMENT, VERSIONS = {"age": 60}, {"recommendation": "x"}, {"engine": "0"}
-
-
-def migrate(store: AuditStore, step: str, revision: str) -> None:
-    """alembic ``upgrade``/``downgrade`` to ``revision`` on the store's connection."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, step)(config, revision)
 
 
 @pytest.fixture
@@ -192,24 +182,37 @@ def test_an_expiry_beyond_bigint_is_kept_for_ever(open_store: Callable[[], Audit
 def test_an_existing_0001_store_is_upgraded_with_its_records(database: str) -> None:
     old = AuditStore(database, migrate=False)
     migrate(old, "upgrade", "0001")
-    record_id = old.record_assessment(INPUT, ASSESSMENT, VERSIONS, "api")
+    record_id = insert_legacy_assessment(old, INPUT)
     old.close()
     store = AuditStore(database)
     try:
         with store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert store.get_assessment(record_id) is not None
+        assert store.verify_chain().broken is None  # 0003 chained the old row
         assert store.seen_jti.first_use(ISS, "j-1", NOW + 300, NOW)
     finally:
         store.close()
 
 
 def test_downgrade_to_0001_drops_only_the_replay_table(database: str) -> None:
-    store = AuditStore(database)
-    record_id = store.record_assessment(INPUT, ASSESSMENT, VERSIONS, "api")
+    store = AuditStore(database, migrate=False)
+    migrate(store, "upgrade", "0002")
+    record_id = insert_legacy_assessment(store, INPUT)
     try:
         migrate(store, "downgrade", "0001")
         assert "seen_jti" not in inspect(store.engine).get_table_names()
-        assert store.get_assessment(record_id) is not None
+        with store.engine.connect() as conn:
+            found = conn.execute(text("SELECT id FROM assessments")).scalars().all()
+        assert found == [record_id]
+    finally:
+        store.close()
+
+
+def test_the_audit_chain_is_never_downgraded(database: str) -> None:
+    store = AuditStore(database)
+    try:
+        with pytest.raises(NotImplementedError, match="cannot be downgraded"):
+            migrate(store, "downgrade", "0002")
     finally:
         store.close()

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from locoreg import __version__
+from locoreg.fhir.mapping import bundle_to_patient
 from locoreg.store import AuditStore
 from web.support import EXAMPLE_FILES, ROOT, expected_recommendation, load_example
 
@@ -192,7 +193,13 @@ def test_fhir_bundle_is_assessed_and_stored(client: TestClient) -> None:
     body = r.json()
     assert body["recommendation"] == "discuss_local_therapy"
     record = client.get(f"/api/assessments/{body['id']}").json()
-    assert record["patient_input"] == {"fhir_bundle": bundle}
+    # The record keeps the Patient the mapping produced and the resources it read.
+    assert record["patient_input"] == bundle_to_patient(bundle).model_dump(mode="json")
+    kinds = {r["resourceType"] for r in record["fhir_resources"]}
+    assert "Patient" in kinds and "Condition" in kinds
+    assert record["provenance"]["patient_id"] == next(
+        e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
 
 
 def test_broken_fhir_bundle_is_422_naming_each_problem(client: TestClient) -> None:

@@ -1,4 +1,11 @@
-"""`locoreg serve`: the web app, REST API and CDS Hooks service on uvicorn."""
+"""`locoreg serve`: the web app, REST API and CDS Hooks service on uvicorn.
+
+One process by default. ``--workers N`` (N > 1) starts N uvicorn worker processes and
+needs a PostgreSQL audit store: the hash chain, the idempotency keys and the CDS Hooks
+replay guard are shared through the database, and PostgreSQL lets several processes
+write. A SQLite store is served by one process (its writes queue on one in-process
+lock), and the server says so at start.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,13 @@ def register(app: typer.Typer) -> None:
             "--database",
             help="SQLAlchemy URL of the audit store (default: LOCOREG_DATABASE_URL, "
             "else a SQLite file in the user data directory).",
+        ),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (more than 1 needs a PostgreSQL --database).",
         ),
     ) -> None:
         """Start the web app, the REST API and the CDS Hooks service."""
@@ -43,7 +57,13 @@ def register(app: typer.Typer) -> None:
             settings = Settings.from_env(database_url=database)
         except ValueError as exc:
             fail(str(exc))
+        if workers > 1 and settings.database_url.startswith("sqlite"):
+            fail(
+                "--workers: a SQLite audit store is served by one process; "
+                "use a PostgreSQL --database for more workers"
+            )
         try:
+            # Opening the store here also migrates it, once, before any worker starts.
             web_app = create_app(settings)
         except (ArgumentError, OperationalError, ImportError) as exc:
             fail(f"--database: cannot open the audit store ({type(exc).__name__})")
@@ -54,9 +74,26 @@ def register(app: typer.Typer) -> None:
                 "LOCOREG_PUBLIC_URL is unset (set it to the URL the EHR calls)",
                 err=True,
             )
-        typer.echo(f"locoreg: audit store on {backend}")
+        if backend == "sqlite":
+            typer.echo("locoreg: audit store on sqlite (single process; PostgreSQL for --workers)")
+        else:
+            typer.echo(f"locoreg: audit store on {backend}, {workers} worker process(es)")
         typer.echo(f"locoreg: serving on http://{host}:{port}/ (Ctrl+C to stop)", err=False)
-        uvicorn.run(web_app, host=host, port=port, log_level="info", access_log=False)
+        if workers == 1:
+            uvicorn.run(web_app, host=host, port=port, log_level="info", access_log=False)
+            return
+        web_app.state.store.close()
+        # Each worker builds its app from the environment: hand the URL over that way.
+        os.environ["LOCOREG_DATABASE_URL"] = settings.database_url
+        uvicorn.run(
+            "locoreg.web.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+        )
 
     @app.command("audit-export")
     def audit_export(

@@ -8,6 +8,8 @@ from locoreg.store.audit import (
     SOURCES,
     AssessmentSummary,
     AuditStore,
+    ChainReport,
+    Provenance,
     Source,
     StoredAssessment,
     StoredFeedback,
@@ -15,11 +17,16 @@ from locoreg.store.audit import (
     default_database_url,
 )
 from locoreg.store.seen_jti import SeenJti
+from locoreg.store.writer import Idempotency, IdempotencyConflict
 
 __all__ = [
     "SOURCES",
     "AssessmentSummary",
     "AuditStore",
+    "ChainReport",
+    "Idempotency",
+    "IdempotencyConflict",
+    "Provenance",
     "SeenJti",
     "Source",
     "StoredAssessment",

@@ -3,6 +3,13 @@
 Thin: it validates, calls ``decision.assess`` / the evidence base / ``meta.rma``,
 records assessments in the audit store and answers JSON. Bad input is a 422 with
 every problem listed (``{"detail": [{"field", "message", "allowed"?}]}``).
+
+Writes are idempotent on request: a ``POST /api/assessments`` or
+``POST /api/assessments/fhir`` with an ``Idempotency-Key`` header that was already used
+for the same request (same path, same JSON body up to key order) answers with the first
+record (201, same body and ``Location``, ``Idempotent-Replayed: true``) and writes
+nothing; the same key with a different request is a 422 naming ``Idempotency-Key``.
+The engine and the write run in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from locoreg import __version__
 from locoreg.decision.model import Assessment
-from locoreg.errors import FieldError
+from locoreg.errors import FieldError, InputError
 from locoreg.patient import Patient
-from locoreg.store import AuditStore, Source
+from locoreg.store import AuditStore, Idempotency, IdempotencyConflict, Provenance, Source
+from locoreg.store.tables import IDEMPOTENCY_KEY_MAX_LENGTH
 from locoreg.web.meta_service import MetaRequest, run_meta
 from locoreg.web.problems import problem_response
 
@@ -26,6 +35,20 @@ router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input: every problem with its field path"},
+}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENT_WRITE: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+            "description": "A retry of the same request with the same key returns the first "
+            "record (Idempotent-Replayed: true) instead of writing a new one; the same key "
+            "with a different request is a 422.",
+        }
+    ]
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such record"}}
 
@@ -45,6 +68,13 @@ class StoredAssessmentOut(BaseModel):
     patient_input: dict[str, Any]
     assessment: dict[str, Any]
     versions: dict[str, str]
+    fhir_resources: list[dict[str, Any]] | None = Field(
+        None, description="FHIR and CDS Hooks records: the resources the mapping read"
+    )
+    provenance: dict[str, str | None] = Field(
+        default_factory=dict, description="who asked and for whom, as far as the channel says"
+    )
+    record_hash: str | None = Field(None, description="this record's link in the hash chain")
 
 
 class AssessmentSummaryOut(BaseModel):
@@ -74,23 +104,86 @@ def _store(request: Request) -> AuditStore:
 
 
 def assess_and_record(
-    store: AuditStore, patient: Patient, patient_input: dict[str, Any], source: Source
+    store: AuditStore,
+    patient: Patient,
+    patient_input: dict[str, Any],
+    source: Source,
+    *,
+    provenance: Provenance | None = None,
+    fhir_resources: list[dict[str, Any]] | None = None,
+    idempotency: Idempotency | None = None,
 ) -> tuple[str, Assessment]:
-    """Run the engine and record input, answer and versions; shared by API and pages."""
+    """Run the engine and record input, answer and versions; shared by API and pages.
+
+    Blocking (engine and database): call it from a worker thread.
+    """
     from locoreg.decision import assess
 
     assessment = assess(patient)
     record_id = store.record_assessment(
-        patient_input, assessment.model_dump(mode="json"), assessment.versions, source
+        patient_input,
+        assessment.model_dump(mode="json"),
+        assessment.versions,
+        source,
+        provenance=provenance,
+        fhir_resources=fhir_resources,
+        idempotency=idempotency,
     )
     return record_id, assessment
 
 
-def _created(record_id: str, assessment: Assessment) -> JSONResponse:
-    body = {**assessment.model_dump(mode="json"), "id": record_id}
-    return JSONResponse(
-        body, status_code=201, headers={"Location": f"/api/assessments/{record_id}"}
-    )
+def _created(record_id: str, assessment: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
+    headers = {"Location": f"/api/assessments/{record_id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse({**assessment, "id": record_id}, status_code=201, headers=headers)
+
+
+def _idempotency(request: Request, body: Any) -> Idempotency | None:
+    """The request's Idempotency-Key (keyed on path and body), or None without the header."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not (1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
+        raise InputError.single(
+            IDEMPOTENCY_HEADER,
+            f"must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters",
+        )
+    return Idempotency.of("api", key, {"path": request.url.path, "body": body})
+
+
+def _record_once(
+    store: AuditStore,
+    patient: Patient,
+    patient_input: dict[str, Any],
+    provenance: Provenance,
+    idempotency: Idempotency | None,
+    fhir_resources: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """Assess and record, or answer with the first record of a retried request."""
+    try:
+        if idempotency is not None and (first := store.find_idempotent(idempotency)):
+            return _created(first.id, first.assessment, replayed=True)
+        record_id, assessment = assess_and_record(
+            store,
+            patient,
+            patient_input,
+            "api",
+            provenance=provenance,
+            fhir_resources=fhir_resources,
+            idempotency=idempotency,
+        )
+    except IdempotencyConflict as exc:
+        message = (
+            f"already used for a different request (record {exc.record_id}); "
+            "send a new key for a new request"
+        )
+        return problem_response([FieldError(IDEMPOTENCY_HEADER, message)], 422)
+    return _created(record_id, assessment.model_dump(mode="json"))
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 @router.post(
@@ -100,12 +193,16 @@ def _created(record_id: str, assessment: Assessment) -> JSONResponse:
     responses=_ERRORS,
     tags=["assessments"],
     summary="Assess a patient (Patient JSON, CONTRACTS §1)",
+    openapi_extra=_IDEMPOTENT_WRITE,
 )
 async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
     # Record the input exactly as received; FastAPI has already validated it.
     raw = await request.json()
-    record_id, assessment = assess_and_record(_store(request), patient, raw, "api")
-    return _created(record_id, assessment)
+    idempotency = _idempotency(request, raw)
+    provenance = Provenance(client_address=_client(request))
+    return await run_in_threadpool(
+        _record_once, _store(request), patient, raw, provenance, idempotency
+    )
 
 
 @router.post(
@@ -115,18 +212,34 @@ async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
     responses=_ERRORS,
     tags=["assessments"],
     summary="Assess a patient from a FHIR R4 Bundle (mCODE profiles)",
+    openapi_extra=_IDEMPOTENT_WRITE,
 )
 def create_assessment_from_fhir(
     request: Request,
     bundle: dict[str, Any] = Body(..., description="FHIR R4 Bundle resource"),
 ) -> JSONResponse:
+    # A plain ``def``: FastAPI runs it in a worker thread (mapping, engine and write block).
     from locoreg.fhir.mapping import bundle_to_patient
+    from locoreg.fhir.relevant import mapped_resources
 
+    idempotency = _idempotency(request, bundle)
     patient = bundle_to_patient(bundle)  # InputError → 422 naming what is missing
-    record_id, assessment = assess_and_record(
-        _store(request), patient, {"fhir_bundle": bundle}, "api"
+    # The record keeps the Patient the mapping produced (what the engine read, what the
+    # edit form and the summary show) and the resources it was read from, not the body.
+    resources = mapped_resources(bundle)
+    patient_ids = [r.get("id") for r in resources if r.get("resourceType") == "Patient"]
+    provenance = Provenance(
+        patient_id=str(patient_ids[0]) if patient_ids and patient_ids[0] else None,
+        client_address=_client(request),
     )
-    return _created(record_id, assessment)
+    return _record_once(
+        _store(request),
+        patient,
+        patient.model_dump(mode="json"),
+        provenance,
+        idempotency,
+        fhir_resources=resources,
+    )
 
 
 @router.get(

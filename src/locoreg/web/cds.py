@@ -4,8 +4,11 @@ Include with ``app.include_router(router)``. The router reads, when present:
 
 * ``app.state.settings`` (``cds_jwt_enabled`` and ``cds``, the typed
   :class:`~locoreg.web.settings.CdsSettings`); without it, ``os.environ``;
-* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit) and
-  ``seen_jti``, the replay guard shared through the database;
+* ``app.state.store`` — ``record_assessment`` / ``record_feedback`` (audit, with who
+  asked: ``context.userId`` / ``patientId``, ``hookInstance``, the JWT's ``iss`` / ``sub``),
+  ``find_idempotent`` (a retried call with the same ``hookInstance`` answers from its first
+  record; the same ``hookInstance`` with a different request is a 422) and ``seen_jti``,
+  the replay guard shared through the database;
 * ``app.state.cds_verifier`` — a :class:`~locoreg.fhir.auth.JwtVerifier` (built from
   the settings and the store's replay guard on first use if absent; with the JWT check
   on and neither a verifier nor a store, the service answers 503);
@@ -15,6 +18,9 @@ Status codes follow the spec: 400 malformed request (:mod:`locoreg.web.cds_model
 ``fhirServer`` the token may not go to, 401 JWT refused, 412 the data cannot be obtained
 (prefetch incomplete and no ``fhirServer``, or the FHIR reads failed), 200 with cards
 otherwise — including a card listing what is missing or contradictory in the record.
+Beyond the spec: 422 for a ``hookInstance`` reused with a different request (a retry of
+the same request is answered from its first record), 404 for feedback on a card this
+service did not issue.
 docs/ehr-integration.md describes the service.
 """
 
@@ -34,6 +40,7 @@ from locoreg.errors import FieldError, InputError
 from locoreg.fhir.auth import AuthError, JwtVerifier, cds_jwt_enabled, parse_issuers
 from locoreg.fhir.cards import SERVICE_ID
 from locoreg.fhir.fetch import PREFETCH, server_problem
+from locoreg.store import Idempotency, IdempotencyConflict, Provenance
 from locoreg.web.cds_models import (
     HOOK,
     Feedback,
@@ -123,7 +130,10 @@ def _authenticate(request: Request, audiences: list[str]) -> JSONResponse | None
                 "this service's URL is not configured (LOCOREG_PUBLIC_URL), "
                 "so no token audience can be accepted"
             )
-        verifier.verify_header(request.headers.get("authorization"), audiences)
+        # Kept for the audit record: who asked (iss, sub).
+        request.state.cds_claims = verifier.verify_header(
+            request.headers.get("authorization"), audiences
+        )
     except AuthError as exc:
         log.warning("CDS Hooks request refused: %s", exc.reason)
         return _problem(
@@ -157,6 +167,8 @@ def _documented(model: type[Any], *statuses: int) -> dict[str, Any]:
         "longer-lived than 5 minutes)",
         412: "The record cannot be obtained: prefetch incomplete and no fhirServer, or the "
         "FHIR server failed, sent a link outside its origin, or missed the deadline",
+        404: "Feedback on a card this service did not issue (nothing is recorded)",
+        422: "hookInstance already used for a different request",
         503: "No audit store: requests cannot be authenticated or recorded",
     }
     return {
@@ -170,7 +182,7 @@ def _documented(model: type[Any], *statuses: int) -> dict[str, Any]:
     }
 
 
-@router.post(SERVICE_PATH, **_documented(HookRequest, 400, 401, 412, 503))
+@router.post(SERVICE_PATH, **_documented(HookRequest, 400, 401, 412, 422, 503))
 async def patient_view(request: Request) -> JSONResponse:
     """``patient-view``: map the mCODE record, assess, store, and answer with one card."""
     audiences = _audiences(request, SERVICE_PATH)
@@ -191,11 +203,65 @@ async def patient_view(request: Request) -> JSONResponse:
     return await run_in_threadpool(_answer, request, body)
 
 
+def _provenance(request: Request, body: Mapping[str, Any] | None = None) -> Provenance:
+    """Who asked and for whom: the hook's context, the verified JWT, the client address."""
+    claims = getattr(request.state, "cds_claims", None) or {}
+    context = (body or {}).get("context") or {}
+    hook_instance = (body or {}).get("hookInstance")
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
+
+    return Provenance(
+        user_id=text(context.get("userId")),
+        patient_id=text(context.get("patientId")),
+        hook_instance=text(hook_instance),
+        token_issuer=text(claims.get("iss")),
+        token_subject=text(claims.get("sub")),
+        client_address=request.client.host if request.client else None,
+    )
+
+
+def _hook_idempotency(body: Mapping[str, Any]) -> Idempotency:
+    """A retry of one hook call repeats its ``hookInstance``; the digest covers what the
+    assessment depends on (not ``fhirAuthorization``, whose token may be renewed)."""
+    request = {k: body.get(k) for k in ("hook", "context", "prefetch", "fhirServer")}
+    return Idempotency.of("cds-hooks", str(body["hookInstance"]), request)
+
+
 def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
     from locoreg.decision import assess
+    from locoreg.decision.model import Assessment
     from locoreg.fhir.cards import assessment_card, missing_data_card
     from locoreg.fhir.fetch import FetchError, gather_bundle
     from locoreg.fhir.mapping import bundle_to_patient
+    from locoreg.fhir.relevant import mapped_resources
+
+    base = _link_base(request)
+    source_url = f"{base}/"
+    store = getattr(request.app.state, "store", None)
+    try:
+        idempotency = _hook_idempotency(body)
+    except ValueError as exc:  # the store keeps keys of bounded length
+        return _problem(400, [FieldError("hookInstance", str(exc))])
+
+    def answer(record_id: str | None, assessment: Assessment) -> JSONResponse:
+        card = assessment_card(
+            assessment,
+            # The card's uuid is the audit record's id: feedback on the card joins to it.
+            card_uuid=record_id,
+            assessment_url=f"{base}/assessments/{record_id}" if record_id else None,
+            smart_launch_url=_cds(request).smart_launch_url,
+            source_url=source_url,
+        )
+        return JSONResponse({"cards": [card]})
+
+    try:
+        # A retried hook call (same hookInstance) answers from its first record.
+        if store is not None and (first := store.find_idempotent(idempotency)) is not None:
+            return answer(first.id, Assessment.model_validate(first.assessment))
+    except IdempotencyConflict:
+        return _hook_instance_reused()
 
     cds = _cds(request)
     patient_id = str(body["context"]["patientId"])
@@ -214,8 +280,6 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         log.warning("CDS Hooks %s: data unavailable: %s", body["hookInstance"], exc)
         return _problem(412, [FieldError("prefetch", str(exc))])
 
-    base = _link_base(request)
-    source_url = f"{base}/"
     try:
         # Only the open chart's patient: another Patient, or records about another
         # subject, are refused (a card), never merged.
@@ -225,28 +289,29 @@ def _answer(request: Request, body: Mapping[str, Any]) -> JSONResponse:
         return JSONResponse({"cards": [card]})
 
     assessment = assess(patient)
-    store = getattr(request.app.state, "store", None)
-    assessment_url = record_id = None
-    if store is not None:
+    if store is None:
+        return answer(None, assessment)
+    try:
         record_id = store.record_assessment(
             patient.model_dump(mode="json"),
             assessment.model_dump(mode="json"),
             assessment.versions,
             source="cds-hooks",
+            provenance=_provenance(request, body),
+            fhir_resources=mapped_resources(bundle),
+            idempotency=idempotency,
         )
-        assessment_url = f"{base}/assessments/{record_id}"
-    card = assessment_card(
-        assessment,
-        # The card's uuid is the audit record's id: feedback on the card joins to it.
-        card_uuid=record_id,
-        assessment_url=assessment_url,
-        smart_launch_url=cds.smart_launch_url,
-        source_url=source_url,
-    )
-    return JSONResponse({"cards": [card]})
+    except IdempotencyConflict:
+        return _hook_instance_reused()
+    return answer(record_id, assessment)
 
 
-@router.post(FEEDBACK_PATH, **_documented(Feedback, 400, 401, 503))
+def _hook_instance_reused() -> JSONResponse:
+    message = "already used for a different request; each hook call has its own hookInstance"
+    return _problem(422, [FieldError("hookInstance", message)])
+
+
+@router.post(FEEDBACK_PATH, **_documented(Feedback, 400, 401, 404, 503))
 async def feedback(request: Request) -> JSONResponse:
     """Feedback on a card (accepted / overridden with a reason), recorded in the audit store."""
     # The spec names the service endpoint as aud; a client may also use the feedback URL.
@@ -261,19 +326,28 @@ async def feedback(request: Request) -> JSONResponse:
     store = getattr(request.app.state, "store", None)
     if store is None:
         return _problem(503, [FieldError("", "feedback cannot be recorded: no audit store")])
+    provenance = _provenance(request)
 
-    def record() -> list[str]:
-        return [
+    def record() -> JSONResponse:
+        # Every card must be one this service issued (its uuid is an assessment's id);
+        # nothing is recorded unless all are.
+        unknown = [
+            FieldError(f"feedback.{i}.card", "no card with this uuid was issued by this service")
+            for i, item in enumerate(body["feedback"])
+            if not store.has_assessment(item["card"])
+        ]
+        if unknown:
+            return _problem(404, unknown)
+        for item in body["feedback"]:
             store.record_feedback(
                 SERVICE_ID,
                 item["card"],
                 item["outcome"],
                 [item["overrideReason"]] if item.get("overrideReason") else [],
                 item,
+                provenance=provenance,
             )
-            for item in body["feedback"]
-        ]
+        log.info("CDS Hooks feedback recorded: %d item(s)", len(body["feedback"]))
+        return JSONResponse({})
 
-    ids = await run_in_threadpool(record)
-    log.info("CDS Hooks feedback recorded: %d item(s)", len(ids))
-    return JSONResponse({})
+    return await run_in_threadpool(record)

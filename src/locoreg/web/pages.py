@@ -15,6 +15,7 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from locoreg import DISCLAIMER, __version__
 from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment
@@ -33,7 +34,7 @@ from locoreg.patient import (
     Response as TherapyResponse,
 )
 from locoreg.report.assessment import FACTOR_LABELS
-from locoreg.store import AuditStore
+from locoreg.store import AuditStore, Provenance
 from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
 
 router = APIRouter(include_in_schema=False)
@@ -151,8 +152,15 @@ async def submit(request: Request) -> Response:
         attach_errors(state, list(exc.errors), row_of)
         return _form_page(request, state, status_code=422)
     # The form sends text; the record keeps the input as the contract reads it (typed JSON).
-    record_id, _ = assess_and_record(
-        _store(request), patient, patient.model_dump(mode="json"), "web"
+    # Engine and write block: in a worker thread, never on the event loop.
+    client = Provenance(client_address=request.client.host if request.client else None)
+    record_id, _ = await run_in_threadpool(
+        assess_and_record,
+        _store(request),
+        patient,
+        patient.model_dump(mode="json"),
+        "web",
+        provenance=client,
     )
     return RedirectResponse(f"/assessments/{record_id}", status_code=303)
 
