@@ -41,6 +41,14 @@ _EXPORTS: dict[str, str] = {
     "PropensityModel": "causal",
     "MatchResult": "causal",
     "EValue": "causal",
+    "KaplanMeierGroups": "km",
+    "rmst": "rmst",
+    "RMST": "rmst",
+    "Contrast": "rmst",
+    "survreg": "parametric",
+    "SurvregResult": "parametric",
+    "model_frame": "formula",
+    "ModelFrame": "formula",
 }
 
 __all__ = sorted(_EXPORTS)

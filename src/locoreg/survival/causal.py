@@ -24,12 +24,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import FloatArray, IntArray, as_float_vector, check_same_length
 
 MatchOrder = Literal["largest", "smallest", "data"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PropensityModel:
     """Fitted logistic model; ``coef[0]`` is the intercept."""
 
@@ -39,9 +40,11 @@ class PropensityModel:
     logit: FloatArray
     deviance: float
     iterations: int
+    names: tuple[str, ...] = ()  # "(Intercept)" then the covariates, from a formula
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MatchResult:
     """Matched sets: row r pairs ``treated[r]`` with ``controls[r, :]`` (-1 = no match)."""
 
@@ -60,7 +63,7 @@ class MatchResult:
         return int(np.count_nonzero((self.controls >= 0).any(axis=1)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EValue:
     """E-values for the point estimate and for the confidence limit closest to 1."""
 
@@ -89,6 +92,7 @@ def _as_matrix(X: ArrayLike) -> FloatArray:
     return x
 
 
+@accepts_formula("propensity_score")  # formula front end: survival/formula.py
 def propensity_score(
     X: ArrayLike, treated: ArrayLike, *, max_iter: int = 50, tol: float = 1e-10
 ) -> PropensityModel:
@@ -126,6 +130,7 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
+@accepts_formula("iptw_weights")  # formula front end: survival/formula.py
 def iptw_weights(
     ps: ArrayLike,
     treated: ArrayLike,

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import chi2
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     IntArray,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from locoreg.survival.cox import CoxResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CumulativeIncidence:
     """Aalen–Johansen estimate; column j of the (T, K) arrays is cause ``causes[j]``."""
 
@@ -67,7 +68,7 @@ class CumulativeIncidence:
         return padded[idx + 1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GrayTest:
     """Gray's K-sample test, one row per cause (``causes``)."""
 
@@ -78,7 +79,7 @@ class GrayTest:
     groups: tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FineGrayData:
     """Counting-process data of R ``finegray()``: rows (start, stop] with case weights."""
 
@@ -89,6 +90,7 @@ class FineGrayData:
     weight: FloatArray
 
 
+@accepts_formula("aalen_johansen")  # formula front end: survival/formula.py
 def aalen_johansen(
     time: ArrayLike,
     event: ArrayLike,
@@ -280,6 +282,7 @@ def _gray_stratum(
     return score, v[: g - 1, : g - 1]
 
 
+@accepts_formula("gray_test")  # formula front end: survival/formula.py
 def gray_test(
     time: ArrayLike,
     event: ArrayLike,
@@ -387,6 +390,7 @@ def finegray_expand(time: ArrayLike, event: ArrayLike, cause: int = 1) -> FineGr
     return FineGrayData(rows[order], start[order], stops[order], st[order], weights[order])
 
 
+@accepts_formula("fine_gray")  # formula front end: survival/formula.py
 def fine_gray(
     time: ArrayLike,
     event: ArrayLike,

@@ -30,14 +30,15 @@ quantile is the midpoint of that flat segment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import norm
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     IntArray,
@@ -48,13 +49,16 @@ from locoreg.survival._util import (
     validate,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 ConfType = Literal["log", "log-log", "plain"]
 Variance = Literal["greenwood", "robust"]
 _CONF_TYPES = ("log", "log-log", "plain")
 _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeierSummary:
     """The curve read at chosen times, as R ``summary(fit, times = , extend = TRUE)``."""
 
@@ -66,7 +70,7 @@ class KaplanMeierSummary:
     ci_high: FloatArray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeier:
     """Kaplan–Meier fit. Arrays are indexed by the distinct exit times ``times``.
 
@@ -90,6 +94,20 @@ class KaplanMeier:
     conf_level: float
     variance: str
     start_time: float
+    formula: str | None = None  # set by the formula front end (``survival.formula``)
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
+
+    def summary(self, times: ArrayLike | None = None) -> pd.DataFrame:
+        """R ``summary(survfit, times=)`` as a DataFrame indexed by time (default: the
+        event times): n.risk, n.event, survival, std.err and the CI."""
+        from .summary import km_table
+
+        return km_table(self, times)
+
+    def __str__(self) -> str:
+        from .summary import format_km
+
+        return format_km(self)
 
     def quantile(self, p: float) -> tuple[float, float, float]:
         """Time by which a fraction ``p`` has had the event: (estimate, low, high)."""
@@ -143,7 +161,7 @@ class KaplanMeier:
         return padded[idx]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NelsonAalen:
     """Nelson–Aalen cumulative hazard with its standard error (R ``cumhaz``/``std.chaz``)."""
 
@@ -266,6 +284,48 @@ def _greenwood_terms(table: RiskTable) -> tuple[FloatArray, FloatArray, FloatArr
     return one_minus_h, inc, inv
 
 
+@dataclass(frozen=True, eq=False)
+class KaplanMeierGroups(Mapping[Any, KaplanMeier]):
+    """One Kaplan–Meier curve per group (``kaplan_meier("Surv(t, s) ~ trt", data=df)``),
+    a mapping from the group's value (a tuple for several variables) to its curve;
+    ``labels`` are R's strata names (``"trt=1"``)."""
+
+    curves: Mapping[Any, KaplanMeier]
+    labels: tuple[str, ...]
+    formula: str | None = None
+    n_dropped: int = 0
+
+    def __getitem__(self, key: Any) -> KaplanMeier:
+        return self.curves[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.curves)
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def summary(self, times: ArrayLike | None = None) -> pd.DataFrame:
+        """R ``summary(survfit, times=)`` of every curve, stacked (column ``strata``)."""
+        import pandas as pd
+
+        from .summary import km_table
+
+        parts = [
+            km_table(fit, times).reset_index().assign(strata=label)
+            for label, fit in zip(self.labels, self.curves.values(), strict=True)
+        ]
+        return pd.concat(parts, ignore_index=True).set_index(["strata", "time"])
+
+    def __str__(self) -> str:
+        from .summary import _header, format_km
+
+        lines = _header(self.formula, "survfit", self.n_dropped)
+        for label, fit in zip(self.labels, self.curves.values(), strict=True):
+            lines += [format_km(fit, label), ""]
+        return "\n".join(lines).rstrip()
+
+
+@accepts_formula("kaplan_meier")  # formula front end: survival/formula.py
 def kaplan_meier(
     time: ArrayLike,
     event: ArrayLike,

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     as_float_vector,
@@ -35,11 +36,14 @@ from locoreg.survival._util import (
     tabulate,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 PAdjust = Literal["holm", "BH", "bonferroni", "none"]
 _FEW_LEVELS = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LogRankResult:
     """Test result; ``observed``/``expected`` are per group (weighted when rho/gamma != 0)."""
 
@@ -52,9 +56,23 @@ class LogRankResult:
     groups: tuple[Any, ...]
     rho: float
     gamma: float
+    n_per_group: FloatArray | None = None  # rows (weights) per group, R's ``N``
+    formula: str | None = None  # set by the formula front end (``survival.formula``)
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
+
+    def summary(self) -> pd.DataFrame:
+        """R ``survdiff``'s table: N, Observed, Expected, (O-E)^2/E, (O-E)^2/V per group."""
+        from .summary import logrank_table
+
+        return logrank_table(self)
+
+    def __str__(self) -> str:
+        from .summary import format_logrank
+
+        return format_logrank(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairwiseLogRank:
     """All pairwise comparisons with multiplicity-adjusted p-values."""
 
@@ -165,6 +183,7 @@ def _stratum_sums(
     return observed, expected.sum(axis=0), np.diag(variance) - cov
 
 
+@accepts_formula("logrank")  # formula front end: survival/formula.py
 def logrank(
     time: ArrayLike,
     event: ArrayLike,
@@ -236,7 +255,16 @@ def logrank(
             statistic = float(diff @ np.linalg.pinv(vv) @ diff)
     p_value = float(chi2.sf(statistic, max(df, 1))) if df >= 1 else 1.0
     return LogRankResult(
-        statistic, df, p_value, observed, expected, variance, levels, float(rho), float(gamma)
+        statistic,
+        df,
+        p_value,
+        observed,
+        expected,
+        variance,
+        levels,
+        float(rho),
+        float(gamma),
+        n_per_group=np.bincount(g_codes, weights=w, minlength=k).astype(np.float64),
     )
 
 

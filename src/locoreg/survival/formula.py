@@ -1,0 +1,531 @@
+"""Formula and DataFrame front end: R's ``Surv(time, status) ~ x + strata(s)`` for the fits.
+
+The right-hand side is parsed and coded by formulaic (treatment contrasts against the first
+level, R's column names: ``sex[T.male]`` becomes ``sexmale``; ``factor(x)`` is an alias of
+formulaic's ``C(x)``; interactions ``a:b`` and ``a*b``); the left-hand side and R's
+specials are handled around it:
+
+* ``Surv(time, status)``: right censoring; as R, a status coded 1/2 means 2 = event.
+  ``Surv(start, stop, status)``: counting-process rows (start, stop].
+* ``strata(a, b)``: stratum per combination of levels; ``cluster(id)``: ids for the robust
+  variance; ``offset(expr)``: a fixed term of the linear predictor.
+
+Rows with a missing value in any used column (time, status, covariates, specials, weights)
+are dropped first, as R's default ``na.action = na.omit``; the count is kept in the result
+(``n_dropped``) and printed. Everything here only translates a data frame into the arrays
+of the numeric functions, which stay free of pandas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FloatArray = NDArray[np.float64]
+
+_SPECIALS = ("strata", "cluster", "offset")
+_SPECIAL = re.compile(r"^\s*(strata|cluster|offset)\s*\((.*)\)\s*$", re.S)
+_SURV = re.compile(r"^\s*Surv\s*\((.*)\)\s*$", re.S)
+_TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
+_FUNCTIONS: dict[str, Any] = {
+    "log": np.log,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "np": np,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFrame:
+    """Arrays of a formula evaluated on a data frame, rows with NA dropped."""
+
+    formula: str
+    time: FloatArray
+    event: NDArray[Any]
+    entry: FloatArray | None
+    X: FloatArray | None
+    names: tuple[str, ...]
+    groups: tuple[NDArray[Any], ...]  # right-hand side variables, uncoded (KM, log-rank)
+    group_names: tuple[str, ...]
+    strata: NDArray[Any] | None
+    cluster: NDArray[Any] | None
+    offset: FloatArray | None
+    weights: FloatArray | None
+    index: pd.Index  # the kept rows of ``data``
+    n_dropped: int
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _split_arguments(text: str) -> list[str]:
+    """Top-level comma-separated arguments of a call (brackets and quotes respected)."""
+    parts: list[str] = []
+    depth = 0
+    quote = ""
+    current: list[str] = []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+class _Columns(Mapping[str, Any]):
+    """Data frame columns as names for ``eval`` (numpy functions as fallbacks)."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._data.columns:
+            return self._data[key].to_numpy()
+        if key in _FUNCTIONS:
+            return _FUNCTIONS[key]
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data.columns)
+
+    def __len__(self) -> int:
+        return len(self._data.columns)
+
+
+def _evaluate(expr: str, data: pd.DataFrame, role: str) -> NDArray[Any]:
+    """A column (name, or `backticked name`) or a Python expression over the columns."""
+    text = expr.strip()
+    name = text[1:-1] if text.startswith("`") and text.endswith("`") else text
+    if name in data.columns:
+        return data[name].to_numpy()
+    code = re.sub(r"`([^`]*)`", lambda m: f"__column__({m.group(1)!r})", text)
+    scope = _Columns(data)
+    try:
+        value = eval(code, {"__builtins__": {}, "__column__": lambda k: scope[k]}, scope)
+    except Exception as exc:
+        raise ValueError(
+            f"{role} {expr!r} is neither a column of data nor an expression over its columns "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    out = np.asarray(value)
+    if out.ndim == 0:
+        out = np.full(len(data), out.item())
+    if out.shape != (len(data),):
+        raise ValueError(f"{role} {expr!r} does not give one value per row")
+    return out
+
+
+def _missing(values: NDArray[Any]) -> NDArray[np.bool_]:
+    import pandas as pd
+
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _combine(columns: list[NDArray[Any]]) -> NDArray[Any]:
+    """One label per combination of levels (R ``strata(a, b)`` / ``interaction``)."""
+    if len(columns) == 1:
+        return columns[0]
+    return np.array([", ".join(map(str, row)) for row in zip(*columns, strict=True)], dtype=object)
+
+
+def _columns_named(text: str, data: pd.DataFrame) -> list[Any]:
+    """Columns of ``data`` whose name occurs as a whole token in ``text`` (R names may
+    contain dots, as ``ph.ecog``, which formulaic's own variable list splits)."""
+    return [
+        c
+        for c in data.columns
+        if re.search(r"(?<![\w.])" + re.escape(str(c)) + r"(?![\w.])", text) is not None
+    ]
+
+
+def _split_formula(formula: str) -> tuple[str, str]:
+    if not isinstance(formula, str) or "~" not in formula:
+        raise ValueError(f"formula must look like 'Surv(time, status) ~ x + y', got {formula!r}")
+    lhs, rhs = formula.split("~", 1)
+    if not rhs.strip():
+        raise ValueError("formula has no right-hand side; use '~ 1' for no covariates")
+    return lhs.strip(), rhs.strip()
+
+
+def _r_name(name: str) -> str:
+    """formulaic's ``sex[T.male]`` -> R's ``sexmale``."""
+    return _TREATMENT.sub(r"\1", name)
+
+
+def model_frame(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    design: bool = True,
+    weights: str | Any | None = None,
+    binary_event: bool = True,
+    survival: bool = True,
+) -> ModelFrame:
+    """Evaluate ``formula`` on ``data`` as R ``model.frame`` + ``model.matrix``.
+
+    ``design``: code the right-hand side as a design matrix (regressions); otherwise keep
+    each right-hand side term as an uncoded column (curves and tests by group).
+    ``binary_event``: apply R's 1/2 status rule. ``survival=False``: the left-hand side is a
+    plain column (a treatment indicator for the propensity model).
+    """
+    import pandas as pd
+    from formulaic import Formula, model_matrix
+
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    lhs, rhs = _split_formula(formula)
+    n = len(data)
+    if n == 0:
+        raise ValueError("data has no rows")
+
+    # Left-hand side.
+    entry_raw: NDArray[Any] | None = None
+    if survival:
+        m = _SURV.match(lhs)
+        if m is None:
+            raise ValueError(f"the left-hand side must be Surv(time, status), got {lhs!r}")
+        args = _split_arguments(m.group(1))
+        if len(args) not in (2, 3):
+            raise ValueError(
+                "Surv() takes (time, status) or (start, stop, status), got " + str(len(args))
+            )
+        cols = [_evaluate(a, data, "Surv() argument") for a in args]
+        if len(cols) == 3:
+            entry_raw = cols[0]
+        time_raw, event_raw = cols[-2], cols[-1]
+    else:
+        time_raw = np.zeros(n)
+        event_raw = _evaluate(lhs, data, "left-hand side")
+
+    # Right-hand side: R's specials are taken out, the rest goes to formulaic.
+    terms = [str(t) for t in Formula(rhs)]
+    specials: dict[str, list[NDArray[Any]]] = {s: [] for s in _SPECIALS}
+    plain: list[str] = []
+    for term in terms:
+        sm = _SPECIAL.match(term)
+        if sm is None:
+            plain.append(term)
+            continue
+        kind, inner = sm.group(1), sm.group(2)
+        for arg in _split_arguments(inner):
+            specials[kind].append(_evaluate(arg, data, f"{kind}()"))
+    plain = [t for t in plain if t not in ("1", "0")]
+    if "1" not in terms:
+        raise ValueError("remove no intercept ('- 1'): these models have none to remove")
+
+    used: list[NDArray[Any]] = [time_raw, event_raw]
+    if entry_raw is not None:
+        used.append(entry_raw)
+    for values in specials.values():
+        used.extend(values)
+    weight_raw: NDArray[Any] | None = None
+    if weights is not None:
+        weight_raw = (
+            _evaluate(weights, data, "weights")
+            if isinstance(weights, str)
+            else np.asarray(weights, dtype=np.float64)
+        )
+        if weight_raw.shape != (n,):
+            raise ValueError(f"weights must have one value per row of data ({n})")
+        used.append(weight_raw)
+    group_cols: list[NDArray[Any]] = []
+    rhs_columns: list[str] = []
+    if plain:
+        rhs_columns = _columns_named(" + ".join(plain), data)
+        if not design:
+            group_cols = [_evaluate(t, data, "grouping term") for t in plain]
+            used.extend(group_cols)
+    keep = np.ones(n, dtype=bool)
+    for column in used:
+        keep &= ~_missing(column)
+    if rhs_columns:
+        keep &= data[rhs_columns].notna().to_numpy().all(axis=1)
+    n_dropped = int(n - keep.sum())
+    if n_dropped == n:
+        raise ValueError("every row of data has a missing value in a column the formula uses")
+    sub = data if n_dropped == 0 else data.loc[keep]
+
+    def kept(values: NDArray[Any] | None) -> NDArray[Any] | None:
+        return values if values is None or n_dropped == 0 else values[keep]
+
+    x: FloatArray | None = None
+    names: tuple[str, ...] = ()
+    if design and plain:
+        # Coded with an intercept, as R codes a Cox design (treatment contrasts), which
+        # is then dropped: the baseline hazard plays its part.
+        mm = model_matrix(
+            "1 + " + " + ".join(plain),
+            sub,
+            context={"factor": _categorical()},
+            na_action="ignore",
+            output="numpy",
+        )
+        column_names = list(mm.model_spec.column_names)
+        keep_cols = [j for j, c in enumerate(column_names) if c != "Intercept"]
+        x = np.ascontiguousarray(np.asarray(mm, dtype=np.float64)[:, keep_cols])
+        names = tuple(_r_name(column_names[j]) for j in keep_cols)
+
+    event = np.asarray(kept(event_raw))
+    if binary_event and survival and event.size:
+        ev = np.asarray(event, dtype=np.float64)
+        if set(np.unique(ev).tolist()) <= {1.0, 2.0}:
+            event = (ev == 2.0).astype(np.float64)  # R Surv(): 1 = censored, 2 = event
+    strata = specials["strata"]
+    cluster = specials["cluster"]
+    offsets = specials["offset"]
+    return ModelFrame(
+        formula=formula,
+        time=np.asarray(kept(time_raw), dtype=np.float64),
+        event=event,
+        entry=None if entry_raw is None else np.asarray(kept(entry_raw), dtype=np.float64),
+        X=x,
+        names=names,
+        groups=tuple(np.asarray(kept(g)) for g in group_cols),
+        group_names=tuple(plain) if not design else (),
+        strata=None if not strata else np.asarray(kept(_combine(strata))),
+        cluster=None if not cluster else np.asarray(kept(_combine(cluster))),
+        offset=None
+        if not offsets
+        else np.asarray(kept(np.sum([np.asarray(o, np.float64) for o in offsets], axis=0))),
+        weights=None if weight_raw is None else np.asarray(kept(weight_raw), dtype=np.float64),
+        index=sub.index,
+        n_dropped=n_dropped,
+    )
+
+
+def _categorical() -> Any:
+    from formulaic.transforms.contrasts import C
+
+    return C
+
+
+def group_labels(frame: ModelFrame) -> tuple[NDArray[Any], list[Hashable], list[str]]:
+    """Group code per row, the sorted group keys and R's labels (``"trt=1"``)."""
+    if not frame.groups:
+        raise ValueError("the formula has no grouping variable on the right-hand side")
+    if len(frame.groups) == 1:
+        keys_arr, codes = np.unique(frame.groups[0], return_inverse=True)
+        keys: list[Hashable] = [k.item() if hasattr(k, "item") else k for k in keys_arr]
+        labels = [f"{frame.group_names[0]}={k}" for k in keys]
+        return codes, keys, labels
+    uniques = [np.unique(g, return_inverse=True) for g in frame.groups]
+    combined = np.ravel_multi_index([u[1] for u in uniques], [len(u[0]) for u in uniques])
+    present, codes = np.unique(combined, return_inverse=True)
+    keys, labels = [], []
+    for flat in present.tolist():
+        idx = np.unravel_index(flat, [len(u[0]) for u in uniques])
+        values = tuple(
+            u[0][i].item() if hasattr(u[0][i], "item") else u[0][i]
+            for u, i in zip(uniques, idx, strict=True)
+        )
+        keys.append(values)
+        labels.append(
+            ", ".join(f"{nm}={v}" for nm, v in zip(frame.group_names, values, strict=True))
+        )
+    return codes, keys, labels
+
+
+# --------------------------------------------------------------------------- front ends
+
+
+def _no_arrays(fn_name: str, args: tuple[Any, ...], options: Mapping[str, Any]) -> None:
+    if args:
+        raise TypeError(
+            f"{fn_name}(formula, data=...) takes no further positional arguments; "
+            "pass options by keyword"
+        )
+    for key in ("time", "event", "X", "group", "strata", "cluster", "entry", "offset"):
+        if key in options:
+            raise TypeError(f"{key}= comes from the formula; remove it from the call")
+
+
+def _data(options: dict[str, Any], fn_name: str) -> pd.DataFrame:
+    if "data" not in options:
+        raise TypeError(f"{fn_name}(formula, data=df): data is missing")
+    return options.pop("data")
+
+
+def _cox(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "cox")
+    _no_arrays("cox", args, options)
+    frame = model_frame(formula, data, weights=options.pop("weights", None))
+    if frame.X is None:
+        raise ValueError("the formula has no covariates: a Cox model needs at least one")
+    fit = fn(
+        frame.time,
+        frame.event,
+        frame.X,
+        strata=frame.strata,
+        weights=frame.weights,
+        cluster=frame.cluster,
+        entry=frame.entry,
+        offset=frame.offset,
+        names=frame.names,
+        **options,
+    )
+    return replace(fit, formula=formula, n_dropped=frame.n_dropped)
+
+
+def _kaplan_meier(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    from .km import KaplanMeierGroups
+
+    data = _data(options, "kaplan_meier")
+    _no_arrays("kaplan_meier", args, options)
+    frame = model_frame(formula, data, design=False, weights=options.pop("weights", None))
+    if frame.strata is not None or frame.cluster is not None or frame.offset is not None:
+        raise ValueError("kaplan_meier formulas take grouping variables only (no specials)")
+    if not frame.groups:
+        fit = fn(frame.time, frame.event, weights=frame.weights, entry=frame.entry, **options)
+        return replace(fit, formula=formula, n_dropped=frame.n_dropped)
+    codes, keys, labels = group_labels(frame)
+    curves = {}
+    for k, key in enumerate(keys):
+        rows = codes == k
+        curves[key] = fn(
+            frame.time[rows],
+            frame.event[rows],
+            weights=None if frame.weights is None else frame.weights[rows],
+            entry=None if frame.entry is None else frame.entry[rows],
+            **options,
+        )
+    return KaplanMeierGroups(
+        curves=curves, labels=tuple(labels), formula=formula, n_dropped=frame.n_dropped
+    )
+
+
+def _logrank(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "logrank")
+    _no_arrays("logrank", args, options)
+    frame = model_frame(formula, data, design=False, weights=options.pop("weights", None))
+    codes, _, labels = group_labels(frame)
+    fit = fn(frame.time, frame.event, codes, strata=frame.strata, weights=frame.weights, **options)
+    return replace(fit, groups=tuple(labels), formula=formula, n_dropped=frame.n_dropped)
+
+
+def _aalen_johansen(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "aalen_johansen")
+    _no_arrays("aalen_johansen", args, options)
+    frame = model_frame(
+        formula, data, design=False, weights=options.pop("weights", None), binary_event=False
+    )
+    if frame.groups:
+        codes, keys, _ = group_labels(frame)
+        return {
+            key: fn(
+                frame.time[codes == k],
+                frame.event[codes == k],
+                weights=None if frame.weights is None else frame.weights[codes == k],
+                entry=None if frame.entry is None else frame.entry[codes == k],
+                **options,
+            )
+            for k, key in enumerate(keys)
+        }
+    return fn(frame.time, frame.event, weights=frame.weights, entry=frame.entry, **options)
+
+
+def _gray_test(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "gray_test")
+    _no_arrays("gray_test", args, options)
+    frame = model_frame(formula, data, design=False, binary_event=False)
+    codes, _, labels = group_labels(frame)
+    fit = fn(frame.time, frame.event, codes, strata=frame.strata, **options)
+    return replace(fit, groups=tuple(labels))
+
+
+def _fine_gray(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "fine_gray")
+    _no_arrays("fine_gray", args, options)
+    frame = model_frame(formula, data, binary_event=False)
+    if frame.X is None:
+        raise ValueError("the formula has no covariates")
+    if frame.strata is not None or frame.cluster is not None or frame.offset is not None:
+        raise ValueError("fine_gray formulas take covariates only (no specials)")
+    fit = fn(frame.time, frame.event, frame.X, **options)
+    return replace(fit, names=frame.names, formula=formula, n_dropped=frame.n_dropped)
+
+
+def _propensity_score(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "propensity_score")
+    _no_arrays("propensity_score", args, options)
+    frame = model_frame(formula, data, survival=False)
+    if frame.X is None:
+        raise ValueError("the formula has no covariates")
+    fit = fn(frame.X, frame.event, **options)
+    return replace(fit, names=("(Intercept)", *frame.names), n_dropped=frame.n_dropped)
+
+
+def _iptw_weights(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    """``treated ~ covariates``: fit the propensity model, then the weights (a Series
+    aligned with ``data``; NaN on rows dropped for missing values)."""
+    import pandas as pd
+
+    from .causal import propensity_score
+
+    data = _data(options, "iptw_weights")
+    _no_arrays("iptw_weights", args, options)
+    frame = model_frame(formula, data, survival=False)
+    if frame.X is None:
+        raise ValueError("the formula has no covariates")
+    model = propensity_score(frame.X, frame.event)
+    w = fn(model.ps, frame.event, **options)
+    return pd.Series(w, index=frame.index, name="iptw").reindex(data.index)
+
+
+def _rmst(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "rmst")
+    _no_arrays("rmst", args, options)
+    frame = model_frame(formula, data, design=False)
+    if frame.strata is not None or frame.cluster is not None or frame.offset is not None:
+        raise ValueError("rmst formulas take grouping variables only (no specials)")
+    if frame.entry is not None:
+        raise ValueError("rmst takes right-censored data: Surv(time, status)")
+    if not frame.groups:
+        return fn(frame.time, frame.event, **options)
+    codes, _, labels = group_labels(frame)
+    fit = fn(frame.time, frame.event, group=codes, **options)
+    return replace(fit, groups=tuple(labels))
+
+
+def _survreg(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -> Any:
+    data = _data(options, "survreg")
+    _no_arrays("survreg", args, options)
+    frame = model_frame(formula, data, weights=options.pop("weights", None))
+    if frame.strata is not None or frame.cluster is not None or frame.offset is not None:
+        raise ValueError("survreg formulas take covariates only (no specials)")
+    if frame.entry is not None:
+        raise ValueError("survreg takes right-censored data: Surv(time, status)")
+    fit = fn(frame.time, frame.event, frame.X, weights=frame.weights, names=frame.names, **options)
+    return replace(fit, formula=formula, n_dropped=frame.n_dropped)
+
+
+FRONT_ENDS: dict[str, Callable[..., Any]] = {
+    "rmst": _rmst,
+    "survreg": _survreg,
+    "cox": _cox,
+    "kaplan_meier": _kaplan_meier,
+    "logrank": _logrank,
+    "aalen_johansen": _aalen_johansen,
+    "gray_test": _gray_test,
+    "fine_gray": _fine_gray,
+    "propensity_score": _propensity_score,
+    "iptw_weights": _iptw_weights,
+}
