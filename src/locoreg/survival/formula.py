@@ -34,13 +34,14 @@ FloatArray = NDArray[np.float64]
 _SPECIALS = ("strata", "cluster", "offset")
 _SPECIAL = re.compile(r"^\s*(strata|cluster|offset)\s*\((.*)\)\s*$", re.S)
 _SURV = re.compile(r"^\s*Surv\s*\((.*)\)\s*$", re.S)
-_TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
+_LEVEL = re.compile(r"\[(?:T\.)?([^\]]*)\]")
 _FUNCTIONS: dict[str, Any] = {
     "log": np.log,
     "exp": np.exp,
     "sqrt": np.sqrt,
     "abs": np.abs,
     "np": np,
+    "I": lambda value: value,  # formulaic's/R's "as is"
 }
 
 
@@ -118,6 +119,10 @@ def _evaluate(expr: str, data: pd.DataFrame, role: str) -> NDArray[Any]:
     if name in data.columns:
         return data[name].to_numpy()
     code = re.sub(r"`([^`]*)`", lambda m: f"__column__({m.group(1)!r})", text)
+    for column in (str(c) for c in data.columns if "." in str(c)):  # R names as ph.ecog
+        code = re.sub(
+            r"(?<![\w.'])" + re.escape(column) + r"(?![\w.'])", f"__column__({column!r})", code
+        )
     scope = _Columns(data)
     try:
         value = eval(code, {"__builtins__": {}, "__column__": lambda k: scope[k]}, scope)
@@ -167,8 +172,8 @@ def _split_formula(formula: str) -> tuple[str, str]:
 
 
 def _r_name(name: str) -> str:
-    """formulaic's ``sex[T.male]`` -> R's ``sexmale``."""
-    return _TREATMENT.sub(r"\1", name)
+    """formulaic's ``sex[T.male]`` (or ``sex[male]`` in full coding) -> R's ``sexmale``."""
+    return _LEVEL.sub(r"\1", name)
 
 
 def model_frame(

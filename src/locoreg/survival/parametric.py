@@ -143,6 +143,22 @@ def _derivatives(
     return g, g1, g2
 
 
+def _ascent_step(info: FloatArray, grad: FloatArray) -> FloatArray:
+    """Newton step ``I^-1 u``; far from the optimum, where I is not positive definite, a
+    Levenberg–Marquardt shift ``(I + lambda diag(I))^-1 u`` keeps it an ascent direction."""
+    scale = np.maximum(np.abs(np.diag(info)), 1e-12)
+    shift = 0.0
+    for _ in range(40):
+        try:
+            return np.asarray(
+                linalg.cho_solve(linalg.cho_factor(info + shift * np.diag(scale)), grad),
+                dtype=np.float64,
+            )
+        except linalg.LinAlgError:
+            shift = 1e-4 if shift == 0.0 else shift * 10.0
+    return grad / scale
+
+
 def _newton(
     x: FloatArray,
     y: FloatArray,
@@ -182,11 +198,7 @@ def _newton(
     theta = np.concatenate([np.asarray(beta0, dtype=np.float64), start])
     loglik, grad, info = evaluate(theta)
     for iteration in range(1, max_iter + 1):
-        try:
-            step = linalg.solve(info, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            step = linalg.lstsq(info, grad)[0]
-        new = theta + step
+        new = theta + _ascent_step(info, grad)
         new_loglik, new_grad, new_info = evaluate(new)
         halvings = 0
         while not (np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * abs(loglik)):
