@@ -193,7 +193,7 @@ def model_frame(
     plain column (a treatment indicator for the propensity model).
     """
     import pandas as pd
-    from formulaic import Formula, model_matrix
+    from formulaic import Formula
 
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -262,8 +262,8 @@ def model_frame(
     keep = np.ones(n, dtype=bool)
     for column in used:
         keep &= ~_missing(column)
-    if rhs_columns:
-        keep &= data[rhs_columns].notna().to_numpy().all(axis=1)
+    for name in rhs_columns:  # column by column: no sub-frame copy
+        keep &= data[name].notna().to_numpy()
     n_dropped = int(n - keep.sum())
     if n_dropped == n:
         raise ValueError("every row of data has a missing value in a column the formula uses")
@@ -275,19 +275,7 @@ def model_frame(
     x: FloatArray | None = None
     names: tuple[str, ...] = ()
     if design and plain:
-        # Coded with an intercept, as R codes a Cox design (treatment contrasts), which
-        # is then dropped: the baseline hazard plays its part.
-        mm = model_matrix(
-            "1 + " + " + ".join(plain),
-            sub,
-            context={"factor": _categorical()},
-            na_action="ignore",
-            output="numpy",
-        )
-        column_names = list(mm.model_spec.column_names)
-        keep_cols = [j for j, c in enumerate(column_names) if c != "Intercept"]
-        x = np.ascontiguousarray(np.asarray(mm, dtype=np.float64)[:, keep_cols])
-        names = tuple(_r_name(column_names[j]) for j in keep_cols)
+        x, names = _design(plain, sub)
 
     event = np.asarray(kept(event_raw))
     if binary_event and survival and event.size:
@@ -315,6 +303,59 @@ def model_frame(
         index=sub.index,
         n_dropped=n_dropped,
     )
+
+
+def _design(plain: list[str], data: pd.DataFrame) -> tuple[FloatArray, tuple[str, ...]]:
+    """Design matrix (columns in formulaic's term order) and R's column names.
+
+    Terms that are a numeric column used in no other term are copied straight from the
+    frame (one contiguous copy per column, the least a fit needs); the rest are coded by
+    formulaic with an intercept, as R codes a Cox design (treatment contrasts), which is
+    then dropped: the baseline hazard plays its part. A column that also appears in an
+    interaction stays with formulaic, whose coding of the interaction depends on it.
+    """
+    from formulaic import Formula, model_matrix
+
+    terms = [t for t in Formula(" + ".join(plain)) if str(t) != "1"]
+    factors = [[str(f.expr) for f in t.factors] for t in terms]
+    direct = set()
+    for k, names_k in enumerate(factors):
+        name = names_k[0].strip("`")
+        if (
+            len(names_k) == 1
+            and name in data.columns
+            and data[name].dtype.kind in "iuf"
+            and not any(names_k[0] in other for i, other in enumerate(factors) if i != k)
+        ):
+            direct.add(k)
+    coded: dict[str, tuple[FloatArray, list[str]]] = {}
+    rest = [str(t) for k, t in enumerate(terms) if k not in direct]
+    if rest:
+        mm = model_matrix(
+            "1 + " + " + ".join(rest),
+            data,
+            context={"factor": _categorical()},
+            na_action="ignore",
+            output="numpy",
+        )
+        values = np.asarray(mm, dtype=np.float64)
+        column_names = list(mm.model_spec.column_names)
+        for term, idx in mm.model_spec.term_indices.items():
+            coded[str(term)] = (values[:, list(idx)], [column_names[j] for j in idx])
+    width = len(direct) + sum(v.shape[1] for k, (v, _) in coded.items() if k != "1")
+    # Column-major: every column is written contiguously; the Cox fit sorts rows anyway.
+    x = np.empty((len(data), width), order="F")
+    names: list[str] = []
+    for k, term in enumerate(terms):
+        if k in direct:
+            name = factors[k][0].strip("`")
+            x[:, len(names)] = data[name].to_numpy(dtype=np.float64)
+            names.append(name)
+        else:
+            block, block_names = coded[str(term)]
+            x[:, len(names) : len(names) + block.shape[1]] = block
+            names.extend(_r_name(c) for c in block_names)
+    return x, tuple(names)
 
 
 def _categorical() -> Any:
