@@ -157,7 +157,7 @@ def km_figure(
             table.set_ylim(rows - 0.5, -1.2)
             table.axis("off")
             table.text(
-                0.0,
+                -0.04,
                 -1.0,
                 "Number at risk",
                 transform=table.get_yaxis_transform(),
@@ -171,7 +171,7 @@ def km_figure(
             for k, (label, fit) in enumerate(items):
                 colour = PALETTE[k % len(PALETTE)]
                 table.text(
-                    -0.02,
+                    -0.04,  # row labels clear of the counts at time 0
                     k,
                     label,
                     transform=table.get_yaxis_transform(),
