@@ -228,7 +228,7 @@ def format_survreg(fit: SurvregResult) -> str:
     )
     if fit.chisq is not None:
         lines.append(
-            f"\tChisq= {fit.chisq.statistic:.2f} on {fit.chisq.df} degrees of freedom, "
+            f"    Chisq= {fit.chisq.statistic:.2f} on {fit.chisq.df} degrees of freedom, "
             f"p= {_p(fit.chisq.p_value)}"
         )
     lines.append(f"Number of Newton-Raphson Iterations: {fit.iterations}")
