@@ -3,7 +3,10 @@
 ``@accepts_formula("cox")`` lets ``cox("Surv(time, status) ~ age", data=df)`` and the
 array form ``cox(time, event, X)`` share one public name. The wrapper costs one
 ``isinstance`` on the array path; pandas and formulaic are imported only when a formula
-is given (``locoreg.survival.formula``).
+is given (``locoreg.survival.formula``). For type checkers the wrapped function is a
+:class:`FormulaOrArrays`: the array signature unchanged, plus the formula overload, whose
+result type is the function's own unless ``returns`` names another (a curve per group,
+a pandas Series).
 """
 
 from __future__ import annotations
@@ -13,24 +16,34 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F")
 R_co = TypeVar("R_co", covariant=True)
+F_co = TypeVar("F_co", covariant=True)
 
 
-class FormulaOrArrays(Protocol[P, R_co]):
+class FormulaOrArrays(Protocol[P, R_co, F_co]):
     """A public function that takes either a formula and ``data`` or its arrays."""
 
     @overload
-    def __call__(self, formula: str, /, *, data: Any, **options: Any) -> R_co: ...
+    def __call__(self, formula: str, /, *, data: Any, **options: Any) -> F_co: ...
     @overload
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
 
 
+@overload
+def accepts_formula(name: str) -> Callable[[Callable[P, R]], FormulaOrArrays[P, R, R]]: ...
+@overload
 def accepts_formula(
-    name: str,
-) -> Callable[[Callable[P, R_co]], FormulaOrArrays[P, R_co]]:
-    """Route a call whose first argument is a str to ``formula.FRONT_ENDS[name]``."""
+    name: str, returns: type[F]
+) -> Callable[[Callable[P, R]], FormulaOrArrays[P, R, F]]: ...
+def accepts_formula(name: str, returns: Any = None) -> Any:
+    """Route a call whose first argument is a str to ``formula.FRONT_ENDS[name]``.
 
-    def decorate(fn: Callable[P, R_co]) -> FormulaOrArrays[P, R_co]:
+    ``returns`` only informs the type checker of the formula form's result type.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if args and isinstance(args[0], str):
@@ -39,6 +52,6 @@ def accepts_formula(
                 return FRONT_ENDS[name](fn, *args, **kwargs)
             return fn(*args, **kwargs)
 
-        return cast(FormulaOrArrays[P, R_co], wrapper)
+        return cast(Any, wrapper)
 
     return decorate

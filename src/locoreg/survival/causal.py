@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,6 +28,10 @@ from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import FloatArray, IntArray, as_float_vector, check_same_length
 
 MatchOrder = Literal["largest", "smallest", "data"]
+
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +134,9 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
-@accepts_formula("iptw_weights")  # formula front end: survival/formula.py
+@accepts_formula(  # formula front end: survival/formula.py; a Series aligned with data
+    "iptw_weights", returns=cast("type[pd.Series[float]]", object)
+)
 def iptw_weights(
     ps: ArrayLike,
     treated: ArrayLike,

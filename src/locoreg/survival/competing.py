@@ -24,7 +24,7 @@ weights G(t)/G(T_i) from the censoring Kaplan–Meier G, then a weighted Cox mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -90,7 +90,10 @@ class FineGrayData:
     weight: FloatArray
 
 
-@accepts_formula("aalen_johansen")  # formula front end: survival/formula.py
+@accepts_formula(  # formula front end: survival/formula.py; a dict by group with "~ g"
+    "aalen_johansen",
+    returns=cast("type[CumulativeIncidence | dict[Any, CumulativeIncidence]]", object),
+)
 def aalen_johansen(
     time: ArrayLike,
     event: ArrayLike,

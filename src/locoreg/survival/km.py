@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -325,7 +325,9 @@ class KaplanMeierGroups(Mapping[Any, KaplanMeier]):
         return "\n".join(lines).rstrip()
 
 
-@accepts_formula("kaplan_meier")  # formula front end: survival/formula.py
+@accepts_formula(  # formula front end: survival/formula.py; a curve per group with "~ g"
+    "kaplan_meier", returns=cast("type[KaplanMeier | KaplanMeierGroups]", object)
+)
 def kaplan_meier(
     time: ArrayLike,
     event: ArrayLike,
