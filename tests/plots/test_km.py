@@ -13,7 +13,7 @@ from locoreg.survival import kaplan_meier
 from plots.figure_checks import assert_png, gids, svg_ids
 
 VETERAN = Path(__file__).parents[1] / "fixtures" / "survival" / "veteran.csv"
-MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}
+MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".pdf": (b"%PDF-",), ".svg": (b"<?xml", b"<svg")}
 
 
 def curves():  # type: ignore[no-untyped-def]

@@ -84,12 +84,16 @@ def figure_svg(fig: Any, path: str | Path | None = None) -> str:
     ``path`` in the format of its suffix (:func:`save`). Closes a pyplot figure."""
     import matplotlib.pyplot as plt
 
-    save(fig, path)
+    if path is not None and Path(path).suffix.lower() != ".svg":
+        save(fig, path)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
+    svg = svg[svg.find("<svg") :]
+    if path is not None and Path(path).suffix.lower() == ".svg":
+        Path(path).write_text(svg, encoding="utf-8")  # the same text as inlined in HTML
+    return svg
 
 
 def ratio_ticks(lo: float, hi: float, min_ticks: int = 4) -> list[float]:

@@ -140,6 +140,7 @@ def propensity_score(
 def iptw_weights(
     ps: ArrayLike,
     treated: ArrayLike,
+    *,
     stabilized: bool = True,
     trim: tuple[float, float] | None = None,
 ) -> FloatArray:
@@ -234,6 +235,7 @@ def _greedy_without_replacement(
 def match_nearest(
     logit_ps: ArrayLike,
     treated: ArrayLike,
+    *,
     ratio: int = 1,
     caliper: float | None = 0.2,
     replace: bool = False,
@@ -272,7 +274,7 @@ def match_nearest(
 
 
 def standardized_mean_difference(
-    X: ArrayLike, treated: ArrayLike, weights: ArrayLike | None = None
+    X: ArrayLike, treated: ArrayLike, *, weights: ArrayLike | None = None
 ) -> FloatArray:
     """Standardised mean difference per column of ``X`` (treated minus control).
 
@@ -308,7 +310,7 @@ def _e(rr: float) -> float:
 
 
 def e_value(
-    hr: float, ci_low: float | None = None, ci_high: float | None = None, rare: bool = False
+    hr: float, ci_low: float | None = None, ci_high: float | None = None, *, rare: bool = False
 ) -> EValue:
     """E-value for a hazard ratio (VanderWeele & Ding 2017), as R ``EValue::evalues.HR``.
 

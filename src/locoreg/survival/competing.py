@@ -97,6 +97,7 @@ class FineGrayData:
 def aalen_johansen(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     entry: ArrayLike | None = None,
 ) -> CumulativeIncidence:
@@ -290,6 +291,7 @@ def gray_test(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
 ) -> GrayTest:
@@ -334,7 +336,7 @@ def gray_test(
     )
 
 
-def finegray_expand(time: ArrayLike, event: ArrayLike, cause: int = 1) -> FineGrayData:
+def finegray_expand(time: ArrayLike, event: ArrayLike, *, cause: int = 1) -> FineGrayData:
     """Weighted (start, stop] data of R ``finegray(Surv(time, factor(event)) ~ ., etype=cause)``.
 
     Rows with a competing event are extended beyond their event time over the intervals
@@ -398,6 +400,7 @@ def fine_gray(
     time: ArrayLike,
     event: ArrayLike,
     X: ArrayLike,
+    *,
     cause: int = 1,
     ties: Literal["efron", "breslow"] = "efron",
     robust: bool = True,
@@ -416,7 +419,7 @@ def fine_gray(
     x = np.asarray(X, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    fg = finegray_expand(time, event, cause)
+    fg = finegray_expand(time, event, cause=cause)
     check_same_length(np.asarray(time).shape[0], X=x)
     return cox(
         fg.stop,

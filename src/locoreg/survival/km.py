@@ -91,7 +91,7 @@ class KaplanMeier:
     median: float
     median_ci: tuple[float, float]
     conf_type: str
-    conf_level: float
+    level: float  # confidence level of the intervals
     variance: str
     start_time: float
     formula: str | None = None  # set by the formula front end (``survival.formula``)
@@ -208,10 +208,10 @@ def _findq(x: FloatArray, y: FloatArray, p: float) -> float:
 
 
 def _confint(
-    surv: FloatArray, se_log: FloatArray, conf_type: str, conf_level: float
+    surv: FloatArray, se_log: FloatArray, conf_type: str, level: float
 ) -> tuple[FloatArray, FloatArray]:
     """Pointwise limits exactly as R ``survfit_confint`` (NaN where R gives NA)."""
-    z = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
             half = z * se_log * surv
@@ -225,11 +225,11 @@ def _confint(
         return np.exp(-np.exp(loglog - se2)), np.exp(-np.exp(loglog + se2))
 
 
-def _check_options(conf_type: str, conf_level: float, variance: str | None) -> None:
+def _check_options(conf_type: str, level: float, variance: str | None) -> None:
     if conf_type not in _CONF_TYPES:
         raise ValueError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError("conf_level must lie strictly between 0 and 1")
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must lie strictly between 0 and 1")
     if variance not in (None, "greenwood", "robust"):
         raise ValueError("variance must be None, 'greenwood' or 'robust'")
 
@@ -331,11 +331,11 @@ class KaplanMeierGroups(Mapping[Any, KaplanMeier]):
 def kaplan_meier(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     conf_type: ConfType = "log-log",
-    conf_level: float = 0.95,
+    level: float = 0.95,
     entry: ArrayLike | None = None,
-    *,
     variance: Variance | None = None,
 ) -> KaplanMeier:
     """Kaplan–Meier survival curve as R ``survfit(Surv(entry, time, event) ~ 1, weights=)``.
@@ -349,7 +349,7 @@ def kaplan_meier(
     variance : ``"greenwood"`` or ``"robust"``; default as R (robust iff a weight is
         not an integer).
     """
-    _check_options(conf_type, conf_level, variance)
+    _check_options(conf_type, level, variance)
     data = validate(time, event, weights, entry)
     table = risk_table(data)
     var_kind = _default_variance(data, variance)
@@ -366,7 +366,7 @@ def kaplan_meier(
             _, inc, inv = _greenwood_terms(table)
             se = surv * np.sqrt(_ij_variance(data, table, inc, inv))
             se_log = np.where(se == 0, 0.0, se / surv)
-    lo, hi = _confint(surv, se_log, conf_type, conf_level)
+    lo, hi = _confint(surv, se_log, conf_type, level)
     start = 0.0  # R quantile.survfit: curves start at 0 unless start.time is given
     x = np.concatenate([[start], table.times])
     median = _findq(x, np.concatenate([[0.0], 1.0 - surv]), 0.5)
@@ -387,7 +387,7 @@ def kaplan_meier(
         median=median,
         median_ci=median_ci,
         conf_type=conf_type,
-        conf_level=conf_level,
+        level=level,
         variance=var_kind,
         start_time=start,
     )
@@ -396,9 +396,9 @@ def kaplan_meier(
 def nelson_aalen(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     entry: ArrayLike | None = None,
-    *,
     variance: Variance | None = None,
 ) -> NelsonAalen:
     """Nelson–Aalen cumulative hazard as R ``survfit(...)$cumhaz`` and ``$std.chaz``."""

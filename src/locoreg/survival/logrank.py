@@ -188,10 +188,10 @@ def logrank(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
-    *,
     weights: ArrayLike | None = None,
 ) -> LogRankResult:
     """K-sample (stratified) log-rank / Fleming–Harrington test, as R ``survdiff``.
@@ -293,11 +293,11 @@ def pairwise_logrank(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
     p_adjust_method: PAdjust = "holm",
-    *,
     weights: ArrayLike | None = None,
 ) -> PairwiseLogRank:
     """Log-rank test for every pair of groups (restricted to those two groups' rows).
@@ -322,9 +322,9 @@ def pairwise_logrank(
             t[mask],
             e[mask],
             g[mask],
-            None if s is None else s[mask],
-            rho,
-            gamma,
+            strata=None if s is None else s[mask],
+            rho=rho,
+            gamma=gamma,
             weights=None if w is None else w[mask],
         )
         pairs.append((a, b))

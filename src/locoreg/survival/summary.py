@@ -102,7 +102,7 @@ def km_table(fit: KaplanMeier, times: ArrayLike | None = None) -> pd.DataFrame:
     cum_events = np.concatenate([[0.0], np.cumsum(fit.events)])
     upto = cum_events[np.searchsorted(fit.times, t, side="right")]
     n_event = np.diff(np.concatenate([[0.0], upto]))
-    pct = f"{round(fit.conf_level * 100):d}%"
+    pct = f"{round(fit.level * 100):d}%"
     return pd.DataFrame(
         {
             "n.risk": at.at_risk,
@@ -122,7 +122,7 @@ def format_km(fit: KaplanMeier, label: str | None = None) -> str:
         lines.append(f"                {label}")
     n = float(fit.at_risk[0]) if fit.at_risk.size else 0.0
     lo, hi = fit.median_ci
-    pct = f"{round(fit.conf_level * 100):d}"
+    pct = f"{round(fit.level * 100):d}"
     lines.append(f"{'n':>6} {'events':>7} {'median':>7} {pct + 'LCL':>7} {pct + 'UCL':>7}")
     lines.append(
         f"{n:6.4g} {fit.events.sum():7.4g} {fit.median:7.4g} {lo:7.4g} {hi:7.4g}".replace(
