@@ -187,10 +187,36 @@ def model_frame(
 ) -> ModelFrame:
     """Evaluate ``formula`` on ``data`` as R ``model.frame`` + ``model.matrix``.
 
-    ``design``: code the right-hand side as a design matrix (regressions); otherwise keep
-    each right-hand side term as an uncoded column (curves and tests by group).
-    ``binary_event``: apply R's 1/2 status rule. ``survival=False``: the left-hand side is a
-    plain column (a treatment indicator for the propensity model).
+    Parameters
+    ----------
+    formula : str
+        ``"Surv(time, status) ~ terms"`` (or ``"y ~ terms"`` with ``survival=False``).
+    data : pandas.DataFrame
+        The columns the formula names.
+    design : bool
+        Code the right-hand side as a design matrix (regressions); otherwise keep each
+        right-hand side term as an uncoded column (curves and tests by group).
+    weights : str or array_like, optional
+        Case weights: a column name or one value per row of ``data``.
+    binary_event : bool
+        Apply R's 1/2 status rule (2 = event).
+    survival : bool
+        False: the left-hand side is a plain column (a treatment indicator).
+
+    Returns
+    -------
+    ModelFrame
+        The arrays, R's column names and ``n_dropped``.
+
+    Notes
+    -----
+    Treatment contrasts against the first level (R ``contr.treatment``); a row is dropped
+    when any used column is missing (R ``na.omit``).
+
+    References
+    ----------
+    Chambers JM, Hastie TJ. Statistical Models in S. Wadsworth 1992, ch. 2 (formulas,
+    model frames). formulaic: https://matthewwardrop.github.io/formulaic/
     """
     import pandas as pd
     from formulaic import Formula

@@ -342,12 +342,36 @@ def kaplan_meier(
 
     Parameters
     ----------
-    time, event : exit time and 0/1 event indicator (or booleans).
-    weights : optional non-negative case weights (R semantics: weighted counts).
-    conf_type : ``"log-log"`` (default), ``"log"`` or ``"plain"``.
-    entry : optional delayed-entry times (left truncation), ``entry < time``.
-    variance : ``"greenwood"`` or ``"robust"``; default as R (robust iff a weight is
-        not an integer).
+    time, event : array_like
+        Exit time and 0/1 event indicator (or booleans). Or a formula
+        ``"Surv(time, status) ~ group"`` with ``data=`` (one curve per group,
+        :class:`KaplanMeierGroups`).
+    weights : array_like, optional
+        Non-negative case weights (R semantics: weighted counts).
+    conf_type : {"log-log", "log", "plain"}
+        Pointwise CI transform (default ``"log-log"``; R's default is ``"log"``).
+    level : float
+        Confidence level of the intervals.
+    entry : array_like, optional
+        Delayed-entry times (left truncation), ``entry < time``.
+    variance : {"greenwood", "robust"}, optional
+        Default as R: robust (infinitesimal jackknife) iff a weight is not an integer.
+
+    Returns
+    -------
+    KaplanMeier
+        ``times``, ``survival``, ``ci_low``, ``ci_high``, ``at_risk``, ``median``...;
+        ``summary(times=)`` is R's ``summary(survfit, times=)``.
+
+    Notes
+    -----
+    ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)``; Greenwood
+    ``Var log S = sum d_j / (n_j (n_j - d_j))``; CIs and medians as in the module docstring.
+
+    References
+    ----------
+    Kaplan EL, Meier P. JASA 1958;53:457-81. Greenwood M. 1926. Kalbfleisch JD, Prentice RL.
+    The Statistical Analysis of Failure Time Data, 2nd ed., 2002.
     """
     _check_options(conf_type, level, variance)
     data = validate(time, event, weights, entry)
@@ -401,7 +425,30 @@ def nelson_aalen(
     entry: ArrayLike | None = None,
     variance: Variance | None = None,
 ) -> NelsonAalen:
-    """Nelson–Aalen cumulative hazard as R ``survfit(...)$cumhaz`` and ``$std.chaz``."""
+    """Nelson–Aalen cumulative hazard as R ``survfit(...)$cumhaz`` and ``$std.chaz``.
+
+    Parameters
+    ----------
+    time, event : array_like
+        Exit time and 0/1 event indicator.
+    weights, entry : array_like, optional
+        Case weights; delayed-entry times.
+    variance : {"greenwood", "robust"}, optional
+        Default as R (robust iff a weight is not an integer).
+
+    Returns
+    -------
+    NelsonAalen
+        ``cumulative_hazard`` and ``std_err`` at the distinct times.
+
+    Notes
+    -----
+    ``H(t) = sum_{t_j <= t} d_j / n_j``, ``Var H(t) = sum d_j / n_j^2``.
+
+    References
+    ----------
+    Nelson W. Technometrics 1972;14:945-66. Aalen O. Ann Stat 1978;6:701-26.
+    """
     _check_options("log", 0.95, variance)
     data = validate(time, event, weights, entry)
     table = risk_table(data)
@@ -424,8 +471,26 @@ def kaplan_meier_by_group(
 ) -> Mapping[Any, KaplanMeier]:
     """One Kaplan–Meier fit per level of ``group`` (sorted levels), as ``survfit(~ group)``.
 
-    ``options`` are passed to :func:`kaplan_meier`; ``weights``/``entry`` arrays are
-    split with the data.
+    Parameters
+    ----------
+    time, event, group : array_like
+        Exit time, 0/1 event indicator and group per row.
+    **options
+        Passed to :func:`kaplan_meier`; ``weights``/``entry`` arrays are split with the data.
+
+    Returns
+    -------
+    Mapping
+        Group level -> :class:`KaplanMeier`. The formula form
+        ``kaplan_meier("Surv(t, s) ~ g", data=df)`` gives the same curves with R's labels.
+
+    Notes
+    -----
+    Each curve is :func:`kaplan_meier` on the rows of its group.
+
+    References
+    ----------
+    Kaplan EL, Meier P. JASA 1958;53:457-81.
     """
     g = np.asarray(group)
     t = np.asarray(time)
