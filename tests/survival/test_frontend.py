@@ -182,6 +182,27 @@ def test_competing_and_weighting_formulas() -> None:
     assert len(w) == len(lung) and int(w.isna().sum()) == 1
 
 
+def test_factor_of_a_float_column_is_named_as_r_names_it() -> None:
+    fit = cox("Surv(time, status) ~ factor(ph.ecog)", data=frame("lung").query("`ph.ecog` < 3"))
+    assert fit.names == ("factor(ph.ecog)1", "factor(ph.ecog)2")  # R: levels 0, 1, 2
+
+
+def test_gray_and_grouped_aalen_johansen_formulas_equal_the_arrays() -> None:
+    from locoreg.survival import gray_test
+
+    ovarian = frame("ovarian")
+    by_formula = gray_test("Surv(futime, fustat) ~ rx", data=ovarian)
+    by_arrays = gray_test(ovarian["futime"], ovarian["fustat"], ovarian["rx"])
+    np.testing.assert_array_equal(by_formula.statistic, by_arrays.statistic)
+    assert by_formula.groups == ("rx=1", "rx=2")
+    curves = aalen_johansen("Surv(futime, fustat) ~ rx", data=ovarian)
+    assert isinstance(curves, dict) and sorted(curves) == [1, 2]
+    one = aalen_johansen(
+        ovarian["futime"][ovarian["rx"] == 2], ovarian["fustat"][ovarian["rx"] == 2]
+    )
+    np.testing.assert_array_equal(curves[2].cumulative_incidence, one.cumulative_incidence)
+
+
 def test_bad_formulas_name_the_problem() -> None:
     lung = frame("lung")
     with pytest.raises(ValueError, match="Surv"):
@@ -192,6 +213,10 @@ def test_bad_formulas_name_the_problem() -> None:
         cox("Surv(time, status) ~ age")
     with pytest.raises(ValueError, match="no covariates"):
         cox("Surv(time, status) ~ strata(sex)", data=lung)
+    with pytest.raises(TypeError, match="names= comes from the formula"):
+        cox("Surv(time, status) ~ age", data=lung, names=["a"])
+    with pytest.raises(ValueError, match="intercept"):
+        cox("Surv(time, status) ~ age - 1", data=lung)
 
 
 def test_result_dataclasses_compare_by_identity() -> None:

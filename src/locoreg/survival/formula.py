@@ -172,8 +172,10 @@ def _split_formula(formula: str) -> tuple[str, str]:
 
 
 def _r_name(name: str) -> str:
-    """formulaic's ``sex[T.male]`` (or ``sex[male]`` in full coding) -> R's ``sexmale``."""
-    return _LEVEL.sub(r"\1", name)
+    """formulaic's ``sex[T.male]`` (or ``sex[male]`` in full coding) -> R's ``sexmale``;
+    a whole-number level of a float column (read with NaN) reads as R prints it: ``1``."""
+    name = _LEVEL.sub(lambda m: re.sub(r"^(-?\d+)\.0$", r"\1", m.group(1)), name)
+    return name.replace("`", "")
 
 
 def model_frame(
@@ -342,7 +344,12 @@ def _design(plain: list[str], data: pd.DataFrame) -> tuple[FloatArray, tuple[str
     """
     from formulaic import Formula, model_matrix
 
-    terms = [t for t in Formula(" + ".join(plain)) if str(t) != "1"]
+    rhs = " + ".join(plain)
+    for column in (str(c) for c in data.columns if "." in str(c)):
+        # R names such as ph.ecog: quoted, so that formulaic reads factor(ph.ecog) as a
+        # column and not as attribute ecog of a variable ph.
+        rhs = re.sub(r"(?<![\w.`])" + re.escape(column) + r"(?![\w.`])", f"`{column}`", rhs)
+    terms = [t for t in Formula(rhs) if str(t) != "1"]
     factors = [[str(f.expr) for f in t.factors] for t in terms]
     direct = set()
     for k, names_k in enumerate(factors):
@@ -425,7 +432,7 @@ def _no_arrays(fn_name: str, args: tuple[Any, ...], options: Mapping[str, Any]) 
             f"{fn_name}(formula, data=...) takes no further positional arguments; "
             "pass options by keyword"
         )
-    for key in ("time", "event", "X", "group", "strata", "cluster", "entry", "offset"):
+    for key in ("time", "event", "X", "group", "strata", "cluster", "entry", "offset", "names"):
         if key in options:
             raise TypeError(f"{key}= comes from the formula; remove it from the call")
 
