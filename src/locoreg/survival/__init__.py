@@ -1,5 +1,7 @@
 """Survival engine: numpy/scipy (and numba kernels, loaded on first use), arrays in, frozen
-dataclasses out. Design, validation and differences from R: docs/survival.md.
+dataclasses out; every fit also takes R's formula and a DataFrame
+(``cox("Surv(time, status) ~ age + strata(inst)", data=df)``, ``survival/formula.py``).
+Design, validation and differences from R: docs/survival.md.
 
 Names are resolved lazily so that ``import locoreg.survival`` costs nothing until
 a function is used. To export a new public name, add it to ``_EXPORTS``.
