@@ -182,6 +182,16 @@ def test_competing_and_weighting_formulas() -> None:
     assert len(w) == len(lung) and int(w.isna().sum()) == 1
 
 
+def test_status_coded_one_two_as_r_surv() -> None:
+    lung = frame("lung")
+    recoded = lung.assign(status=lung["status"] - 1)  # 0/1
+    a = kaplan_meier("Surv(time, status) ~ 1", data=lung)
+    b = kaplan_meier("Surv(time, status) ~ 1", data=recoded)
+    np.testing.assert_array_equal(a.survival, b.survival)
+    all_events = kaplan_meier("Surv(time, status) ~ 1", data=recoded.assign(status=1))
+    assert all_events.events.sum() == len(lung)  # all 1: events, as R (no 1/2 coding)
+
+
 def test_factor_of_a_float_column_is_named_as_r_names_it() -> None:
     fit = cox("Surv(time, status) ~ factor(ph.ecog)", data=frame("lung").query("`ph.ecog` < 3"))
     assert fit.names == ("factor(ph.ecog)1", "factor(ph.ecog)2")  # R: levels 0, 1, 2

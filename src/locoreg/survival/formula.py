@@ -308,8 +308,9 @@ def model_frame(
     event = np.asarray(kept(event_raw))
     if binary_event and survival and event.size:
         ev = np.asarray(event, dtype=np.float64)
-        if set(np.unique(ev).tolist()) <= {1.0, 2.0}:
-            event = (ev == 2.0).astype(np.float64)  # R Surv(): 1 = censored, 2 = event
+        if set(np.unique(ev).tolist()) == {1.0, 2.0}:
+            # R Surv(): a status with min 1 and max 2 means 1 = censored, 2 = event
+            event = (ev == 2.0).astype(np.float64)
     strata = specials["strata"]
     cluster = specials["cluster"]
     offsets = specials["offset"]
