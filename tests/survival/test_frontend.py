@@ -213,6 +213,20 @@ def test_gray_and_grouped_aalen_johansen_formulas_equal_the_arrays() -> None:
     np.testing.assert_array_equal(curves[2].cumulative_incidence, one.cumulative_incidence)
 
 
+def test_lifelines_dataframe_form_equals_the_formula() -> None:
+    lung = frame("lung")[["time", "status", "age", "sex", "ph.ecog", "inst", "wt"]]
+    by_frame = cox(lung, duration_col="time", event_col="status", strata="inst", weights="wt")
+    by_formula = cox(
+        "Surv(time, status) ~ age + sex + ph.ecog + strata(inst)", data=lung, weights="wt"
+    )
+    assert by_frame.names == by_formula.names == ("age", "sex", "ph.ecog")
+    np.testing.assert_array_equal(by_frame.coef, by_formula.coef)
+    aft = survreg(lung[["time", "status", "age"]], duration_col="time", event_col="status")
+    assert aft.names == ("(Intercept)", "age")
+    with pytest.raises(TypeError, match="event_col"):
+        cox(lung, duration_col="time")
+
+
 def test_bad_formulas_name_the_problem() -> None:
     lung = frame("lung")
     with pytest.raises(ValueError, match="Surv"):

@@ -597,6 +597,50 @@ def _survreg(fn: Callable[..., Any], formula: str, *args: Any, **options: Any) -
     return replace(fit, formula=formula, n_dropped=frame.n_dropped)
 
 
+def from_columns(
+    fn_name: str,
+    data: pd.DataFrame,
+    *args: Any,
+    duration_col: str | None = None,
+    event_col: str | None = None,
+    entry_col: str | None = None,
+    strata: str | list[str] | None = None,
+    cluster: str | None = None,
+    **options: Any,
+) -> tuple[str, dict[str, Any]]:
+    """The formula of lifelines' DataFrame form: ``cox(df, duration_col="T",
+    event_col="E")`` is ``cox("Surv(T, E) ~ <every other column>", data=df)``;
+    ``entry_col`` gives (start, stop] rows, ``strata``/``cluster`` name columns, and a
+    ``weights`` column name is left out of the covariates."""
+    if fn_name not in ("cox", "survreg"):
+        raise TypeError(f"{fn_name}() takes a formula with data=, not a DataFrame first")
+    if args:
+        raise TypeError(f"{fn_name}(df, ...) takes options by keyword only")
+    if duration_col is None or event_col is None:
+        raise TypeError(f"{fn_name}(df, duration_col=..., event_col=...): both are needed")
+    stratum_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    weights = options.get("weights")
+    special = [entry_col, duration_col, event_col, cluster, *stratum_cols]
+    special += [weights] if isinstance(weights, str) else []
+    for name in special:
+        if name is not None and name not in data.columns:
+            raise ValueError(f"{name!r} is not a column of the DataFrame")
+    covariates = [c for c in data.columns if c not in special]
+    if not covariates:
+        raise ValueError("the DataFrame has no covariate columns besides the named ones")
+
+    def q(name: Any) -> str:
+        return f"`{name}`"
+
+    surv = ", ".join(q(c) for c in (entry_col, duration_col, event_col) if c is not None)
+    rhs = [q(c) for c in covariates]
+    if stratum_cols:
+        rhs.append(f"strata({', '.join(q(c) for c in stratum_cols)})")
+    if cluster is not None:
+        rhs.append(f"cluster({q(cluster)})")
+    return f"Surv({surv}) ~ {' + '.join(rhs)}", {"data": data, **options}
+
+
 FRONT_ENDS: dict[str, Callable[..., Any]] = {
     "rmst": _rmst,
     "survreg": _survreg,
