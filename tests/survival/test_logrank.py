@@ -24,7 +24,9 @@ def _opt(x: Any) -> Any:
 
 @pytest.mark.parametrize("case", REF["survdiff"], ids=[c["label"] for c in REF["survdiff"]])
 def test_logrank_matches_survdiff(case: dict[str, Any]) -> None:
-    res = logrank(case["time"], case["event"], case["group"], _opt(case["strata"]), rho=case["rho"])
+    res = logrank(
+        case["time"], case["event"], case["group"], strata=_opt(case["strata"]), rho=case["rho"]
+    )
     assert res.df == case["df"]
     np.testing.assert_allclose(res.statistic, case["chisq"], rtol=RTOL)
     np.testing.assert_allclose(res.p_value, case["p"], rtol=RTOL)
@@ -47,7 +49,7 @@ def test_integer_weights_match_survdiff_on_replicated_rows(case: dict[str, Any])
         case["time"],
         case["event"],
         case["group"],
-        _opt(case.get("strata")),  # R drops a NULL list element
+        strata=_opt(case.get("strata")),  # R drops a NULL list element
         rho=case["rho"],
         weights=case["weights"],
     )
@@ -148,12 +150,12 @@ def test_duplicated_rows_with_half_weight_change_nothing(
 
 def test_unit_weights_take_the_same_answer_as_no_weights() -> None:
     case = REF["survdiff"][-1]  # three groups, two strata, rho = 0.5
-    a = logrank(case["time"], case["event"], case["group"], case["strata"], rho=0.5)
+    a = logrank(case["time"], case["event"], case["group"], strata=case["strata"], rho=0.5)
     b = logrank(
         case["time"],
         case["event"],
         case["group"],
-        case["strata"],
+        strata=case["strata"],
         rho=0.5,
         weights=np.ones(len(case["time"])),
     )

@@ -312,7 +312,9 @@ def multiverse(
     file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write the specification curve (SVG)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write the specification curve (.svg, .png or .pdf)."
+    ),
     report: Path | None = typer.Option(
         None, "--report", help="Also run the ladder and write the HTML report with the curve."
     ),
@@ -326,6 +328,8 @@ def multiverse(
     from locoreg.cohort.multiverse import EXCLUSIONS, default_specs
 
     _check_output(plot, "--plot")
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--plot: {plot.name} must end in .svg, .png or .pdf")
     _check_output(report, "--report")
     wanted = [e.strip() for e in exclusions.split(",") if e.strip()]
     unknown = [e for e in wanted if e not in EXCLUSIONS]
@@ -345,8 +349,9 @@ def multiverse(
         evidence = randomised_trials()
         pooled = evidence.pooled
         if plot is not None:
-            svg = speccurve_svg(result, pooled.hr if pooled else None)
-            _write(plot, "--plot", lambda: plot.write_text(svg, encoding="utf-8"))
+            _write(
+                plot, "--plot", lambda: speccurve_svg(result, pooled.hr if pooled else None, plot)
+            )
     if report is not None:
         from locoreg.cohort.ladder import run_ladder
         from locoreg.report.cohort import write_cohort_report

@@ -6,9 +6,35 @@ Names are resolved lazily so that ``import locoreg.fhir`` loads neither
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locoreg._lazy import lazy_attribute
+
+if TYPE_CHECKING:  # what mypy sees; tests/test_lazy_exports.py keeps it equal to _EXPORTS
+    from .auth import (
+        AuthError as AuthError,
+    )
+    from .auth import (
+        JwtVerifier as JwtVerifier,
+    )
+    from .auth import (
+        cds_jwt_enabled as cds_jwt_enabled,
+    )
+    from .cards import (
+        assessment_card as assessment_card,
+    )
+    from .cards import (
+        missing_data_card as missing_data_card,
+    )
+    from .fetch import (
+        gather_bundle as gather_bundle,
+    )
+    from .mapping import (
+        bundle_to_patient as bundle_to_patient,
+    )
+    from .mapping import (
+        bundle_to_patient_input as bundle_to_patient_input,
+    )
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule

@@ -6,9 +6,59 @@ To export a new public name, add it to ``_EXPORTS``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locoreg._lazy import lazy_attribute
+
+if TYPE_CHECKING:  # what mypy sees; tests/test_lazy_exports.py keeps it equal to _EXPORTS
+    from .bias import (
+        egger_test as egger_test,
+    )
+    from .bias import (
+        rank_test as rank_test,
+    )
+    from .bias import (
+        trim_fill as trim_fill,
+    )
+    from .effects import (
+        log_hr_from_ci as log_hr_from_ci,
+    )
+    from .escalc import (
+        escalc as escalc,
+    )
+    from .escalc import (
+        log_hr_from_logrank as log_hr_from_logrank,
+    )
+    from .escalc import (
+        log_odds_ratio as log_odds_ratio,
+    )
+    from .escalc import (
+        log_risk_ratio as log_risk_ratio,
+    )
+    from .escalc import (
+        risk_difference as risk_difference,
+    )
+    from .result import (
+        MetaResult as MetaResult,
+    )
+    from .rma import (
+        rma as rma,
+    )
+    from .sensitivity import (
+        cumulative as cumulative,
+    )
+    from .sensitivity import (
+        influence as influence,
+    )
+    from .sensitivity import (
+        leave_one_out as leave_one_out,
+    )
+    from .subgroup import (
+        SubgroupResult as SubgroupResult,
+    )
+    from .subgroup import (
+        subgroup_analysis as subgroup_analysis,
+    )
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule

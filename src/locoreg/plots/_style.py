@@ -7,6 +7,7 @@ be searched, copied and read by screen readers.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,23 @@ def save(fig: Figure, path: str | Path | None) -> None:
         raise ValueError(f"path: {out.name!r} must end in .svg, .png or .pdf")
     with style():
         fig.savefig(out, format=fmt, dpi=200, bbox_inches="tight", pad_inches=0.08)
+
+
+def figure_svg(fig: Any, path: str | Path | None = None) -> str:
+    """The SVG text of a figure, for inlining in HTML (no XML prolog); also written to
+    ``path`` in the format of its suffix (:func:`save`). Closes a pyplot figure."""
+    import matplotlib.pyplot as plt
+
+    if path is not None and Path(path).suffix.lower() != ".svg":
+        save(fig, path)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.find("<svg") :]
+    if path is not None and Path(path).suffix.lower() == ".svg":
+        Path(path).write_text(svg, encoding="utf-8")  # the same text as inlined in HTML
+    return svg
 
 
 def ratio_ticks(lo: float, hi: float, min_ticks: int = 4) -> list[float]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from locoreg.plots.km import figure_svg
+from locoreg.plots._style import figure_svg
 
 
 def love_plot(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from locoreg.plots.km import figure_svg
+from locoreg.plots._style import figure_svg
 
 HR_TICKS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
 

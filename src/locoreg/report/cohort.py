@@ -272,7 +272,10 @@ def _hr_ticks(ax: Any, low: float, high: float) -> None:
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
 
 
-def speccurve_svg(multiverse: MultiverseResult, reference: float | None) -> str:
+def speccurve_svg(
+    multiverse: MultiverseResult, reference: float | None, path: Path | None = None
+) -> str:
+    """The specification curve as SVG text; also written to ``path`` (.svg, .png, .pdf)."""
     from locoreg.plots.speccurve import specification_curve
 
     ok = multiverse.ok()
@@ -288,6 +291,7 @@ def speccurve_svg(multiverse: MultiverseResult, reference: float | None) -> str:
         [RUNG[r.spec.method].handles_immortal_time for r in ok],
         reference=reference,
         reference_label="pooled RCTs" if reference is not None else "",
+        path=path,
     )
 
 

@@ -19,17 +19,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import FloatArray, IntArray, as_float_vector, check_same_length
 
 MatchOrder = Literal["largest", "smallest", "data"]
 
 
-@dataclass(frozen=True)
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True, eq=False)
 class PropensityModel:
     """Fitted logistic model; ``coef[0]`` is the intercept."""
 
@@ -39,9 +44,11 @@ class PropensityModel:
     logit: FloatArray
     deviance: float
     iterations: int
+    names: tuple[str, ...] = ()  # "(Intercept)" then the covariates, from a formula
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MatchResult:
     """Matched sets: row r pairs ``treated[r]`` with ``controls[r, :]`` (-1 = no match)."""
 
@@ -60,7 +67,7 @@ class MatchResult:
         return int(np.count_nonzero((self.controls >= 0).any(axis=1)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EValue:
     """E-values for the point estimate and for the confidence limit closest to 1."""
 
@@ -89,14 +96,36 @@ def _as_matrix(X: ArrayLike) -> FloatArray:
     return x
 
 
+@accepts_formula("propensity_score")  # formula front end: survival/formula.py
 def propensity_score(
     X: ArrayLike, treated: ArrayLike, *, max_iter: int = 50, tol: float = 1e-10
 ) -> PropensityModel:
     """Logistic regression of treatment on ``X`` (intercept added), as R ``glm``.
 
-    Newton–Raphson on the log-likelihood, beta <- beta + (X'WX)^{-1} X'(y - p),
-    W = diag(p(1 - p)); stops when the relative change of the deviance is below ``tol``.
-    Standard errors from (X'WX)^{-1} at the solution.
+    Parameters
+    ----------
+    X : array_like
+        Covariates (n, p). Or a formula ``"treated ~ age + sex"`` with ``data=``.
+    treated : array_like
+        0/1 treatment indicator.
+    max_iter : int
+        Newton–Raphson iterations allowed.
+    tol : float
+        Relative change of the deviance at convergence (glm's ``epsilon`` rule).
+
+    Returns
+    -------
+    PropensityModel
+        ``coef`` (intercept first), ``se``, ``ps``, ``logit``, ``deviance``.
+
+    Notes
+    -----
+    ``beta <- beta + (X'WX)^{-1} X'(y - p)``, ``W = diag(p(1 - p))``; standard errors
+    from ``(X'WX)^{-1}`` at the solution.
+
+    References
+    ----------
+    Rosenbaum PR, Rubin DB. Biometrika 1983;70:41-55.
     """
     x = _as_matrix(X)
     y = _as_treatment(treated, x.shape[0]).astype(np.float64)
@@ -126,17 +155,45 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
+@accepts_formula(  # formula front end: survival/formula.py; a Series aligned with data
+    "iptw_weights", returns=cast("type[pd.Series[float]]", object)
+)
 def iptw_weights(
     ps: ArrayLike,
     treated: ArrayLike,
+    *,
     stabilized: bool = True,
     trim: tuple[float, float] | None = None,
 ) -> FloatArray:
     """ATE weights from propensity scores ``ps`` in (0, 1).
 
-    ``stabilized``: multiply by the marginal probability of the group actually received.
-    ``trim=(lo, hi)``: truncate (winsorise) the weights at their ``lo`` and ``hi``
-    quantiles (numpy/R type-7 quantiles), e.g. ``(0.01, 0.99)``.
+    Parameters
+    ----------
+    ps : array_like
+        Propensity scores. Or a formula ``"treated ~ age + sex"`` with ``data=``: the
+        propensity model is fitted first and the weights come back as a Series aligned
+        with ``data`` (NaN on rows dropped for missing values).
+    treated : array_like
+        0/1 treatment indicator.
+    stabilized : bool
+        Multiply by the marginal probability of the group actually received.
+    trim : (float, float), optional
+        Truncate (winsorise) the weights at their ``lo`` and ``hi`` quantiles (numpy/R
+        type-7 quantiles), e.g. ``(0.01, 0.99)``.
+
+    Returns
+    -------
+    ndarray
+        One weight per row.
+
+    Notes
+    -----
+    ``w = T / e + (1 - T) / (1 - e)``, stabilised ``w P(T = t)``.
+
+    References
+    ----------
+    Robins JM, Hernan MA, Brumback B. Epidemiology 2000;11:550-60. Austin PC, Stuart EA.
+    Stat Med 2015;34:3661-79.
     """
     e = as_float_vector(ps, "ps")
     t = _as_treatment(treated, e.shape[0])
@@ -223,6 +280,7 @@ def _greedy_without_replacement(
 def match_nearest(
     logit_ps: ArrayLike,
     treated: ArrayLike,
+    *,
     ratio: int = 1,
     caliper: float | None = 0.2,
     replace: bool = False,
@@ -230,12 +288,36 @@ def match_nearest(
 ) -> MatchResult:
     """Greedy nearest-neighbour matching on the logit of the propensity score.
 
-    ``caliper`` is in standard deviations of ``logit_ps`` over all units (Austin 2011
-    recommends 0.2); ``None`` for no caliper. Without replacement, treated units are
-    processed in ``order`` ("largest" score first, MatchIt's default for propensity
-    scores; "smallest"; "data" = input order), ``ratio`` rounds of one control each;
-    a unit with no free control inside the caliper gets no further match. Ties in
+    Parameters
+    ----------
+    logit_ps : array_like
+        Logit of the propensity score per unit.
+    treated : array_like
+        0/1 treatment indicator.
+    ratio : int
+        Controls per treated unit (rounds of one control each).
+    caliper : float, optional
+        In standard deviations of ``logit_ps`` over all units (0.2 as Austin 2011);
+        None for no caliper.
+    replace : bool
+        Match with replacement.
+    order : {"largest", "smallest", "data"}
+        Order of the treated units without replacement ("largest" score first, MatchIt's
+        default for propensity scores; "data" = input order).
+
+    Returns
+    -------
+    MatchResult
+        ``treated``, ``controls`` (-1 = no match), ``caliper_width``.
+
+    Notes
+    -----
+    A unit with no free control inside the caliper gets no further match. Ties in
     distance go to the control with the lower score, then the lower input index.
+
+    References
+    ----------
+    Austin PC. Pharm Stat 2011;10:150-61.
     """
     score = as_float_vector(logit_ps, "logit_ps")
     t = _as_treatment(treated, score.shape[0])
@@ -261,15 +343,35 @@ def match_nearest(
 
 
 def standardized_mean_difference(
-    X: ArrayLike, treated: ArrayLike, weights: ArrayLike | None = None
+    X: ArrayLike, treated: ArrayLike, *, weights: ArrayLike | None = None
 ) -> FloatArray:
     """Standardised mean difference per column of ``X`` (treated minus control).
 
-    Means are weighted when ``weights`` are given; the denominator is always the
-    unweighted pooled SD sqrt((s1^2 + s0^2) / 2) with sample variances (n - 1), so that
+    Parameters
+    ----------
+    X : array_like
+        Covariates (n, p).
+    treated : array_like
+        0/1 treatment indicator.
+    weights : array_like, optional
+        Weights for the means (e.g. IPT weights).
+
+    Returns
+    -------
+    ndarray
+        One SMD per column.
+
+    Notes
+    -----
+    ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``: means weighted when ``weights`` are given; the
+    denominator is always the unweighted pooled SD with sample variances (n - 1), so that
     balance before and after weighting is measured on the same scale (cobalt's default
-    ``s.d.denom = "pooled"``; tableone uses the same pooled formula). Binary columns are
-    treated like continuous ones.
+    ``s.d.denom = "pooled"``; tableone uses the same formula). Binary columns are treated
+    like continuous ones.
+
+    References
+    ----------
+    Austin PC. Stat Med 2009;28:3083-107.
     """
     x = _as_matrix(X)
     t = _as_treatment(treated, x.shape[0])
@@ -297,14 +399,34 @@ def _e(rr: float) -> float:
 
 
 def e_value(
-    hr: float, ci_low: float | None = None, ci_high: float | None = None, rare: bool = False
+    hr: float, ci_low: float | None = None, ci_high: float | None = None, *, rare: bool = False
 ) -> EValue:
-    """E-value for a hazard ratio (VanderWeele & Ding 2017), as R ``EValue::evalues.HR``.
+    """E-value for a hazard ratio, as R ``EValue::evalues.HR``.
 
-    Point: E = RR + sqrt(RR (RR - 1)) with RR (or 1/RR when below 1) from the HR via the
-    common-outcome conversion RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)), or RR = HR
+    Parameters
+    ----------
+    hr : float
+        Hazard ratio.
+    ci_low, ci_high : float, optional
+        Its confidence limits.
+    rare : bool
+        The outcome is rare (RR = HR) rather than common.
+
+    Returns
+    -------
+    EValue
+        ``point``, ``ci`` (None without limits) and the RR used.
+
+    Notes
+    -----
+    ``E = RR + sqrt(RR (RR - 1))`` with RR (or 1/RR below 1) from the HR via the
+    common-outcome conversion ``RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))``, or RR = HR
     when ``rare``. CI: the same for the limit closest to 1, and 1 if the interval
     includes 1.
+
+    References
+    ----------
+    VanderWeele TJ, Ding P. Ann Intern Med 2017;167:268-74.
     """
     for name, v in (("hr", hr), ("ci_low", ci_low), ("ci_high", ci_high)):
         if v is not None and not (np.isfinite(v) and v > 0):

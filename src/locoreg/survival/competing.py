@@ -24,12 +24,13 @@ weights G(t)/G(T_i) from the censoring Kaplan–Meier G, then a weighted Cox mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import chi2
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     IntArray,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from locoreg.survival.cox import CoxResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CumulativeIncidence:
     """Aalen–Johansen estimate; column j of the (T, K) arrays is cause ``causes[j]``."""
 
@@ -67,7 +68,7 @@ class CumulativeIncidence:
         return padded[idx + 1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GrayTest:
     """Gray's K-sample test, one row per cause (``causes``)."""
 
@@ -78,7 +79,7 @@ class GrayTest:
     groups: tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FineGrayData:
     """Counting-process data of R ``finegray()``: rows (start, stop] with case weights."""
 
@@ -89,15 +90,42 @@ class FineGrayData:
     weight: FloatArray
 
 
+@accepts_formula(  # formula front end: survival/formula.py; a dict by group with "~ g"
+    "aalen_johansen",
+    returns=cast("type[CumulativeIncidence | dict[Any, CumulativeIncidence]]", object),
+)
 def aalen_johansen(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     entry: ArrayLike | None = None,
 ) -> CumulativeIncidence:
     """Cumulative incidence of each cause, as R ``survfit(Surv(time, factor(event)) ~ 1)``.
 
-    ``event`` is 0 for censored and 1..K for the cause of failure.
+    Parameters
+    ----------
+    time : array_like
+        Exit time.
+    event : array_like
+        0 for censored and 1..K for the cause of failure. Or a formula
+        ``"Surv(time, cause) ~ 1"`` (``~ g``: a dict by group) with ``data=``.
+    weights, entry : array_like, optional
+        Case weights; delayed-entry times.
+
+    Returns
+    -------
+    CumulativeIncidence
+        ``cumulative_incidence`` and ``std_err`` per cause, the event-free survival.
+
+    Notes
+    -----
+    ``F_k(t) = sum_{t_j <= t} S(t_j-) d_kj / n_j`` with S the all-cause Kaplan–Meier;
+    infinitesimal-jackknife standard errors as R.
+
+    References
+    ----------
+    Aalen OO, Johansen S. Scand J Stat 1978;5:141-50.
     """
     data = validate(time, event, weights, entry, multi_state=True)
     causes = tuple(int(c) for c in np.unique(data.status[data.status > 0]))
@@ -280,16 +308,38 @@ def _gray_stratum(
     return score, v[: g - 1, : g - 1]
 
 
+@accepts_formula("gray_test")  # formula front end: survival/formula.py
 def gray_test(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
 ) -> GrayTest:
     """Gray's test for equality of cumulative incidence curves, as ``cmprsk::cuminc``.
 
-    Returns one statistic per observed cause; chi-square with (groups - 1) df.
+    Parameters
+    ----------
+    time, event, group : array_like
+        Exit time, cause (0 censored, 1..K) and group per row.
+    strata : array_like, optional
+        Stratum per row (``cuminc(strata=)``).
+    rho : float
+        Power of the weight ``(1 - F_k)^rho``.
+
+    Returns
+    -------
+    GrayTest
+        One statistic per observed cause; chi-square with (groups - 1) df.
+
+    Notes
+    -----
+    Compares weighted averages of the subdistribution hazards of each group.
+
+    References
+    ----------
+    Gray RJ. Ann Stat 1988;16:1141-54.
     """
     data = validate(time, event, None, None, multi_state=True)
     n = data.time.shape[0]
@@ -328,13 +378,31 @@ def gray_test(
     )
 
 
-def finegray_expand(time: ArrayLike, event: ArrayLike, cause: int = 1) -> FineGrayData:
+def finegray_expand(time: ArrayLike, event: ArrayLike, *, cause: int = 1) -> FineGrayData:
     """Weighted (start, stop] data of R ``finegray(Surv(time, factor(event)) ~ ., etype=cause)``.
 
+    Parameters
+    ----------
+    time, event : array_like
+        Exit time and cause (0 censored, 1..K).
+    cause : int
+        The cause of interest.
+
+    Returns
+    -------
+    FineGrayData
+        ``row`` (input row), ``start``, ``stop``, ``status``, ``weight``.
+
+    Notes
+    -----
     Rows with a competing event are extended beyond their event time over the intervals
     between censoring times (only intervals that contain a ``cause`` event are kept),
     with weight G(interval start)/G(T_i), G the censoring Kaplan–Meier (events before
     censorings at tied times). Other rows are kept as (zero, time] with weight 1.
+
+    References
+    ----------
+    Fine JP, Gray RJ. JASA 1999;94:496-509. Geskus RB. Biometrics 2011;67:39-49.
     """
     data = validate(time, event, None, None, multi_state=True)
     t, status = data.time, data.status
@@ -387,29 +455,53 @@ def finegray_expand(time: ArrayLike, event: ArrayLike, cause: int = 1) -> FineGr
     return FineGrayData(rows[order], start[order], stops[order], st[order], weights[order])
 
 
+@accepts_formula("fine_gray")  # formula front end: survival/formula.py
 def fine_gray(
     time: ArrayLike,
     event: ArrayLike,
     X: ArrayLike,
+    *,
     cause: int = 1,
     ties: Literal["efron", "breslow"] = "efron",
     robust: bool = True,
 ) -> CoxResult:
     """Fine–Gray subdistribution hazard model: weighted Cox fit on :func:`finegray_expand`.
 
+    Parameters
+    ----------
+    time, event : array_like
+        Exit time and cause (0 censored, 1..K). Or a formula
+        ``"Surv(time, cause) ~ x + y"`` with ``data=``.
+    X : array_like
+        Covariates (n, p).
+    cause : int
+        The cause of interest.
+    ties : {"efron", "breslow"}
+        Tied-event handling of the Cox fit.
+    robust : bool
+        Sandwich variance clustered on the original subject (default), as ``+ cluster(id)``
+        in the survival package's Fine–Gray vignette; False: model-based variance.
+
+    Returns
+    -------
+    CoxResult
+        ``.hazard_ratio`` is the subdistribution hazard ratio.
+
+    Notes
+    -----
     Coefficients equal R ``coxph(Surv(fgstart, fgstop, fgstatus) ~ X, weights = fgwt,
-    data = finegray(...))``. With ``robust`` (default) the variance is the sandwich
-    clustered on the original subject, as ``+ cluster(id)`` in the survival package's
-    Fine–Gray vignette; ``robust=False`` gives the model-based variance. Returns the
-    ``CoxResult`` of :func:`locoreg.survival.cox` (``.hazard_ratio`` is the
-    subdistribution hazard ratio).
+    data = finegray(...))``.
+
+    References
+    ----------
+    Fine JP, Gray RJ. JASA 1999;94:496-509.
     """
     from locoreg.survival.cox import cox
 
     x = np.asarray(X, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    fg = finegray_expand(time, event, cause)
+    fg = finegray_expand(time, event, cause=cause)
     check_same_length(np.asarray(time).shape[0], X=x)
     return cox(
         fg.stop,

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,7 +43,11 @@ from ._cox_riskset import (
     score_residuals,
     single_threaded_blas,
 )
+from ._dispatch import accepts_formula
 from .errors import ArgumentError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -63,7 +67,7 @@ def _chisq(stat: float, df: int) -> ChiSquareTest:
     return ChiSquareTest(float(stat), int(df), float(stats.chi2.sf(stat, df)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CoxResult:
     """Fitted Cox model. Arrays are indexed like ``names``; rows like the input."""
 
@@ -85,6 +89,19 @@ class CoxResult:
     penalty: FloatArray | None
     _rs: RiskSets = field(repr=False, compare=False)
     _gs: GroupSums = field(repr=False, compare=False)
+    formula: str | None = None  # set by the formula front end (``survival.formula``)
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
+
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table as R ``summary(coxph)`` (see ``survival.summary``)."""
+        from .summary import cox_table
+
+        return cox_table(self)
+
+    def __str__(self) -> str:
+        from .summary import format_cox
+
+        return format_cox(self)
 
     @property
     def naive_se(self) -> FloatArray:
@@ -211,7 +228,7 @@ class CoxResult:
         return predict_survival(self, x_new, times, strata, robust)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Schoenfeld:
     time: FloatArray
     residuals: FloatArray  # (deaths, p)
@@ -219,14 +236,14 @@ class Schoenfeld:
     scaled: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BaselineHazard:
     time: FloatArray
     cumhaz: FloatArray
     stratum: NDArray[np.intp]  # stratum code (index into sorted unique strata labels)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SurvivalPrediction:
     """Predicted survival, rows = new subjects, columns = ``times``; log-type CI."""
 
@@ -240,7 +257,7 @@ class SurvivalPrediction:
     robust: bool  # True when the coefficient term of the variance used ``fit.robust_var``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ZphResult:
     """R ``cox.zph``: rows ``names + ("GLOBAL",)``; transformed time per death."""
 
@@ -554,6 +571,7 @@ def _check_estimable(
         )
 
 
+@accepts_formula("cox")  # cox("Surv(time, status) ~ x", data=df): survival/formula.py
 @single_threaded_blas()  # a contextmanager is also a decorator: BLAS limited per call
 def cox(
     time: ArrayLike,

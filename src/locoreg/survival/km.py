@@ -30,14 +30,15 @@ quantile is the midpoint of that flat segment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import norm
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     IntArray,
@@ -48,13 +49,16 @@ from locoreg.survival._util import (
     validate,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 ConfType = Literal["log", "log-log", "plain"]
 Variance = Literal["greenwood", "robust"]
 _CONF_TYPES = ("log", "log-log", "plain")
 _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeierSummary:
     """The curve read at chosen times, as R ``summary(fit, times = , extend = TRUE)``."""
 
@@ -66,7 +70,7 @@ class KaplanMeierSummary:
     ci_high: FloatArray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeier:
     """Kaplan–Meier fit. Arrays are indexed by the distinct exit times ``times``.
 
@@ -87,9 +91,23 @@ class KaplanMeier:
     median: float
     median_ci: tuple[float, float]
     conf_type: str
-    conf_level: float
+    level: float  # confidence level of the intervals
     variance: str
     start_time: float
+    formula: str | None = None  # set by the formula front end (``survival.formula``)
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
+
+    def summary(self, times: ArrayLike | None = None) -> pd.DataFrame:
+        """R ``summary(survfit, times=)`` as a DataFrame indexed by time (default: the
+        event times): n.risk, n.event, survival, std.err and the CI."""
+        from .summary import km_table
+
+        return km_table(self, times)
+
+    def __str__(self) -> str:
+        from .summary import format_km
+
+        return format_km(self)
 
     def quantile(self, p: float) -> tuple[float, float, float]:
         """Time by which a fraction ``p`` has had the event: (estimate, low, high)."""
@@ -143,7 +161,7 @@ class KaplanMeier:
         return padded[idx]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NelsonAalen:
     """Nelson–Aalen cumulative hazard with its standard error (R ``cumhaz``/``std.chaz``)."""
 
@@ -190,10 +208,10 @@ def _findq(x: FloatArray, y: FloatArray, p: float) -> float:
 
 
 def _confint(
-    surv: FloatArray, se_log: FloatArray, conf_type: str, conf_level: float
+    surv: FloatArray, se_log: FloatArray, conf_type: str, level: float
 ) -> tuple[FloatArray, FloatArray]:
     """Pointwise limits exactly as R ``survfit_confint`` (NaN where R gives NA)."""
-    z = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
             half = z * se_log * surv
@@ -207,11 +225,11 @@ def _confint(
         return np.exp(-np.exp(loglog - se2)), np.exp(-np.exp(loglog + se2))
 
 
-def _check_options(conf_type: str, conf_level: float, variance: str | None) -> None:
+def _check_options(conf_type: str, level: float, variance: str | None) -> None:
     if conf_type not in _CONF_TYPES:
         raise ValueError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError("conf_level must lie strictly between 0 and 1")
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must lie strictly between 0 and 1")
     if variance not in (None, "greenwood", "robust"):
         raise ValueError("variance must be None, 'greenwood' or 'robust'")
 
@@ -266,28 +284,96 @@ def _greenwood_terms(table: RiskTable) -> tuple[FloatArray, FloatArray, FloatArr
     return one_minus_h, inc, inv
 
 
+@dataclass(frozen=True, eq=False)
+class KaplanMeierGroups(Mapping[Any, KaplanMeier]):
+    """One Kaplan–Meier curve per group (``kaplan_meier("Surv(t, s) ~ trt", data=df)``),
+    a mapping from the group's value (a tuple for several variables) to its curve;
+    ``labels`` are R's strata names (``"trt=1"``)."""
+
+    curves: Mapping[Any, KaplanMeier]
+    labels: tuple[str, ...]
+    formula: str | None = None
+    n_dropped: int = 0
+
+    def __getitem__(self, key: Any) -> KaplanMeier:
+        return self.curves[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.curves)
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def summary(self, times: ArrayLike | None = None) -> pd.DataFrame:
+        """R ``summary(survfit, times=)`` of every curve, stacked (column ``strata``)."""
+        import pandas as pd
+
+        from .summary import km_table
+
+        parts = [
+            km_table(fit, times).reset_index().assign(strata=label)
+            for label, fit in zip(self.labels, self.curves.values(), strict=True)
+        ]
+        return pd.concat(parts, ignore_index=True).set_index(["strata", "time"])
+
+    def __str__(self) -> str:
+        from .summary import _header, format_km
+
+        lines = _header(self.formula, "survfit", self.n_dropped)
+        for label, fit in zip(self.labels, self.curves.values(), strict=True):
+            lines += [format_km(fit, label), ""]
+        return "\n".join(lines).rstrip()
+
+
+@accepts_formula(  # formula front end: survival/formula.py; a curve per group with "~ g"
+    "kaplan_meier", returns=cast("type[KaplanMeier | KaplanMeierGroups]", object)
+)
 def kaplan_meier(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     conf_type: ConfType = "log-log",
-    conf_level: float = 0.95,
+    level: float = 0.95,
     entry: ArrayLike | None = None,
-    *,
     variance: Variance | None = None,
 ) -> KaplanMeier:
     """Kaplan–Meier survival curve as R ``survfit(Surv(entry, time, event) ~ 1, weights=)``.
 
     Parameters
     ----------
-    time, event : exit time and 0/1 event indicator (or booleans).
-    weights : optional non-negative case weights (R semantics: weighted counts).
-    conf_type : ``"log-log"`` (default), ``"log"`` or ``"plain"``.
-    entry : optional delayed-entry times (left truncation), ``entry < time``.
-    variance : ``"greenwood"`` or ``"robust"``; default as R (robust iff a weight is
-        not an integer).
+    time, event : array_like
+        Exit time and 0/1 event indicator (or booleans). Or a formula
+        ``"Surv(time, status) ~ group"`` with ``data=`` (one curve per group,
+        :class:`KaplanMeierGroups`).
+    weights : array_like, optional
+        Non-negative case weights (R semantics: weighted counts).
+    conf_type : {"log-log", "log", "plain"}
+        Pointwise CI transform (default ``"log-log"``; R's default is ``"log"``).
+    level : float
+        Confidence level of the intervals.
+    entry : array_like, optional
+        Delayed-entry times (left truncation), ``entry < time``.
+    variance : {"greenwood", "robust"}, optional
+        Default as R: robust (infinitesimal jackknife) iff a weight is not an integer.
+
+    Returns
+    -------
+    KaplanMeier
+        ``times``, ``survival``, ``ci_low``, ``ci_high``, ``at_risk``, ``median``...;
+        ``summary(times=)`` is R's ``summary(survfit, times=)``.
+
+    Notes
+    -----
+    ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)``; Greenwood
+    ``Var log S = sum d_j / (n_j (n_j - d_j))``; CIs and medians as in the module docstring.
+
+    References
+    ----------
+    Kaplan EL, Meier P. JASA 1958;53:457-81. Greenwood M. 1926. Kalbfleisch JD, Prentice RL.
+    The Statistical Analysis of Failure Time Data, 2nd ed., 2002.
     """
-    _check_options(conf_type, conf_level, variance)
+    _check_options(conf_type, level, variance)
     data = validate(time, event, weights, entry)
     table = risk_table(data)
     var_kind = _default_variance(data, variance)
@@ -304,7 +390,7 @@ def kaplan_meier(
             _, inc, inv = _greenwood_terms(table)
             se = surv * np.sqrt(_ij_variance(data, table, inc, inv))
             se_log = np.where(se == 0, 0.0, se / surv)
-    lo, hi = _confint(surv, se_log, conf_type, conf_level)
+    lo, hi = _confint(surv, se_log, conf_type, level)
     start = 0.0  # R quantile.survfit: curves start at 0 unless start.time is given
     x = np.concatenate([[start], table.times])
     median = _findq(x, np.concatenate([[0.0], 1.0 - surv]), 0.5)
@@ -325,7 +411,7 @@ def kaplan_meier(
         median=median,
         median_ci=median_ci,
         conf_type=conf_type,
-        conf_level=conf_level,
+        level=level,
         variance=var_kind,
         start_time=start,
     )
@@ -334,12 +420,35 @@ def kaplan_meier(
 def nelson_aalen(
     time: ArrayLike,
     event: ArrayLike,
+    *,
     weights: ArrayLike | None = None,
     entry: ArrayLike | None = None,
-    *,
     variance: Variance | None = None,
 ) -> NelsonAalen:
-    """Nelson–Aalen cumulative hazard as R ``survfit(...)$cumhaz`` and ``$std.chaz``."""
+    """Nelson–Aalen cumulative hazard as R ``survfit(...)$cumhaz`` and ``$std.chaz``.
+
+    Parameters
+    ----------
+    time, event : array_like
+        Exit time and 0/1 event indicator.
+    weights, entry : array_like, optional
+        Case weights; delayed-entry times.
+    variance : {"greenwood", "robust"}, optional
+        Default as R (robust iff a weight is not an integer).
+
+    Returns
+    -------
+    NelsonAalen
+        ``cumulative_hazard`` and ``std_err`` at the distinct times.
+
+    Notes
+    -----
+    ``H(t) = sum_{t_j <= t} d_j / n_j``, ``Var H(t) = sum d_j / n_j^2``.
+
+    References
+    ----------
+    Nelson W. Technometrics 1972;14:945-66. Aalen O. Ann Stat 1978;6:701-26.
+    """
     _check_options("log", 0.95, variance)
     data = validate(time, event, weights, entry)
     table = risk_table(data)
@@ -362,8 +471,26 @@ def kaplan_meier_by_group(
 ) -> Mapping[Any, KaplanMeier]:
     """One Kaplan–Meier fit per level of ``group`` (sorted levels), as ``survfit(~ group)``.
 
-    ``options`` are passed to :func:`kaplan_meier`; ``weights``/``entry`` arrays are
-    split with the data.
+    Parameters
+    ----------
+    time, event, group : array_like
+        Exit time, 0/1 event indicator and group per row.
+    **options
+        Passed to :func:`kaplan_meier`; ``weights``/``entry`` arrays are split with the data.
+
+    Returns
+    -------
+    Mapping
+        Group level -> :class:`KaplanMeier`. The formula form
+        ``kaplan_meier("Surv(t, s) ~ g", data=df)`` gives the same curves with R's labels.
+
+    Notes
+    -----
+    Each curve is :func:`kaplan_meier` on the rows of its group.
+
+    References
+    ----------
+    Kaplan EL, Meier P. JASA 1958;53:457-81.
     """
     g = np.asarray(group)
     t = np.asarray(time)

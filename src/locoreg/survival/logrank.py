@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
+from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import (
     FloatArray,
     as_float_vector,
@@ -35,11 +36,14 @@ from locoreg.survival._util import (
     tabulate,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 PAdjust = Literal["holm", "BH", "bonferroni", "none"]
 _FEW_LEVELS = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LogRankResult:
     """Test result; ``observed``/``expected`` are per group (weighted when rho/gamma != 0)."""
 
@@ -52,9 +56,23 @@ class LogRankResult:
     groups: tuple[Any, ...]
     rho: float
     gamma: float
+    n_per_group: FloatArray | None = None  # rows (weights) per group, R's ``N``
+    formula: str | None = None  # set by the formula front end (``survival.formula``)
+    n_dropped: int = 0  # rows dropped for missing values (R ``na.omit``)
+
+    def summary(self) -> pd.DataFrame:
+        """R ``survdiff``'s table: N, Observed, Expected, (O-E)^2/E, (O-E)^2/V per group."""
+        from .summary import logrank_table
+
+        return logrank_table(self)
+
+    def __str__(self) -> str:
+        from .summary import format_logrank
+
+        return format_logrank(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairwiseLogRank:
     """All pairwise comparisons with multiplicity-adjusted p-values."""
 
@@ -165,24 +183,51 @@ def _stratum_sums(
     return observed, expected.sum(axis=0), np.diag(variance) - cov
 
 
+@accepts_formula("logrank")  # formula front end: survival/formula.py
 def logrank(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
-    *,
     weights: ArrayLike | None = None,
 ) -> LogRankResult:
     """K-sample (stratified) log-rank / Fleming–Harrington test, as R ``survdiff``.
 
-    ``weights`` are case (frequency) weights: every count above becomes a sum of
-    weights, so integer weights give exactly the test on the data with each row
-    repeated that many times, and duplicating every row with weight 1/2 changes nothing.
-    R ``survdiff`` has no weights; this extension is validated against the replicated
-    data. (For inverse-probability weights the hypergeometric variance is not a valid
-    variance of the weighted statistic; use a Cox model with robust variance instead.)
+    Parameters
+    ----------
+    time, event, group : array_like
+        Exit time, 0/1 event indicator and group per row. Or a formula
+        ``"Surv(time, status) ~ group + strata(s)"`` with ``data=``.
+    strata : array_like, optional
+        Stratum per row: sums over strata of the within-stratum O, E and V.
+    rho, gamma : float
+        Fleming–Harrington weight ``S(t-)^rho (1 - S(t-))^gamma`` (0, 0: log-rank).
+    weights : array_like, optional
+        Case (frequency) weights: every count becomes a sum of weights, so integer weights
+        give exactly the test on the data with each row repeated that many times. R
+        ``survdiff`` has no weights; this extension is validated against the replicated
+        data. (For inverse-probability weights the hypergeometric variance is not a valid
+        variance of the weighted statistic; use a Cox model with robust variance instead.)
+
+    Returns
+    -------
+    LogRankResult
+        ``statistic``, ``df``, ``p_value``, observed/expected per group; ``print`` shows
+        R's ``survdiff`` table.
+
+    Notes
+    -----
+    ``O_g = sum w d_g``, ``E_g = sum w d n_g / n``,
+    ``V_gh = sum w^2 d (n - d)/(n - 1) n_g/n (1{g=h} - n_h/n)``; statistic
+    ``(O - E)' V^- (O - E)`` on all groups but the first.
+
+    References
+    ----------
+    Mantel N. Cancer Chemother Rep 1966;50:163-70. Harrington DP, Fleming TR. Biometrika
+    1982;69:553-66.
     """
     t = as_float_vector(time, "time")
     n = t.shape[0]
@@ -236,12 +281,42 @@ def logrank(
             statistic = float(diff @ np.linalg.pinv(vv) @ diff)
     p_value = float(chi2.sf(statistic, max(df, 1))) if df >= 1 else 1.0
     return LogRankResult(
-        statistic, df, p_value, observed, expected, variance, levels, float(rho), float(gamma)
+        statistic,
+        df,
+        p_value,
+        observed,
+        expected,
+        variance,
+        levels,
+        float(rho),
+        float(gamma),
+        n_per_group=np.bincount(g_codes, weights=w, minlength=k).astype(np.float64),
     )
 
 
 def p_adjust(p: ArrayLike, method: PAdjust = "holm") -> FloatArray:
-    """Multiplicity adjustment as R ``p.adjust`` (Holm 1979; Benjamini & Hochberg 1995)."""
+    """Multiplicity adjustment as R ``p.adjust``.
+
+    Parameters
+    ----------
+    p : array_like
+        Unadjusted p-values.
+    method : {"holm", "BH", "bonferroni", "none"}
+        Holm's step-down, Benjamini–Hochberg step-up, Bonferroni or none.
+
+    Returns
+    -------
+    ndarray
+        Adjusted p-values in the input order, capped at 1.
+
+    Notes
+    -----
+    Holm: ``max_{j <= i} min(1, (m - j + 1) p_(j))``; BH: ``min_{j >= i} min(1, m p_(j) / j)``.
+
+    References
+    ----------
+    Holm S. Scand J Stat 1979;6:65-70. Benjamini Y, Hochberg Y. JRSS B 1995;57:289-300.
+    """
     pv = as_float_vector(p, "p")
     m = pv.shape[0]
     if method == "none" or m == 0:
@@ -265,18 +340,36 @@ def pairwise_logrank(
     time: ArrayLike,
     event: ArrayLike,
     group: ArrayLike,
+    *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
     p_adjust_method: PAdjust = "holm",
-    *,
     weights: ArrayLike | None = None,
 ) -> PairwiseLogRank:
     """Log-rank test for every pair of groups (restricted to those two groups' rows).
 
-    The p-values of the pairs are adjusted together with :func:`p_adjust` (Holm here by
-    default); the same construction as R ``survminer::pairwise_survdiff`` (whose default
-    is BH).
+    Parameters
+    ----------
+    time, event, group : array_like
+        Exit time, 0/1 event indicator and group per row.
+    strata, rho, gamma, weights
+        As :func:`logrank`.
+    p_adjust_method : {"holm", "BH", "bonferroni", "none"}
+        Adjustment of the pairs' p-values together (:func:`p_adjust`).
+
+    Returns
+    -------
+    PairwiseLogRank
+        ``pairs``, ``statistic``, ``p_value``, ``p_adjusted``.
+
+    Notes
+    -----
+    The construction of R ``survminer::pairwise_survdiff`` (whose default is BH).
+
+    References
+    ----------
+    Holm S. Scand J Stat 1979;6:65-70.
     """
     t = np.asarray(time)
     e = np.asarray(event)
@@ -294,9 +387,9 @@ def pairwise_logrank(
             t[mask],
             e[mask],
             g[mask],
-            None if s is None else s[mask],
-            rho,
-            gamma,
+            strata=None if s is None else s[mask],
+            rho=rho,
+            gamma=gamma,
             weights=None if w is None else w[mask],
         )
         pairs.append((a, b))

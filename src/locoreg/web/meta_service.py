@@ -134,7 +134,8 @@ def run_meta(req: MetaRequest, *, log_ratio: bool = False) -> dict[str, Any]:
     ratio = from_hr or log_ratio
     try:  # the numeric core names the argument (and entry) it refuses
         if from_hr:
-            y, v = log_hr_from_ci(req.hr, req.ci_low, req.ci_high, req.ci_level)
+            # _check has made sure all three are given (the `or []` is for the type checker)
+            y, v = log_hr_from_ci(req.hr or [], req.ci_low or [], req.ci_high or [], req.ci_level)
         else:
             y, v = np.asarray(req.yi, dtype=float), np.asarray(req.vi, dtype=float)
         res = rma(y, v, method=req.method, test=req.test, level=req.level)
