@@ -384,7 +384,7 @@ def test_unknown_page_is_an_html_404_for_browsers_and_json_for_the_api(
 def test_arm_values_read_without_doubled_units(
     metric: str, value: float, unit: str, text: str
 ) -> None:
-    from locoreg.web.pages import _metric
+    from locoreg.web.templating import metric as _metric
 
     assert _metric(metric, value, unit) == text
 

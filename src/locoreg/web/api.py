@@ -19,6 +19,7 @@ from locoreg.decision.model import Assessment
 from locoreg.errors import FieldError
 from locoreg.patient import Patient
 from locoreg.store import AuditStore, Source
+from locoreg.web.deps import StoreDep
 from locoreg.web.meta_service import MetaRequest, run_meta
 from locoreg.web.problems import problem_response
 
@@ -68,11 +69,6 @@ class Health(BaseModel):
     database: str
 
 
-def _store(request: Request) -> AuditStore:
-    store: AuditStore = request.app.state.store
-    return store
-
-
 def assess_and_record(
     store: AuditStore, patient: Patient, patient_input: dict[str, Any], source: Source
 ) -> tuple[str, Assessment]:
@@ -101,10 +97,10 @@ def _created(record_id: str, assessment: Assessment) -> JSONResponse:
     tags=["assessments"],
     summary="Assess a patient (Patient JSON, CONTRACTS §1)",
 )
-async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
+async def create_assessment(patient: Patient, request: Request, store: StoreDep) -> JSONResponse:
     # Record the input exactly as received; FastAPI has already validated it.
     raw = await request.json()
-    record_id, assessment = assess_and_record(_store(request), patient, raw, "api")
+    record_id, assessment = assess_and_record(store, patient, raw, "api")
     return _created(record_id, assessment)
 
 
@@ -117,15 +113,13 @@ async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
     summary="Assess a patient from a FHIR R4 Bundle (mCODE profiles)",
 )
 def create_assessment_from_fhir(
-    request: Request,
+    store: StoreDep,
     bundle: dict[str, Any] = Body(..., description="FHIR R4 Bundle resource"),
 ) -> JSONResponse:
     from locoreg.fhir.mapping import bundle_to_patient
 
     patient = bundle_to_patient(bundle)  # InputError → 422 naming what is missing
-    record_id, assessment = assess_and_record(
-        _store(request), patient, {"fhir_bundle": bundle}, "api"
-    )
+    record_id, assessment = assess_and_record(store, patient, {"fhir_bundle": bundle}, "api")
     return _created(record_id, assessment)
 
 
@@ -136,8 +130,8 @@ def create_assessment_from_fhir(
     tags=["assessments"],
     summary="A stored assessment: input, Assessment, versions, time and channel",
 )
-def get_assessment(assessment_id: str, request: Request) -> Any:
-    record = _store(request).get_assessment(assessment_id)
+def get_assessment(assessment_id: str, store: StoreDep) -> Any:
+    record = store.get_assessment(assessment_id)
     if record is None:
         return problem_response([FieldError("id", "no assessment with this id")], 404)
     return record.as_dict()
@@ -151,11 +145,10 @@ def get_assessment(assessment_id: str, request: Request) -> Any:
     summary="Stored assessments, newest first (no patient data)",
 )
 def list_assessments(
-    request: Request,
+    store: StoreDep,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
 ) -> Any:
-    store = _store(request)
     return {
         "items": [s.as_dict() for s in store.list_assessments(limit, offset)],
         "total": store.count_assessments(),
@@ -171,10 +164,10 @@ def list_assessments(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
-def export_audit(request: Request) -> StreamingResponse:
+def export_audit(store: StoreDep) -> StreamingResponse:
     # Streamed from the database in batches; each line is one record (see AuditStore.iter_jsonl).
     return StreamingResponse(
-        _store(request).iter_jsonl(),
+        store.iter_jsonl(),
         media_type="application/x-ndjson",
         headers={
             "Content-Disposition": 'attachment; filename="locoreg-audit.jsonl"',
@@ -223,6 +216,6 @@ def meta(request: MetaRequest) -> Any:
 
 
 @router.get("/healthz", response_model=Health, tags=["service"], summary="Liveness")
-def healthz(request: Request, response: Response) -> Any:
+def healthz(store: StoreDep, response: Response) -> Any:
     response.headers["Cache-Control"] = "no-store"
-    return {"status": "ok", "version": __version__, "database": _store(request).backend}
+    return {"status": "ok", "version": __version__, "database": store.backend}

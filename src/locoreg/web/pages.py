@@ -14,10 +14,8 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from locoreg import DISCLAIMER, __version__
-from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment
+from locoreg.decision.model import Assessment
 from locoreg.errors import InputError
 from locoreg.patient import (
     N_CATEGORIES,
@@ -32,56 +30,12 @@ from locoreg.patient import (
 from locoreg.patient import (
     Response as TherapyResponse,
 )
-from locoreg.report.assessment import FACTOR_LABELS
-from locoreg.store import AuditStore
+from locoreg.web.api import assess_and_record
+from locoreg.web.deps import StoreDep, get_settings
 from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
+from locoreg.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def _pairs(values: list[str], readable: bool = False) -> list[tuple[str, str]]:
-    """(value, text) options for a select; ``readable`` turns underscores into spaces."""
-    return [(v, v.replace("_", " ") if readable else v) for v in values]
-
-
-#: Study designs as a reader says them (enum values stay in the JSON).
-DESIGN_LABELS: dict[str, str] = {
-    "rct": "randomised trial",
-    "phase_2_trial": "phase 2 trial",
-    "prospective_registry": "prospective registry",
-    "retrospective_registry": "retrospective registry",
-    "single_institution": "single institution",
-    "observational": "observational",
-    "meta_analysis": "meta-analysis",
-    "epidemiology": "epidemiology",
-    "guideline_or_review": "guideline or review",
-}
-
-
-def _metric(metric: str, value: float, unit: str | None) -> str:
-    """``("os_3y_percent", 68.4, "percent")`` → ``"OS 3y 68.4%"`` (no doubled unit)."""
-    words = metric.replace("_", " ").split()
-    unit_word = (unit or "").strip()
-    unit_words = unit_word.replace("_", " ").split()
-    if unit_words and words[-len(unit_words) :] == unit_words:
-        words = words[: -len(unit_words)]
-    name = " ".join("OS" if w == "os" else "PFS" if w == "pfs" else w for w in words)
-    if unit_word == "percent":
-        return f"{name} {value:g}%"
-    shown = {"count": "", "per_1000": "per 1000"}.get(unit_word, unit_word)
-    return f"{name} {value:g} {shown}".rstrip()
-
-
-templates.env.globals.update(
-    metric=_metric,
-    design_labels=DESIGN_LABELS,
-    pairs=_pairs,
-    factor_labels=FACTOR_LABELS,
-    version=__version__,
-    disclaimer=DISCLAIMER,
-    labels={r.value: label for r, label in RECOMMENDATION_LABELS.items()},
-)
 
 CHOICES: dict[str, list[str]] = {
     "receptor": [s.value for s in ReceptorStatus],
@@ -95,13 +49,8 @@ CHOICES: dict[str, list[str]] = {
 }
 
 
-def _store(request: Request) -> AuditStore:
-    store: AuditStore = request.app.state.store
-    return store
-
-
 def _examples(request: Request) -> dict[str, Path]:
-    directory: Path | None = request.app.state.settings.examples_dir
+    directory = get_settings(request).examples_dir
     if directory is None or not directory.is_dir():
         return {}
     files = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
@@ -137,9 +86,7 @@ def form_page(request: Request, example: str | None = None) -> HTMLResponse:
 
 
 @router.post("/assess", response_model=None)
-async def submit(request: Request) -> Response:
-    from locoreg.web.api import assess_and_record
-
+async def submit(request: Request, store: StoreDep) -> Response:
     form = await request.form()
     symptoms = [str(s) for s in form.getlist("local_symptoms")]
     data, row_of = form_to_input(dict(form), symptoms)
@@ -151,18 +98,16 @@ async def submit(request: Request) -> Response:
         attach_errors(state, list(exc.errors), row_of)
         return _form_page(request, state, status_code=422)
     # The form sends text; the record keeps the input as the contract reads it (typed JSON).
-    record_id, _ = assess_and_record(
-        _store(request), patient, patient.model_dump(mode="json"), "web"
-    )
+    record_id, _ = assess_and_record(store, patient, patient.model_dump(mode="json"), "web")
     return RedirectResponse(f"/assessments/{record_id}", status_code=303)
 
 
 @router.get("/assessments/{record_id}", response_class=HTMLResponse)
-def result_page(request: Request, record_id: str) -> HTMLResponse:
+def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
     from locoreg.report.assessment import assessment_context
     from locoreg.web.evidence_view import cite_all
 
-    record = _store(request).get_assessment(record_id)
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     a = Assessment.model_validate(record.assessment)
@@ -190,10 +135,10 @@ def _overall_survival_forest() -> str | None:
 
 
 @router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)
-def summary_page(request: Request, record_id: str) -> HTMLResponse:
+def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
     from locoreg.report.assessment import render_assessment_html
 
-    record = _store(request).get_assessment(record_id)
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     html = render_assessment_html(
@@ -206,8 +151,8 @@ def summary_page(request: Request, record_id: str) -> HTMLResponse:
 
 
 @router.get("/assessments/{record_id}/edit", response_class=HTMLResponse)
-def edit_page(request: Request, record_id: str) -> HTMLResponse:
-    record = _store(request).get_assessment(record_id)
+def edit_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     state = input_to_values(record.patient_input)
@@ -216,10 +161,9 @@ def edit_page(request: Request, record_id: str) -> HTMLResponse:
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history_page(request: Request, page: int = 1) -> HTMLResponse:
+def history_page(request: Request, store: StoreDep, page: int = 1) -> HTMLResponse:
     per_page = 25
     page = max(1, min(page, 10**6))
-    store = _store(request)
     total = store.count_assessments()
     items = store.list_assessments(per_page, (page - 1) * per_page)
     return templates.TemplateResponse(

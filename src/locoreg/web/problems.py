@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg.errors import FieldError, InputError
+from locoreg.web.templating import templates
 
 log = logging.getLogger("locoreg.web")
 
@@ -96,8 +97,6 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     """
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and _wants_page(request):
-        from locoreg.web.pages import templates
-
         return templates.TemplateResponse(
             request, "not_found.html", {"what": "page"}, status_code=404
         )
