@@ -21,14 +21,15 @@ from locoreg.patient import Patient
 from locoreg.store import AuditStore, Source
 from locoreg.web.deps import StoreDep
 from locoreg.web.meta_service import MetaRequest, run_meta
-from locoreg.web.problems import problem_response
+from locoreg.web.problems import INVALID, TOO_LARGE, Problems, problem_response
 
 router = APIRouter()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Invalid input: every problem with its field path"},
+_ERRORS = {**INVALID, **TOO_LARGE}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problems, "description": "No such record"},
+    **INVALID,
 }
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such record"}}
 
 
 class AssessmentCreated(Assessment):
@@ -176,7 +177,9 @@ def export_audit(store: StoreDep) -> StreamingResponse:
     )
 
 
-@router.get("/api/evidence", tags=["evidence"], summary="Studies of the evidence base")
+@router.get(
+    "/api/evidence", tags=["evidence"], responses=INVALID, summary="Studies of the evidence base"
+)
 def list_evidence(
     design: str | None = Query(None, description="e.g. rct, meta_analysis"),
     outcome: str | None = Query(None, description="e.g. overall_survival"),

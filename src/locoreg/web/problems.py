@@ -6,19 +6,17 @@ the same field paths and words as the CLI (``locoreg.errors.FieldError``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg.errors import FieldError, InputError
 from locoreg.web.templating import templates
-
-log = logging.getLogger("locoreg.web")
 
 # Where FastAPI says the value came from; users name the field, not the transport.
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
@@ -66,6 +64,32 @@ def validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
     return out
 
 
+class Problem(BaseModel):
+    """One problem with the request (``locoreg.errors.FieldError``)."""
+
+    field: str = Field(
+        description="path of the field, e.g. ``metastases.0.site`` or ``hr.3``; empty when "
+        "the problem is the request as a whole"
+    )
+    message: str = Field(description="what is wrong, in the CLI's words")
+    allowed: str | None = Field(None, description="what would be accepted, when it can be said")
+
+
+class Problems(BaseModel):
+    """The body of every error answer (4xx, 5xx): all problems found at once."""
+
+    detail: list[Problem]
+
+
+#: OpenAPI ``responses`` entries: 422 for routes with parameters or a body, 413 with a body.
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problems, "description": "Invalid input: every problem with its field path"},
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problems, "description": "Request body above the configured limit"},
+}
+
+
 def problem_response(errors: Iterable[FieldError], status_code: int = 422) -> JSONResponse:
     return JSONResponse({"detail": [e.as_dict() for e in errors]}, status_code=status_code)
 
@@ -105,11 +129,3 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
-
-
-async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """Last resort: log the exception type and the route, never the body (patient data)."""
-    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return problem_response(
-        [FieldError("", "internal error; the request was not processed")], status_code=500
-    )
