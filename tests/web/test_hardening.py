@@ -20,8 +20,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
+from locoreg.store import AuditStore
 from locoreg.web.hardening import CONTENT_SECURITY_POLICY
-from web.support import EXAMPLE_FILES, free_port, load_example, make_app
+from web.support import EXAMPLE_FILES, free_port, load_example, make_app, read_form
 
 PATIENT = load_example(EXAMPLE_FILES[0])
 
@@ -205,3 +206,83 @@ def test_an_unexpected_exception_is_a_json_500_on_a_connection_that_stays_usable
         assert "Mrs X" not in logged and "1961" not in logged
     finally:
         store.close()
+
+
+# -- CSRF: the form post needs the signed double-submit token ---------------------------
+
+FORM = {
+    "age": "52",
+    "sex": "female",
+    "histology_confirmed": "true",
+    "er": "positive",
+    "pr": "positive",
+    "her2": "negative",
+    "m": "M1",
+    "metastases-0-site": "bone",
+    "metastases-0-lesions": "2",
+}
+
+
+def _token_and_cookie(client: TestClient) -> tuple[str, str]:
+    page = client.get("/")
+    token = dict(read_form(page.text).fields)["csrf_token"]
+    cookie = client.cookies["locoreg_csrf"]
+    return token, cookie
+
+
+def test_form_post_with_its_token_is_recorded(client: TestClient, store: AuditStore) -> None:
+    token, cookie = _token_and_cookie(client)
+    assert token == cookie and "." in token
+    set_cookie = client.get("/").headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+    r = client.post("/assess", data={**FORM, "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert store.count_assessments() == 1
+
+
+@pytest.mark.parametrize("attack", ["no token", "no cookie", "other token", "unsigned pair"])
+def test_form_post_without_a_valid_token_is_refused(
+    client: TestClient, store: AuditStore, attack: str
+) -> None:
+    token, _ = _token_and_cookie(client)
+    data = {**FORM, "csrf_token": token}
+    if attack == "no token":
+        del data["csrf_token"]
+    elif attack == "no cookie":  # a cross-site post without the victim's cookie
+        client.cookies.clear()
+    elif attack == "other token":  # a token of another session, or of another server
+        data["csrf_token"] = "abc." + "0" * 64
+    else:  # attacker sets both cookie and field to a value of their own (cookie tossing)
+        client.cookies.set("locoreg_csrf", "abc.def")
+        data["csrf_token"] = "abc.def"
+    r = client.post("/assess", data=data, follow_redirects=False)
+    assert r.status_code == 403
+    assert "could not be verified" in r.text and "Nothing was recorded" in r.text
+    assert 'value="52"' in r.text  # the entries come back, with a fresh token
+    assert store.count_assessments() == 0
+
+
+def test_token_signed_by_another_server_is_refused(tmp_path: Path, client: TestClient) -> None:
+    other_app, other_store = make_app(tmp_path / "other", LOCOREG_SECRET_KEY="another secret")
+    try:
+        with TestClient(other_app) as other:
+            token, cookie = _token_and_cookie(other)
+        client.cookies.set("locoreg_csrf", cookie)
+        r = client.post("/assess", data={**FORM, "csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 403
+    finally:
+        other_store.close()
+
+
+def test_a_fixed_secret_keeps_tokens_valid_across_processes(tmp_path: Path) -> None:
+    """Two app instances (two workers, or a restart) with one LOCOREG_SECRET_KEY."""
+    apps = [make_app(tmp_path / n, LOCOREG_SECRET_KEY="shared") for n in ("a", "b")]
+    try:
+        with TestClient(apps[0][0]) as first, TestClient(apps[1][0]) as second:
+            token, cookie = _token_and_cookie(first)
+            second.cookies.set("locoreg_csrf", cookie)
+            data = {**FORM, "csrf_token": token}
+            assert second.post("/assess", data=data, follow_redirects=False).status_code == 303
+    finally:
+        for _, store in apps:
+            store.close()

@@ -17,7 +17,13 @@ from locoreg import DISCLAIMER, __version__
 from locoreg.decision.model import RECOMMENDATION_LABELS, Recommendation
 from locoreg.patient import LocalSymptom, Patient, parse_patient
 from locoreg.store import AuditStore
-from web.support import EXAMPLE_FILES, expected_recommendation, load_example, read_form
+from web.support import (
+    EXAMPLE_FILES,
+    expected_recommendation,
+    form_token,
+    load_example,
+    read_form,
+)
 
 from helpers.patients import DISCUSS
 
@@ -101,7 +107,8 @@ def test_examples_load_in_canonical_spelling(client: TestClient) -> None:
 
 
 def test_inline_errors_are_tied_to_their_inputs(client: TestClient) -> None:
-    r = client.post("/assess", data={"age": "12", "m": "M1", "metastases-0-lesions": "0"})
+    data = {"age": "12", "m": "M1", "metastases-0-lesions": "0", **form_token(client)}
+    r = client.post("/assess", data=data)
     assert r.status_code == 422
     page = r.text
     for name in ("age", "sex", "er", "pr", "her2", "histology_confirmed", "metastases-0-lesions"):
@@ -353,6 +360,7 @@ def test_form_posts_are_recorded_as_web(client: TestClient, store: AuditStore) -
         "resectable": "true",
         "surgical_risk": "standard",
         "patient_preference": "undecided",
+        **form_token(client),
     }
     r = client.post("/assess", data=data, follow_redirects=False)
     assert r.status_code == 303

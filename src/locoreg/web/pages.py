@@ -30,6 +30,7 @@ from locoreg.patient import (
 from locoreg.patient import (
     Response as TherapyResponse,
 )
+from locoreg.web import csrf
 from locoreg.web.api import assess_and_record
 from locoreg.web.deps import StoreDep, get_settings
 from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
@@ -62,12 +63,21 @@ def _not_found(request: Request, what: str) -> HTMLResponse:
 
 
 def _form_page(request: Request, state: FormState, status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(
+    token = csrf.token(request, get_settings(request).secret_key)
+    response = templates.TemplateResponse(
         request,
         "form.html",
-        {"state": state, "choices": CHOICES, "examples": list(_examples(request))},
+        {
+            "state": state,
+            "choices": CHOICES,
+            "examples": list(_examples(request)),
+            "csrf_field": csrf.FIELD,
+            "csrf_token": token,
+        },
         status_code=status_code,
     )
+    csrf.set_cookie(response, request, token)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -90,11 +100,19 @@ async def submit(request: Request, store: StoreDep) -> Response:
     form = await request.form()
     symptoms = [str(s) for s in form.getlist("local_symptoms")]
     data, row_of = form_to_input(dict(form), symptoms)
+    state = FormState(values={**dict(form), "local_symptoms": symptoms})
+    state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
+    if not csrf.verified(request, get_settings(request).secret_key, str(form.get(csrf.FIELD, ""))):
+        # Expired (server restarted) or posted from another site: nothing is assessed;
+        # the entries come back with a fresh token, to be checked and sent again.
+        state.general.append(
+            "This form could not be verified (it expired, or it was sent from another "
+            "site). Nothing was recorded; check the entries and press Assess again."
+        )
+        return _form_page(request, state, status_code=403)
     try:
         patient = parse_patient(data)
     except InputError as exc:
-        state = FormState(values={**dict(form), "local_symptoms": symptoms})
-        state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
         attach_errors(state, list(exc.errors), row_of)
         return _form_page(request, state, status_code=422)
     # The form sends text; the record keeps the input as the contract reads it (typed JSON).
