@@ -401,3 +401,23 @@ def test_study_page_shows_arm_values_readably(client: TestClient) -> None:
     text = text_of(client.get("/evidence/khan2022").text)
     assert "local therapy: locoregional progression 3y 16.3%" in text
     assert "no local therapy: median OS 53.1 months" in text
+
+
+def test_result_history_and_titles_carry_the_patient_as_entered(client: TestClient) -> None:
+    patient = {**DISCUSS, "label": "JD board 2026-12-01"}
+    record = client.post("/api/assessments", json=patient).json()["id"]
+    unlabelled = client.post("/api/assessments", json=DISCUSS).json()["id"]
+    page = client.get(f"/assessments/{record}").text
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title and title.group(1).startswith("JD board 2026-12-01 · ")
+    text = text_of(page)
+    assert "Patient as entered" in text
+    assert f"Age {DISCUSS['age']}" in text and "Metastases" in text
+    other = text_of(client.get(f"/assessments/{unlabelled}").text)
+    assert "Patient as entered" in other and "JD board" not in other
+    history = client.get("/history").text
+    rows = re.findall(r"<tr>(.*?)</tr>", history.split("<tbody>")[1], re.S)
+    assert "JD board" not in rows[0] and "—" in rows[0]  # newest first: no label
+    assert "JD board 2026-12-01" in rows[1] and f"/assessments/{record}" in rows[1]
+    edit = client.get(f"/assessments/{record}/edit").text
+    assert "<title>New assessment · JD board 2026-12-01 · locoreg</title>" in edit

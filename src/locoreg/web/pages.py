@@ -8,6 +8,7 @@ at the time, with the versions it was said under.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def _examples(request: Request) -> dict[str, Path]:
         return {}
     files = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
     return {p.stem: p for p in files}
+
+
+def patient_label(patient_input: Mapping[str, Any]) -> str | None:
+    """The board's ``label`` of a stored input; None when it has none (or is a FHIR Bundle)."""
+    label = patient_input.get("label")
+    return label if isinstance(label, str) and label.strip() else None
 
 
 def _not_found(request: Request, what: str) -> HTMLResponse:
@@ -122,7 +129,7 @@ async def submit(request: Request, store: StoreDep) -> Response:
 
 @router.get("/assessments/{record_id}", response_class=HTMLResponse)
 def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
-    from locoreg.report.assessment import assessment_context
+    from locoreg.report.assessment import assessment_context, patient_rows
     from locoreg.web.evidence_view import cite_all
 
     record = store.get_assessment(record_id)
@@ -135,6 +142,8 @@ def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespon
         {
             **assessment_context(a),
             "record": record,
+            "patient_label": patient_label(record.patient_input),
+            "patient_rows": patient_rows(record.patient_input),
             "studies": cite_all(a.evidence),
             "forest": _overall_survival_forest(),
         },
@@ -184,10 +193,20 @@ def history_page(request: Request, store: StoreDep, page: int = 1) -> HTMLRespon
     page = max(1, min(page, 10**6))
     total = store.count_assessments()
     items = store.list_assessments(per_page, (page - 1) * per_page)
+    # The history summary holds no patient data; the board's label is read from each
+    # record's input (one page, at most 25 reads).
+    records = (store.get_assessment(item.id) for item in items)
+    labels = {r.id: patient_label(r.patient_input) for r in records if r is not None}
     return templates.TemplateResponse(
         request,
         "history.html",
-        {"items": items, "page": page, "pages": max(1, -(-total // per_page)), "total": total},
+        {
+            "items": items,
+            "patient_labels": labels,
+            "page": page,
+            "pages": max(1, -(-total // per_page)),
+            "total": total,
+        },
     )
 
 
