@@ -286,3 +286,26 @@ def test_a_fixed_secret_keeps_tokens_valid_across_processes(tmp_path: Path) -> N
     finally:
         for _, store in apps:
             store.close()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        (None, 415),  # a no-CORS fetch with a Blob body: no Content-Type, no preflight
+        ("text/plain", 415),  # an HTML form with enctype="text/plain"
+        ("application/x-www-form-urlencoded", 415),
+        ("application/json; charset=utf-8", 201),
+        ("application/fhir+json", 201),
+    ],
+)
+def test_api_posts_must_be_json(
+    client: TestClient, store: AuditStore, content_type: str | None, status: int
+) -> None:
+    import json
+
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = client.post("/api/assessments", content=json.dumps(PATIENT), headers=headers)
+    assert r.status_code == status, r.text
+    assert store.count_assessments() == (1 if status == 201 else 0)
+    if status == 415:
+        assert r.json()["detail"][0]["field"] == "Content-Type"

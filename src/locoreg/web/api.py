@@ -21,11 +21,11 @@ from locoreg.patient import Patient
 from locoreg.store import AuditStore, Source
 from locoreg.web.deps import StoreDep
 from locoreg.web.meta_service import MetaRequest, run_meta
-from locoreg.web.problems import INVALID, TOO_LARGE, Problems, problem_response
+from locoreg.web.problems import BODY_REFUSED, INVALID, Problems, problem_response
 
 router = APIRouter()
 
-_ERRORS = {**INVALID, **TOO_LARGE}
+_ERRORS = {**INVALID, **BODY_REFUSED}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problems, "description": "No such record"},
     **INVALID,

@@ -17,6 +17,11 @@ Outermost first (``install``):
    127.0.0.1 under its own name.
 4. :class:`BodyLimit` — a body above ``Settings.max_body_bytes`` is refused with 413,
    from ``Content-Length`` before it is read, or while it is read (chunked uploads).
+5. :class:`JsonBodies` — a POST to the API or CDS Hooks must say it is JSON
+   (``application/json`` or ``application/*+json``), else 415. FastAPI would parse a body
+   without ``Content-Type`` as JSON, and a page on another site can send one (a ``Blob``
+   body in a no-CORS ``fetch``) without a preflight: this is the API's CSRF defence.
+   The HTML form has its own token (:mod:`locoreg.web.csrf`).
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ _NO_STORE = (b"cache-control", b"no-store")
 
 
 def install(app: Any, settings: Settings) -> None:
-    """Add the four middlewares to a Starlette/FastAPI app (the last added is outermost)."""
+    """Add the middlewares to a Starlette/FastAPI app (the last added is outermost)."""
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(ServerErrors)
@@ -189,6 +195,42 @@ class BodyLimit:
             [FieldError("", self._message(), f"at most {self.max_bytes} bytes")], 413
         )
         response.headers["connection"] = "close"  # the unread body must not be parsed as a request
+        await response(scope, receive, send)
+
+
+_JSON_PREFIXES = ("/api/", "/cds-services")
+
+
+def _is_json(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+class JsonBodies:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or not scope["path"].startswith(_JSON_PREFIXES)
+            or _is_json(_header(scope, b"content-type"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(
+            [
+                FieldError(
+                    "Content-Type",
+                    "the request body must be sent as JSON",
+                    "application/json, application/fhir+json",
+                )
+            ],
+            415,
+        )
         await response(scope, receive, send)
 
 

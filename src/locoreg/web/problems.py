@@ -81,12 +81,13 @@ class Problems(BaseModel):
     detail: list[Problem]
 
 
-#: OpenAPI ``responses`` entries: 422 for routes with parameters or a body, 413 with a body.
+#: OpenAPI ``responses`` entries: 422 for routes with parameters or a body, 413/415 with a body.
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": Problems, "description": "Invalid input: every problem with its field path"},
 }
-TOO_LARGE: dict[int | str, dict[str, Any]] = {
+BODY_REFUSED: dict[int | str, dict[str, Any]] = {
     413: {"model": Problems, "description": "Request body above the configured limit"},
+    415: {"model": Problems, "description": "Request body not sent as JSON"},
 }
 
 
