@@ -309,3 +309,15 @@ def test_api_posts_must_be_json(
     assert store.count_assessments() == (1 if status == 201 else 0)
     if status == 415:
         assert r.json()["detail"][0]["field"] == "Content-Type"
+
+
+def test_serve_names_a_malformed_limit_without_a_traceback() -> None:
+    from typer.testing import CliRunner
+
+    from locoreg.cli import app
+
+    result = CliRunner().invoke(
+        app, ["serve", "--port", "0"], env={"LOCOREG_MAX_BODY_BYTES": "2MB"}
+    )
+    assert result.exit_code == 2
+    assert "LOCOREG_MAX_BODY_BYTES" in result.output and "Traceback" not in result.output

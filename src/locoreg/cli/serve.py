@@ -26,12 +26,16 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy.exc import ArgumentError, OperationalError
 
         from locoreg.cli._common import fail
+        from locoreg.errors import InputError
         from locoreg.web.app import create_app
         from locoreg.web.settings import Settings
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        settings = Settings.from_env(database_url=database)
+        try:
+            settings = Settings.from_env(database_url=database)
+        except InputError as exc:  # a malformed LOCOREG_* variable, named
+            fail(exc)
         try:
             web_app = create_app(settings)
         except (ArgumentError, OperationalError, ImportError) as exc:
