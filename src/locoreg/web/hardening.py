@@ -72,14 +72,24 @@ def install(app: Any, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders)
 
 
-class SecurityHeaders:
+class _HttpMiddleware:
+    """Pass anything but HTTP (lifespan, websockets) through; subclasses handle HTTP."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(_HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         cacheable = scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
@@ -94,14 +104,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class ServerErrors:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class ServerErrors(_HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watch(message: Message) -> None:
@@ -131,14 +135,14 @@ def _host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class TrustedHosts:
+class TrustedHosts(_HttpMiddleware):
     def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
-        self.app = app
+        super().__init__(app)
         self.allowed = frozenset(allowed)
         self.any = "*" in self.allowed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or self.any:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.any:
             await self.app(scope, receive, send)
             return
         host = _header(scope, b"host")
@@ -159,15 +163,12 @@ class TrustedHosts:
         await response(scope, receive, send)
 
 
-class BodyLimit:
+class BodyLimit(_HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
@@ -208,14 +209,10 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-class JsonBodies:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+class JsonBodies(_HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] != "http"
-            or scope["method"] not in ("POST", "PUT", "PATCH")
+            scope["method"] not in ("POST", "PUT", "PATCH")
             or not scope["path"].startswith(_JSON_PREFIXES)
             or _is_json(_header(scope, b"content-type"))
         ):
