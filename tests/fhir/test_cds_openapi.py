@@ -23,7 +23,10 @@ FEEDBACK = f"{SERVICE}/feedback"
 def openapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     path: Path = tmp_path_factory.mktemp("openapi") / "audit.sqlite"
     store = AuditStore(f"sqlite:///{path}")
-    settings = Settings.from_env({}, database_url=f"sqlite:///{path}")
+    # module-scoped: the autouse Host fixture of tests/conftest.py is not active yet
+    settings = Settings.from_env(
+        {"LOCOREG_ALLOWED_HOSTS": "testserver"}, database_url=f"sqlite:///{path}"
+    )
     with TestClient(create_app(settings, store)) as client:
         document: dict[str, Any] = client.get("/openapi.json").json()
     store.close()

@@ -70,7 +70,9 @@ def test_a_token_for_another_instance_is_refused_whatever_the_host_header(
     make_hook_request: Callable[..., dict[str, Any]],
     load_example: Callable[[str], dict[str, Any]],
 ) -> None:
-    client = started(issuers, "http://127.0.0.1:8000")
+    # The forged Host passes the trusted-host check here (as behind a proxy that forwards
+    # any Host: LOCOREG_ALLOWED_HOSTS=*), so that the JWT audience is what refuses it.
+    client = started({**issuers, "LOCOREG_ALLOWED_HOSTS": "*"}, "http://127.0.0.1:8000")
     body = make_hook_request(load_example("workup_her2_unknown"))
     other = "https://locoreg-b.hospital.example.org"
     forged = [

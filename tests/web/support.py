@@ -127,6 +127,13 @@ def read_form(html: str) -> FormReader:
     return reader
 
 
+def form_token(client: Any) -> dict[str, str]:
+    """The form's CSRF field, as a browser that opened the form sends it (the client keeps
+    the cookie); for tests that post ``/assess`` without reading the whole form."""
+    fields = dict(read_form(client.get("/").text).fields)
+    return {"csrf_token": fields["csrf_token"]}
+
+
 def patch_hypothesis_jsonschema() -> None:
     """Give hypothesis' ``many`` back the ``more()`` that hypothesis-jsonschema 0.23 calls.
 

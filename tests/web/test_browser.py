@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from locoreg.decision.model import RECOMMENDATION_LABELS, Recommendation
-from web.support import Server
+from web.support import EXAMPLE_FILES, Server, load_example
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -133,3 +133,70 @@ def test_therapy_details_follow_the_started_choice(server: Server, page: Any) ->
     assert months.is_disabled()
     page.locator("#systemic_therapy-started").select_option("yes")
     assert months.is_enabled() and page.locator("#systemic_therapy-response").is_enabled()
+
+
+def _context(browser: Any, **options: Any) -> Any:
+    context = browser.new_context(**options)
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("http://127.0.0.1:")
+            else route.abort()
+        ),
+    )
+    return context
+
+
+def test_add_site_button_needs_javascript_and_room(server: Server, browser: Any) -> None:
+    without = _context(browser, java_script_enabled=False)
+    try:
+        pg = without.new_page()
+        pg.goto(f"{server.url}/")
+        assert pg.locator(".met-row").count() == 3  # the server's rows suffice without it
+        assert not pg.locator("#add-site").is_visible()
+    finally:
+        without.close()
+    with_js = _context(browser)
+    try:
+        pg = with_js.new_page()
+        pg.goto(f"{server.url}/")
+        button = pg.get_by_role("button", name="Add another site")
+        while pg.locator(".met-row").count() < 8:
+            button.click()
+        assert not button.is_visible()  # at the row limit (one row per organ site)
+    finally:
+        with_js.close()
+
+
+def test_nothing_overflows_a_390_px_screen_nor_breaks_the_csp(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    """A phone held upright: wide tables scroll inside themselves, the page does not."""
+    import httpx
+
+    patient = {**load_example(EXAMPLE_FILES[0]), "label": "AB tumour board 2026-12-01"}
+    record = httpx.post(f"{server.url}/api/assessments", json=patient, timeout=60).json()["id"]
+    context = _context(browser, viewport={"width": 390, "height": 844})
+    console: list[str] = []
+    try:
+        pg = context.new_page()
+        pg.on("console", lambda message: console.append(message.text))
+        for name, path in [
+            ("form", "/"),
+            ("history", "/history"),
+            ("result", f"/assessments/{record}"),
+            ("evidence", "/evidence"),
+            ("study", "/evidence/badwe2015"),
+            ("meta", "/meta"),
+        ]:
+            pg.goto(f"{server.url}{path}")
+            widths = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            pg.screenshot(path=str(tmp_path / f"{name}-390.png"), full_page=True)
+            assert widths[0] <= widths[1] == 390, (path, widths)
+        pg.goto(f"{server.url}/history")
+        assert pg.get_by_text("AB tumour board 2026-12-01").first.is_visible()
+        # The Content-Security-Policy blocks nothing the pages use (figures, script, CSS).
+        assert not [m for m in console if "Content Security Policy" in m], console
+    finally:
+        context.close()

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from locoreg.patient import LocalSymptom, MetastaticSite
-from web.support import make_app, patch_hypothesis_jsonschema
+from web.support import form_token, make_app, patch_hypothesis_jsonschema
 
 EXAMPLES_PER_OPERATION = 20
 patch_hypothesis_jsonschema()
@@ -127,8 +127,9 @@ def form_client(fuzz_app: FastAPI) -> Iterator[TestClient]:
 def test_form_never_answers_500(
     form_client: TestClient, fields: dict[str, str], symptoms: list[str]
 ) -> None:
+    token = form_token(form_client)  # a real user's form carries it; CSRF has its own tests
     r = form_client.post(
-        "/assess", data={**fields, "local_symptoms": symptoms}, follow_redirects=False
+        "/assess", data={**fields, **token, "local_symptoms": symptoms}, follow_redirects=False
     )
     assert r.status_code in (303, 422), r.text[:500]
 

@@ -17,7 +17,13 @@ from locoreg import DISCLAIMER, __version__
 from locoreg.decision.model import RECOMMENDATION_LABELS, Recommendation
 from locoreg.patient import LocalSymptom, Patient, parse_patient
 from locoreg.store import AuditStore
-from web.support import EXAMPLE_FILES, expected_recommendation, load_example, read_form
+from web.support import (
+    EXAMPLE_FILES,
+    expected_recommendation,
+    form_token,
+    load_example,
+    read_form,
+)
 
 from helpers.patients import DISCUSS
 
@@ -101,7 +107,8 @@ def test_examples_load_in_canonical_spelling(client: TestClient) -> None:
 
 
 def test_inline_errors_are_tied_to_their_inputs(client: TestClient) -> None:
-    r = client.post("/assess", data={"age": "12", "m": "M1", "metastases-0-lesions": "0"})
+    data = {"age": "12", "m": "M1", "metastases-0-lesions": "0", **form_token(client)}
+    r = client.post("/assess", data=data)
     assert r.status_code == 422
     page = r.text
     for name in ("age", "sex", "er", "pr", "her2", "histology_confirmed", "metastases-0-lesions"):
@@ -352,6 +359,7 @@ def test_form_posts_are_recorded_as_web(client: TestClient, store: AuditStore) -
         "resectable": "true",
         "surgical_risk": "standard",
         "patient_preference": "undecided",
+        **form_token(client),
     }
     r = client.post("/assess", data=data, follow_redirects=False)
     assert r.status_code == 303
@@ -383,7 +391,7 @@ def test_unknown_page_is_an_html_404_for_browsers_and_json_for_the_api(
 def test_arm_values_read_without_doubled_units(
     metric: str, value: float, unit: str, text: str
 ) -> None:
-    from locoreg.web.pages import _metric
+    from locoreg.web.templating import metric as _metric
 
     assert _metric(metric, value, unit) == text
 
@@ -405,3 +413,23 @@ def test_evidence_page_shows_the_snapshot_and_its_change_log(client: TestClient)
     assert log.entries and all(f"<code>{e.snapshot}</code>" in page for e in log.entries)
     # the newest entry's first change is shown as written
     assert log.entries[0].changes[0].split(";")[0] in text_of(page)
+
+
+def test_result_history_and_titles_carry_the_patient_as_entered(client: TestClient) -> None:
+    patient = {**DISCUSS, "label": "JD board 2026-12-01"}
+    record = client.post("/api/assessments", json=patient).json()["id"]
+    unlabelled = client.post("/api/assessments", json=DISCUSS).json()["id"]
+    page = client.get(f"/assessments/{record}").text
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title and title.group(1).startswith("JD board 2026-12-01 · ")
+    text = text_of(page)
+    assert "Patient as entered" in text
+    assert f"Age {DISCUSS['age']}" in text and "Metastases" in text
+    other = text_of(client.get(f"/assessments/{unlabelled}").text)
+    assert "Patient as entered" in other and "JD board" not in other
+    history = client.get("/history").text
+    rows = re.findall(r"<tr>(.*?)</tr>", history.split("<tbody>")[1], re.S)
+    assert "JD board" not in rows[0] and "—" in rows[0]  # newest first: no label
+    assert "JD board 2026-12-01" in rows[1] and f"/assessments/{record}" in rows[1]
+    edit = client.get(f"/assessments/{record}/edit").text
+    assert "<title>New assessment · JD board 2026-12-01 · locoreg</title>" in edit

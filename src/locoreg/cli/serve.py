@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy.exc import ArgumentError, OperationalError
 
         from locoreg.cli._common import fail
+        from locoreg.errors import InputError
         from locoreg.web.app import create_app
         from locoreg.web.settings import Settings, bound_url
 
@@ -55,6 +56,8 @@ def register(app: typer.Typer) -> None:
             os.environ["LOCOREG_LISTEN_URL"] = listen
         try:
             settings = Settings.from_env(database_url=database)
+        except InputError as exc:  # a malformed LOCOREG_* variable, named
+            fail(exc)
         except ValueError as exc:
             fail(str(exc))
         if workers > 1 and settings.database_url.startswith("sqlite"):

@@ -28,13 +28,16 @@ from locoreg.errors import FieldError, InputError
 from locoreg.patient import Patient
 from locoreg.store import AuditStore, Idempotency, IdempotencyConflict, Provenance, Source
 from locoreg.store.tables import IDEMPOTENCY_KEY_MAX_LENGTH
+from locoreg.web.deps import StoreDep
 from locoreg.web.meta_service import MetaRequest, run_meta
-from locoreg.web.problems import problem_response
+from locoreg.web.problems import BODY_REFUSED, INVALID, Problems, problem_response
 
 router = APIRouter()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Invalid input: every problem with its field path"},
+_ERRORS = {**INVALID, **BODY_REFUSED}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problems, "description": "No such record"},
+    **INVALID,
 }
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _IDEMPOTENT_WRITE: dict[str, Any] = {
@@ -50,7 +53,6 @@ _IDEMPOTENT_WRITE: dict[str, Any] = {
         }
     ]
 }
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such record"}}
 
 
 class AssessmentCreated(Assessment):
@@ -96,11 +98,6 @@ class Health(BaseModel):
     status: str
     version: str
     database: str
-
-
-def _store(request: Request) -> AuditStore:
-    store: AuditStore = request.app.state.store
-    return store
 
 
 def assess_and_record(
@@ -195,14 +192,12 @@ def _client(request: Request) -> str | None:
     summary="Assess a patient (Patient JSON, CONTRACTS §1)",
     openapi_extra=_IDEMPOTENT_WRITE,
 )
-async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
+async def create_assessment(patient: Patient, request: Request, store: StoreDep) -> JSONResponse:
     # Record the input exactly as received; FastAPI has already validated it.
     raw = await request.json()
     idempotency = _idempotency(request, raw)
     provenance = Provenance(client_address=_client(request))
-    return await run_in_threadpool(
-        _record_once, _store(request), patient, raw, provenance, idempotency
-    )
+    return await run_in_threadpool(_record_once, store, patient, raw, provenance, idempotency)
 
 
 @router.post(
@@ -216,6 +211,7 @@ async def create_assessment(patient: Patient, request: Request) -> JSONResponse:
 )
 def create_assessment_from_fhir(
     request: Request,
+    store: StoreDep,
     bundle: dict[str, Any] = Body(..., description="FHIR R4 Bundle resource"),
 ) -> JSONResponse:
     # A plain ``def``: FastAPI runs it in a worker thread (mapping, engine and write block).
@@ -233,7 +229,7 @@ def create_assessment_from_fhir(
         client_address=_client(request),
     )
     return _record_once(
-        _store(request),
+        store,
         patient,
         patient.model_dump(mode="json"),
         provenance,
@@ -249,8 +245,8 @@ def create_assessment_from_fhir(
     tags=["assessments"],
     summary="A stored assessment: input, Assessment, versions, time and channel",
 )
-def get_assessment(assessment_id: str, request: Request) -> Any:
-    record = _store(request).get_assessment(assessment_id)
+def get_assessment(assessment_id: str, store: StoreDep) -> Any:
+    record = store.get_assessment(assessment_id)
     if record is None:
         return problem_response([FieldError("id", "no assessment with this id")], 404)
     return record.as_dict()
@@ -264,11 +260,10 @@ def get_assessment(assessment_id: str, request: Request) -> Any:
     summary="Stored assessments, newest first (no patient data)",
 )
 def list_assessments(
-    request: Request,
+    store: StoreDep,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
 ) -> Any:
-    store = _store(request)
     return {
         "items": [s.as_dict() for s in store.list_assessments(limit, offset)],
         "total": store.count_assessments(),
@@ -284,10 +279,10 @@ def list_assessments(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
-def export_audit(request: Request) -> StreamingResponse:
+def export_audit(store: StoreDep) -> StreamingResponse:
     # Streamed from the database in batches; each line is one record (see AuditStore.iter_jsonl).
     return StreamingResponse(
-        _store(request).iter_jsonl(),
+        store.iter_jsonl(),
         media_type="application/x-ndjson",
         headers={
             "Content-Disposition": 'attachment; filename="locoreg-audit.jsonl"',
@@ -296,7 +291,9 @@ def export_audit(request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/api/evidence", tags=["evidence"], summary="Studies of the evidence base")
+@router.get(
+    "/api/evidence", tags=["evidence"], responses=INVALID, summary="Studies of the evidence base"
+)
 def list_evidence(
     design: str | None = Query(None, description="e.g. rct, meta_analysis"),
     outcome: str | None = Query(None, description="e.g. overall_survival"),
@@ -336,6 +333,6 @@ def meta(request: MetaRequest) -> Any:
 
 
 @router.get("/healthz", response_model=Health, tags=["service"], summary="Liveness")
-def healthz(request: Request, response: Response) -> Any:
+def healthz(store: StoreDep, response: Response) -> Any:
     response.headers["Cache-Control"] = "no-store"
-    return {"status": "ok", "version": __version__, "database": _store(request).backend}
+    return {"status": "ok", "version": __version__, "database": store.backend}

@@ -8,6 +8,7 @@ the pages and the CDS Hooks router find them.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,13 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from locoreg import __version__
 from locoreg.errors import InputError
 from locoreg.store import AuditStore
-from locoreg.web import api, pages
-from locoreg.web.problems import (
-    on_http_error,
-    on_input_error,
-    on_request_validation,
-    on_unexpected,
-)
+from locoreg.web import api, hardening, pages
+from locoreg.web.problems import on_http_error, on_input_error, on_request_validation
 from locoreg.web.settings import Settings
 
 log = logging.getLogger("locoreg.web")
@@ -51,12 +47,24 @@ def create_app(settings: Settings | None = None, store: AuditStore | None = None
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
     app.include_router(api.router)
     _include_cds(app)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", _Assets(directory=STATIC_DIR), name="static")
+    hardening.install(app, settings)
     return app
+
+
+class _Assets(StaticFiles):
+    """The vendored assets; a path the file system cannot even look up is not found."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if "\x00" in path:  # os.stat raises ValueError on a NUL byte
+            return "", None
+        try:
+            return super().lookup_path(path)
+        except OSError:  # e.g. a name too long for the file system
+            return "", None
 
 
 def _include_cds(app: FastAPI) -> None:

@@ -27,6 +27,10 @@ from pydantic import (
 
 from locoreg.errors import FieldError, field_errors
 
+# the one error body of the service, re-exported for the CDS routes
+from locoreg.web.problems import Problem as Problem
+from locoreg.web.problems import Problems as Problems
+
 HOOK = "patient-view"
 
 NonEmpty = Annotated[StrictStr, Field(min_length=1)]
@@ -118,20 +122,6 @@ class FeedbackItem(_Wire):
 
 class Feedback(_Wire):
     feedback: list[FeedbackItem]
-
-
-class Problem(_Wire):
-    """One problem of a refused call: the field and what is wrong (and what is allowed)."""
-
-    field: str
-    message: str
-    allowed: str | None = None
-
-
-class Problems(_Wire):
-    """Body of a 400, 401, 412 or 503 answer of the CDS Hooks endpoints."""
-
-    detail: list[Problem]
 
 
 def hook_request_problems(body: Any) -> list[FieldError]:

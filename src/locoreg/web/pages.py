@@ -8,17 +8,16 @@ at the time, with the versions it was said under.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from locoreg import DISCLAIMER, __version__
-from locoreg.decision.model import RECOMMENDATION_LABELS, Assessment
+from locoreg.decision.model import Assessment
 from locoreg.errors import InputError
 from locoreg.patient import (
     N_CATEGORIES,
@@ -33,56 +32,14 @@ from locoreg.patient import (
 from locoreg.patient import (
     Response as TherapyResponse,
 )
-from locoreg.report.assessment import FACTOR_LABELS
-from locoreg.store import AuditStore, Provenance
+from locoreg.store import Provenance
+from locoreg.web import csrf
+from locoreg.web.api import assess_and_record
+from locoreg.web.deps import StoreDep, get_settings
 from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
+from locoreg.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def _pairs(values: list[str], readable: bool = False) -> list[tuple[str, str]]:
-    """(value, text) options for a select; ``readable`` turns underscores into spaces."""
-    return [(v, v.replace("_", " ") if readable else v) for v in values]
-
-
-#: Study designs as a reader says them (enum values stay in the JSON).
-DESIGN_LABELS: dict[str, str] = {
-    "rct": "randomised trial",
-    "phase_2_trial": "phase 2 trial",
-    "prospective_registry": "prospective registry",
-    "retrospective_registry": "retrospective registry",
-    "single_institution": "single institution",
-    "observational": "observational",
-    "meta_analysis": "meta-analysis",
-    "epidemiology": "epidemiology",
-    "guideline_or_review": "guideline or review",
-}
-
-
-def _metric(metric: str, value: float, unit: str | None) -> str:
-    """``("os_3y_percent", 68.4, "percent")`` → ``"OS 3y 68.4%"`` (no doubled unit)."""
-    words = metric.replace("_", " ").split()
-    unit_word = (unit or "").strip()
-    unit_words = unit_word.replace("_", " ").split()
-    if unit_words and words[-len(unit_words) :] == unit_words:
-        words = words[: -len(unit_words)]
-    name = " ".join("OS" if w == "os" else "PFS" if w == "pfs" else w for w in words)
-    if unit_word == "percent":
-        return f"{name} {value:g}%"
-    shown = {"count": "", "per_1000": "per 1000"}.get(unit_word, unit_word)
-    return f"{name} {value:g} {shown}".rstrip()
-
-
-templates.env.globals.update(
-    metric=_metric,
-    design_labels=DESIGN_LABELS,
-    pairs=_pairs,
-    factor_labels=FACTOR_LABELS,
-    version=__version__,
-    disclaimer=DISCLAIMER,
-    labels={r.value: label for r, label in RECOMMENDATION_LABELS.items()},
-)
 
 CHOICES: dict[str, list[str]] = {
     "receptor": [s.value for s in ReceptorStatus],
@@ -96,17 +53,18 @@ CHOICES: dict[str, list[str]] = {
 }
 
 
-def _store(request: Request) -> AuditStore:
-    store: AuditStore = request.app.state.store
-    return store
-
-
 def _examples(request: Request) -> dict[str, Path]:
-    directory: Path | None = request.app.state.settings.examples_dir
+    directory = get_settings(request).examples_dir
     if directory is None or not directory.is_dir():
         return {}
     files = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
     return {p.stem: p for p in files}
+
+
+def patient_label(patient_input: Mapping[str, Any]) -> str | None:
+    """The board's ``label`` of a stored input; None when it has none (or is a FHIR Bundle)."""
+    label = patient_input.get("label")
+    return label if isinstance(label, str) and label.strip() else None
 
 
 def _not_found(request: Request, what: str) -> HTMLResponse:
@@ -114,12 +72,21 @@ def _not_found(request: Request, what: str) -> HTMLResponse:
 
 
 def _form_page(request: Request, state: FormState, status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(
+    token = csrf.token(request, get_settings(request).secret_key)
+    response = templates.TemplateResponse(
         request,
         "form.html",
-        {"state": state, "choices": CHOICES, "examples": list(_examples(request))},
+        {
+            "state": state,
+            "choices": CHOICES,
+            "examples": list(_examples(request)),
+            "csrf_field": csrf.FIELD,
+            "csrf_token": token,
+        },
         status_code=status_code,
     )
+    csrf.set_cookie(response, request, token)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -138,17 +105,23 @@ def form_page(request: Request, example: str | None = None) -> HTMLResponse:
 
 
 @router.post("/assess", response_model=None)
-async def submit(request: Request) -> Response:
-    from locoreg.web.api import assess_and_record
-
+async def submit(request: Request, store: StoreDep) -> Response:
     form = await request.form()
     symptoms = [str(s) for s in form.getlist("local_symptoms")]
     data, row_of = form_to_input(dict(form), symptoms)
+    state = FormState(values={**dict(form), "local_symptoms": symptoms})
+    state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
+    if not csrf.verified(request, get_settings(request).secret_key, str(form.get(csrf.FIELD, ""))):
+        # Expired (server restarted) or posted from another site: nothing is assessed;
+        # the entries come back with a fresh token, to be checked and sent again.
+        state.general.append(
+            "This form could not be verified (it expired, or it was sent from another "
+            "site). Nothing was recorded; check the entries and press Assess again."
+        )
+        return _form_page(request, state, status_code=403)
     try:
         patient = parse_patient(data)
     except InputError as exc:
-        state = FormState(values={**dict(form), "local_symptoms": symptoms})
-        state.rows = max(3, *(row + 1 for row in row_of.values()), 0)
         attach_errors(state, list(exc.errors), row_of)
         return _form_page(request, state, status_code=422)
     # The form sends text; the record keeps the input as the contract reads it (typed JSON).
@@ -156,7 +129,7 @@ async def submit(request: Request) -> Response:
     client = Provenance(client_address=request.client.host if request.client else None)
     record_id, _ = await run_in_threadpool(
         assess_and_record,
-        _store(request),
+        store,
         patient,
         patient.model_dump(mode="json"),
         "web",
@@ -166,11 +139,11 @@ async def submit(request: Request) -> Response:
 
 
 @router.get("/assessments/{record_id}", response_class=HTMLResponse)
-def result_page(request: Request, record_id: str) -> HTMLResponse:
-    from locoreg.report.assessment import assessment_context
+def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
+    from locoreg.report.assessment import assessment_context, patient_rows
     from locoreg.web.evidence_view import cite_all
 
-    record = _store(request).get_assessment(record_id)
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     a = Assessment.model_validate(record.assessment)
@@ -180,6 +153,8 @@ def result_page(request: Request, record_id: str) -> HTMLResponse:
         {
             **assessment_context(a),
             "record": record,
+            "patient_label": patient_label(record.patient_input),
+            "patient_rows": patient_rows(record.patient_input),
             "studies": cite_all(a.evidence),
             "forest": _overall_survival_forest(),
         },
@@ -198,10 +173,10 @@ def _overall_survival_forest() -> str | None:
 
 
 @router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)
-def summary_page(request: Request, record_id: str) -> HTMLResponse:
+def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
     from locoreg.report.assessment import render_assessment_html
 
-    record = _store(request).get_assessment(record_id)
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     html = render_assessment_html(
@@ -214,8 +189,8 @@ def summary_page(request: Request, record_id: str) -> HTMLResponse:
 
 
 @router.get("/assessments/{record_id}/edit", response_class=HTMLResponse)
-def edit_page(request: Request, record_id: str) -> HTMLResponse:
-    record = _store(request).get_assessment(record_id)
+def edit_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
+    record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
     state = input_to_values(record.patient_input)
@@ -224,16 +199,25 @@ def edit_page(request: Request, record_id: str) -> HTMLResponse:
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history_page(request: Request, page: int = 1) -> HTMLResponse:
+def history_page(request: Request, store: StoreDep, page: int = 1) -> HTMLResponse:
     per_page = 25
     page = max(1, min(page, 10**6))
-    store = _store(request)
     total = store.count_assessments()
     items = store.list_assessments(per_page, (page - 1) * per_page)
+    # The history summary holds no patient data; the board's label is read from each
+    # record's input (one page, at most 25 reads).
+    records = (store.get_assessment(item.id) for item in items)
+    labels = {r.id: patient_label(r.patient_input) for r in records if r is not None}
     return templates.TemplateResponse(
         request,
         "history.html",
-        {"items": items, "page": page, "pages": max(1, -(-total // per_page)), "total": total},
+        {
+            "items": items,
+            "patient_labels": labels,
+            "page": page,
+            "pages": max(1, -(-total // per_page)),
+            "total": total,
+        },
     )
 
 

@@ -6,23 +6,49 @@ the same field paths and words as the CLI (``locoreg.errors.FieldError``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg.errors import FieldError, InputError, pydantic_errors
-
-log = logging.getLogger("locoreg.web")
+from locoreg.web.templating import templates
 
 
 def validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
     """FastAPI/pydantic error dicts → :class:`FieldError` (the CLI's translator and words)."""
     return pydantic_errors(errors)
+
+
+class Problem(BaseModel):
+    """One problem with the request (``locoreg.errors.FieldError``)."""
+
+    field: str = Field(
+        description="path of the field, e.g. ``metastases.0.site`` or ``hr.3``; empty when "
+        "the problem is the request as a whole"
+    )
+    message: str = Field(description="what is wrong, in the CLI's words")
+    allowed: str | None = Field(None, description="what would be accepted, when it can be said")
+
+
+class Problems(BaseModel):
+    """The body of every error answer (4xx, 5xx): all problems found at once."""
+
+    detail: list[Problem]
+
+
+#: OpenAPI ``responses`` entries: 422 for routes with parameters or a body, 413/415 with a body.
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problems, "description": "Invalid input: every problem with its field path"},
+}
+BODY_REFUSED: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problems, "description": "Request body above the configured limit"},
+    415: {"model": Problems, "description": "Request body not sent as JSON"},
+}
 
 
 def problem_response(errors: Iterable[FieldError], status_code: int = 422) -> JSONResponse:
@@ -56,8 +82,6 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     """
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and _wants_page(request):
-        from locoreg.web.pages import templates
-
         return templates.TemplateResponse(
             request, "not_found.html", {"what": "page"}, status_code=404
         )
@@ -66,11 +90,3 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
-
-
-async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """Last resort: log the exception type and the route, never the body (patient data)."""
-    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return problem_response(
-        [FieldError("", "internal error; the request was not processed")], status_code=500
-    )

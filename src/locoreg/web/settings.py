@@ -8,6 +8,12 @@
 - CDS Hooks and FHIR reads: see :class:`CdsSettings` (``LOCOREG_PUBLIC_URL``,
   ``LOCOREG_CDS_ISSUERS``, ``LOCOREG_CDS_FHIR_SERVERS``, ``LOCOREG_CDS_FHIR_DEADLINE``,
   ``LOCOREG_SMART_LAUNCH_URL``).
+- Hardening (``locoreg.web.hardening``; docs/web.md, deployment checklist):
+  ``LOCOREG_MAX_BODY_BYTES`` (request body limit, default 2 MiB; above it 413),
+  ``LOCOREG_ALLOWED_HOSTS`` (comma-separated ``Host`` names besides the loopback names
+  and the host of ``LOCOREG_PUBLIC_URL``; ``*`` switches the check off),
+  ``LOCOREG_SECRET_KEY`` (signs the form's CSRF token; default a random key per
+  process, so set it when several processes serve one site).
 """
 
 from __future__ import annotations
@@ -21,6 +27,40 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 _OFF = {"off", "0", "false", "no", "disabled"}
+
+# -- hardening (body limit, trusted hosts, CSRF secret) -----------------------------
+#: Names a browser uses for this machine; an attacker's page cannot make a browser send
+#: them for its own site (DNS rebinding sends the attacker's name as ``Host``).
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def _max_body_bytes(env: Mapping[str, str]) -> int:
+    from locoreg.errors import InputError
+
+    raw = env.get("LOCOREG_MAX_BODY_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) < 1024:
+        raise InputError.single(
+            "LOCOREG_MAX_BODY_BYTES",
+            f"{raw!r} is not a whole number of bytes ≥ 1024",
+            "e.g. 2097152",
+        )
+    return int(raw)
+
+
+def _allowed_hosts(env: Mapping[str, str], own_url: str | None) -> tuple[str, ...]:
+    """Loopback names, the host of the service's own URL (``LOCOREG_PUBLIC_URL``, else the
+    address ``serve`` was started on) and ``LOCOREG_ALLOWED_HOSTS`` (lower case)."""
+    from urllib.parse import urlsplit
+
+    hosts = list(LOOPBACK_HOSTS)
+    for url in (env.get("LOCOREG_PUBLIC_URL", "").strip(), own_url or ""):
+        if host := urlsplit(url).hostname:
+            hosts.append(host)
+    hosts += [h.strip() for h in env.get("LOCOREG_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    return tuple(dict.fromkeys(h.lower().strip("[]") for h in hosts))
 
 
 def _examples_dir() -> Path | None:
@@ -117,6 +157,10 @@ class Settings:
     cds_jwt_enabled: bool = True
     examples_dir: Path | None = None
     cds: CdsSettings = field(default_factory=CdsSettings)
+    # -- hardening (locoreg.web.hardening) --
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # "*" among them: any host
+    secret_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
     # Raw environment for components that read their own variables (CDS Hooks JWT issuers).
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -139,12 +183,16 @@ class Settings:
 
         env = dict(os.environ if env is None else env)
         examples = env.get("LOCOREG_EXAMPLES_DIR")
+        cds = CdsSettings.from_env(
+            env, listen_url=listen_url or env.get("LOCOREG_LISTEN_URL") or None
+        )
         return cls(
             database_url=database_url or env.get("LOCOREG_DATABASE_URL") or default_database_url(),
             cds_jwt_enabled=env.get("LOCOREG_CDS_JWT", "on").strip().lower() not in _OFF,
             examples_dir=Path(examples) if examples else _examples_dir(),
-            cds=CdsSettings.from_env(
-                env, listen_url=listen_url or env.get("LOCOREG_LISTEN_URL") or None
-            ),
+            cds=cds,
+            max_body_bytes=_max_body_bytes(env),
+            allowed_hosts=_allowed_hosts(env, cds.public_url),
+            secret_key=(env.get("LOCOREG_SECRET_KEY") or "").encode() or os.urandom(32),
             env=env,
         )
