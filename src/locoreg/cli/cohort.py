@@ -18,6 +18,12 @@ class OnErrorChoice(StrEnum):
     exclude = "exclude"
 
 
+class SqlDialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+
+
 class CovariateSet(StrEnum):
     minimal = "minimal"
     standard = "standard"
@@ -59,11 +65,19 @@ def _load(
     max_errors: int,
     selection_args: dict[str, Any],
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Load, check and extract; bad input exits 2 with one line per problem."""
+    """Load, check and extract; bad input exits 2 with one line per problem.
+
+    ``file`` is a registry or an analytic table made by ``cohort extract``
+    (then it is analysed as extracted: selection options do not apply).
+    """
+    from locoreg.cli.cohort_sites import load_analytic_or_none
     from locoreg.cohort.load import load_registry
     from locoreg.cohort.select import Selection, extract
     from locoreg.errors import InputError
 
+    analytic = load_analytic_or_none(file, selection_args)
+    if analytic is not None:
+        return None, analytic[0], analytic[1]
     try:
         registry = load_registry(file, on_error=on_error.value, max_errors=max_errors)
         selection = Selection(**selection_args)
@@ -78,6 +92,8 @@ def _load(
         )
     cohort = {
         "file": file.name,
+        "source": "registry file",
+        "extraction": "portable SQL, DuckDB embedded",
         "rows_in_file": registry.n_rows,
         "rows_excluded": registry.n_excluded,
         "excluded_by_rule": registry.excluded_by_rule,
@@ -188,8 +204,11 @@ def sql(
     exclude_brain: bool = EXCL_BRAIN,
     keep_without_metastasis: bool = ALL_STAGES,
     ecog: bool = typer.Option(False, "--ecog", help="The registry has an ecog column."),
+    dialect: SqlDialect = typer.Option(
+        SqlDialect.duckdb, "--dialect", help="SQL dialect of your engine."
+    ),
 ) -> None:
-    """Print the extraction SQL (runs on a table named `registry`), e.g. in your own engine."""
+    """Print the extraction SQL; it runs as printed on a contract table named `registry`."""
     from locoreg.cohort.select import Selection, extraction_sql
 
     selection = Selection(
@@ -203,7 +222,7 @@ def sql(
             keep_without_metastasis,
         )
     )
-    print(extraction_sql(selection, has_ecog=ecog))
+    print(extraction_sql(selection, has_ecog=ecog, dialect=dialect.value))
 
 
 @cohort_app.command("analyze")
@@ -494,4 +513,7 @@ def _print_text(result: Any, cohort: dict[str, Any], rct: dict[str, Any] | None)
 
 def register(app: typer.Typer) -> None:
     """Add the `cohort` command group to the root app."""
+    from locoreg.cli.cohort_sites import register_sites
+
+    register_sites(cohort_app)
     app.add_typer(cohort_app, name="cohort")
