@@ -114,6 +114,125 @@ def extract(
     )
 
 
+def site_summary(
+    file: Path = typer.Argument(..., help="Registry or extracted analytic table of this site."),
+    out: Path = typer.Option(..., "-o", "--output", help="Site summary to write (.json)."),
+    site: str = typer.Option("site", "--site", help="Name of the site shown after pooling."),
+    min_cell: int = typer.Option(
+        10, "--min-cell", min=1, help="Counts below this are suppressed (small-cell rule)."
+    ),
+    covariates: str = typer.Option(
+        "full", "--covariates", help="Adjustment set: minimal, standard, full."
+    ),
+    landmark: float = typer.Option(12.0, "--landmark", min=0.0, help="Landmark (months)."),
+    grace: float = typer.Option(6.0, "--grace", min=0.5, help="Emulated trial grace (months)."),
+) -> None:
+    """Write this site's aggregates (per rung log HR and SE, counts, balance); no rows, no ids."""
+    import warnings
+
+    from locoreg.cli.cohort import OnErrorChoice, _load, _selection
+    from locoreg.cohort.federate import site_summary as summarise_site
+    from locoreg.cohort.ladder import LadderSettings
+    from locoreg.cohort.select import COVARIATE_SETS
+
+    if covariates not in COVARIATE_SETS:
+        fail(f"--covariates: got {covariates!r} (allowed: {', '.join(COVARIATE_SETS)})")
+    if out.suffix.lower() != ".json":
+        fail(f"--output: the site summary is written as .json, got {out.name!r}")
+    _check_dir(out)
+    if len(site) > 40 or not site.isprintable():
+        fail("--site: at most 40 printable characters")
+    _, table, _ = _load(
+        file, OnErrorChoice.stop, 20, _selection(None, None, None, None, False, False)
+    )
+    settings = LadderSettings(covariates=covariates, landmark=landmark, grace=grace)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            summary = summarise_site(table, settings, site=site, min_cell=min_cell)
+    except ValueError as exc:
+        fail(f"analysis: {exc}")
+    text = json.dumps(summary, indent=2, allow_nan=False)
+    try:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        fail(f"--output: cannot write {out}: {exc.strerror or exc}")
+    shown = table.n if table.n >= min_cell else f"fewer than {min_cell}"
+    print(
+        f"wrote the aggregates of {shown} patients to {out} "
+        f"({len(summary['suppressed'])} counts suppressed below {min_cell})",
+        file=sys.stderr,
+    )
+
+
+def federate(
+    sites: list[Path] = typer.Argument(
+        ..., help="Site summaries written by `cohort site-summary`."
+    ),
+    fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
+) -> None:
+    """Pool site summaries rung by rung (fixed and random effects, heterogeneity across sites)."""
+    from locoreg.cohort.federate import SiteError, check_site
+    from locoreg.cohort.federate import federate as pool
+
+    summaries = []
+    for path in sites:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            fail(f"{path}: cannot read: {exc.strerror or exc}")
+        except ValueError as exc:
+            fail(f"{path}: not JSON ({exc})")
+        try:
+            summaries.append(check_site(data, str(path)))
+        except SiteError as exc:
+            fail(str(exc))
+    try:
+        result = pool(summaries)
+    except SiteError as exc:
+        fail(str(exc))
+    if fmt is DataFormat.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    _print_federated(result)
+
+
+def _print_federated(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from locoreg.cohort.ladder import RUNGS
+    from locoreg.cohort.summary import DISCLAIMER
+
+    console = Console()
+    table = Table(
+        title=f"Surgery of the primary vs none — {result['sites']} sites pooled "
+        f"({', '.join(result['site_names'])})",
+        title_justify="left",
+    )
+    for name in ("method", "HR (fixed)", "95% CI", "HR (random)", "I²", "n"):
+        table.add_column(name, justify="left" if name == "method" else "right")
+    for rung in RUNGS:
+        e = result[rung]
+        table.add_row(
+            e["method"],
+            f"{e['hr']:.2f}",
+            f"{e['ci_low']:.2f}–{e['ci_high']:.2f}",
+            f"{e['random']['hr']:.2f}",
+            f"{e['heterogeneity']['i2']:.0f}%",
+            "–" if e["n"] is None else str(e["n"]),
+        )
+    console.print(table)
+    console.print(
+        "Each site ran the ladder on its own patients and shared only aggregates; the "
+        "inverse-variance (fixed-effect) pool is shown first, the random-effects (REML) "
+        "pool beside it, I² = share of the variation due to differences between sites."
+    )
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
 def _check_dir(path: Path) -> None:
     parent = path.resolve().parent
     if not parent.is_dir():
@@ -125,6 +244,8 @@ def _check_dir(path: Path) -> None:
 def register_sites(app: typer.Typer) -> None:
     """Add extract, site-summary and federate to the `cohort` app."""
     app.command("extract")(extract)
+    app.command("site-summary")(site_summary)
+    app.command("federate")(federate)
 
 
-__all__ = ["DataFormat", "Engine", "json", "register_sites"]
+__all__ = ["load_analytic_or_none", "register_sites"]
