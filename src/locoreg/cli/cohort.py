@@ -156,8 +156,21 @@ def simulate(
         "--unmeasured-confounding",
         help="Strength γ of a confounder missing from the registry (0 = none).",
     ),
+    output_format: str = typer.Option(
+        "registry",
+        "--format",
+        help="registry (one .csv/.parquet file) or omop (a directory of OMOP CDM v5.4 "
+        "Parquet tables).",
+    ),
 ) -> None:
     """Write a synthetic de novo stage IV registry with a known surgery effect."""
+    if output_format not in ("registry", "omop"):
+        fail(f"--format: got {output_format!r} (allowed: registry, omop)")
+    if output_format == "omop":
+        from locoreg.cli.cohort_sites import simulate_omop
+
+        simulate_omop(n, out, true_hr, seed, unmeasured)
+        return
     if out.suffix.lower() not in (".csv", ".parquet"):
         fail(f"output: file must end in .csv or .parquet, got {out.name!r}")
     if true_hr <= 0:
@@ -207,6 +220,9 @@ def sql(
     dialect: SqlDialect = typer.Option(
         SqlDialect.duckdb, "--dialect", help="SQL dialect of your engine."
     ),
+    omop: bool = typer.Option(
+        False, "--omop", help="Also print the view `registry` built from OMOP CDM v5.4 tables."
+    ),
 ) -> None:
     """Print the extraction SQL; it runs as printed on a contract table named `registry`."""
     from locoreg.cohort.select import Selection, extraction_sql
@@ -222,7 +238,11 @@ def sql(
             keep_without_metastasis,
         )
     )
-    print(extraction_sql(selection, has_ecog=ecog, dialect=dialect.value))
+    if omop:
+        from locoreg.cohort.omop import omop_sql
+
+        print(f"CREATE VIEW registry AS\n{omop_sql(dialect.value, with_episode=True)};\n")
+    print(extraction_sql(selection, has_ecog=ecog or omop, dialect=dialect.value))
 
 
 @cohort_app.command("analyze")

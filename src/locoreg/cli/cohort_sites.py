@@ -59,11 +59,43 @@ def load_analytic_or_none(
     return table, cohort
 
 
+def simulate_omop(n: int, out: Path, true_hr: float, seed: int | None, unmeasured: float) -> None:
+    """`cohort simulate --format omop`: the simulated registry as OMOP CDM v5.4 tables."""
+    if true_hr <= 0:
+        fail(f"--true-hr: must be > 0, got {true_hr:g}")
+    if unmeasured < 0:
+        fail(f"--unmeasured-confounding: must be >= 0, got {unmeasured:g}")
+    if out.exists() and not out.is_dir():
+        fail(f"output: {out} is a file; --format omop writes a directory of tables")
+    if not out.resolve().parent.is_dir():
+        fail(f"output: directory {out.resolve().parent} does not exist")
+    from locoreg.cohort.omop_simulate import write_omop
+    from locoreg.cohort.simulate import simulate_registry
+
+    sim = simulate_registry(n, true_hr=true_hr, seed=seed, unmeasured=unmeasured)
+    try:
+        write_omop(sim, out, seed=seed)
+    except OSError as exc:
+        fail(f"output: cannot write {out}: {exc.strerror or exc}")
+    print(
+        f"wrote OMOP CDM v5.4 tables for {sim.n_patients} patients in the cohort (and "
+        f"{3 * max(n // 10, 1)} people outside it) to {out}/ "
+        f"({int(sim.surgery.sum())} operated, {int(sim.dead.sum())} deaths, true HR {true_hr:g})",
+        file=sys.stderr,
+    )
+
+
 def extract(
     registry: Path | None = typer.Argument(
         None, help="Registry file (.csv or .parquet) following the contract."
     ),
     out: Path = typer.Option(..., "-o", "--output", help="Analytic table to write (.parquet)."),
+    omop: Path | None = typer.Option(
+        None, "--omop", help="Directory of OMOP CDM v5.4 tables (<table>.parquet or <table>/)."
+    ),
+    engine: Engine = typer.Option(
+        Engine.duckdb, "--engine", help="Where the extraction runs (spark: with --omop)."
+    ),
     on_error: str = typer.Option(
         "stop", "--on-error", help="Rows that break the contract: stop or exclude."
     ),
@@ -79,7 +111,7 @@ def extract(
         False, "--exclude-brain", help="Drop patients with brain metastases."
     ),
 ) -> None:
-    """Extract the analytic table (portable SQL, DuckDB embedded) to a Parquet file."""
+    """Extract the analytic table from a registry or OMOP CDM tables to a Parquet file."""
     from locoreg.cohort.analytic import extract_registry
     from locoreg.cohort.load import load_registry
     from locoreg.cohort.select import Selection
@@ -90,10 +122,13 @@ def extract(
     _check_dir(out)
     if on_error not in ("stop", "exclude"):
         fail(f"--on-error: got {on_error!r} (allowed: stop, exclude)")
-    if registry is None:
-        fail("registry: give a registry file")
+    if (registry is None) == (omop is None):
+        fail("registry: give either a registry file or --omop DIR (not both)")
+    if engine is Engine.spark and omop is None:
+        fail(
+            "--engine: spark runs the OMOP extraction (--omop DIR); a registry file runs in DuckDB"
+        )
     try:
-        reg = load_registry(registry, on_error=on_error, max_errors=max_errors)
         selection = Selection(
             age_min=age_min,
             age_max=age_max,
@@ -102,7 +137,14 @@ def extract(
             exclude_unknown_receptors=exclude_unknown_receptors,
             exclude_brain_metastases=exclude_brain,
         )
-        prov = extract_registry(reg, selection, out)
+        if omop is not None:
+            from locoreg.cohort.omop import extract_omop
+
+            prov = extract_omop(omop, out, selection, engine=engine.value)
+        else:
+            assert registry is not None
+            reg = load_registry(registry, on_error=on_error, max_errors=max_errors)
+            prov = extract_registry(reg, selection, out)
     except InputError as exc:
         fail(exc)
     except OSError as exc:
