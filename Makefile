@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint typecheck unit bench bench-quick clean
+.PHONY: run test lint layers typecheck unit bench bench-quick clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed
 	$(BIN)/locoreg serve
 
-## make test: install with test dependencies; lint, type-check, whole test suite.
-test: $(VENV)/.installed-test lint typecheck unit
+## make test: install with test dependencies; lint, layer contract, type-check, whole test suite.
+test: $(VENV)/.installed-test lint layers typecheck unit
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# The import contract of the layers ([tool.importlinter] in pyproject.toml; docs/DEVELOPING.md).
+layers: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from locoreg.cli._common import DataFormat, fail
+from locoreg.cli._common import DataFormat, fail, with_options
 
 
 class OnErrorChoice(StrEnum):
@@ -36,34 +37,88 @@ cohort_app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Options shared by analyze and multiverse.
-ON_ERROR = typer.Option(
-    OnErrorChoice.stop,
-    "--on-error",
-    help="Rows that break the registry contract: stop (exit 2, list them) or exclude them.",
-)
-MAX_ERRORS = typer.Option(20, "--max-errors", min=1, help="Problems listed before stopping.")
-AGE_MIN = typer.Option(None, "--age-min", help="Keep patients at least this old.")
-AGE_MAX = typer.Option(None, "--age-max", help="Keep patients at most this old.")
-YEAR_MIN = typer.Option(None, "--year-min", help="First year of diagnosis kept.")
-YEAR_MAX = typer.Option(None, "--year-max", help="Last year of diagnosis kept.")
-EXCL_RECEPTORS = typer.Option(
-    False, "--exclude-unknown-receptors", help="Drop patients with ER, PR or HER2 unknown."
-)
-EXCL_BRAIN = typer.Option(False, "--exclude-brain", help="Drop patients with brain metastases.")
-ALL_STAGES = typer.Option(
-    False,
-    "--keep-without-metastasis",
-    help="Keep rows with no metastatic site (by default they are not de novo stage IV "
-    "and are left out).",
-)
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How a registry file is read (``analyze``, ``multiverse``)."""
+
+    on_error: OnErrorChoice = typer.Option(
+        OnErrorChoice.stop,
+        "--on-error",
+        help="Rows that break the registry contract: stop (exit 2, list them) or exclude them.",
+    )
+    max_errors: int = typer.Option(
+        20, "--max-errors", min=1, help="Problems listed before stopping."
+    )
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    """Which patients are analysed (``analyze``, ``sql``)."""
+
+    age_min: int | None = typer.Option(None, "--age-min", help="Keep patients at least this old.")
+    age_max: int | None = typer.Option(None, "--age-max", help="Keep patients at most this old.")
+    year_min: int | None = typer.Option(None, "--year-min", help="First year of diagnosis kept.")
+    year_max: int | None = typer.Option(None, "--year-max", help="Last year of diagnosis kept.")
+    exclude_unknown_receptors: bool = typer.Option(
+        False, "--exclude-unknown-receptors", help="Drop patients with ER, PR or HER2 unknown."
+    )
+    exclude_brain: bool = typer.Option(
+        False, "--exclude-brain", help="Drop patients with brain metastases."
+    )
+    keep_without_metastasis: bool = typer.Option(
+        False,
+        "--keep-without-metastasis",
+        help="Keep rows with no metastatic site (by default they are not de novo stage IV "
+        "and are left out).",
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`locoreg.cohort.select.Selection`."""
+        return {
+            "de_novo_stage_iv": not self.keep_without_metastasis,
+            "age_min": self.age_min,
+            "age_max": self.age_max,
+            "year_min": self.year_min,
+            "year_max": self.year_max,
+            "exclude_unknown_receptors": self.exclude_unknown_receptors,
+            "exclude_brain_metastases": self.exclude_brain,
+        }
+
+
+#: every patient of de novo stage IV (``multiverse`` varies the exclusions itself)
+ALL_PATIENTS: dict[str, Any] = {"de_novo_stage_iv": True}
+
+
+@dataclass(frozen=True)
+class LadderOptions:
+    """The ladder's settings (``analyze``; :class:`locoreg.cohort.ladder.LadderSettings`)."""
+
+    landmark: float = typer.Option(12.0, "--landmark", min=0.0, help="Landmark (months).")
+    grace: float = typer.Option(
+        6.0, "--grace", min=0.5, help="Emulated trial: grace period for surgery (months)."
+    )
+    covariates: CovariateSet = typer.Option(
+        CovariateSet.full, "--covariates", help="Adjustment set."
+    )
+    trim: float = typer.Option(
+        0.01,
+        "--trim",
+        min=0.0,
+        max=0.2,
+        help="IPTW: truncate weights at their t and 1-t quantiles.",
+    )
+    caliper: float = typer.Option(
+        0.2, "--caliper", min=0.0, help="Matching caliper (SD of the logit propensity score)."
+    )
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", min=0, help="Emulated trial: bootstrap replicates (0 = robust SE)."
+    )
+    seed: int = typer.Option(20240601, "--seed", help="Seed of the bootstrap.")
 
 
 def _load(
-    file: Path,
-    on_error: OnErrorChoice,
-    max_errors: int,
-    selection_args: dict[str, Any],
+    file: Path, options: RegistryOptions, selection_args: dict[str, Any]
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Load, check and extract; bad input exits 2 with one line per problem.
 
@@ -79,7 +134,9 @@ def _load(
     if analytic is not None:
         return None, analytic[0], analytic[1]
     try:
-        registry = load_registry(file, on_error=on_error.value, max_errors=max_errors)
+        registry = load_registry(
+            file, on_error=options.on_error.value, max_errors=options.max_errors
+        )
         selection = Selection(**selection_args)
         table = extract(registry, selection)
     except InputError as exc:
@@ -121,26 +178,6 @@ def _write(path: Path, option: str, write: Any) -> None:
         write()
     except OSError as exc:
         fail(f"{option}: cannot write {path}: {exc.strerror or exc}")
-
-
-def _selection(
-    age_min: int | None,
-    age_max: int | None,
-    year_min: int | None,
-    year_max: int | None,
-    exclude_unknown_receptors: bool,
-    exclude_brain: bool,
-    keep_without_metastasis: bool = False,
-) -> dict[str, Any]:
-    return {
-        "de_novo_stage_iv": not keep_without_metastasis,
-        "age_min": age_min,
-        "age_max": age_max,
-        "year_min": year_min,
-        "year_max": year_max,
-        "exclude_unknown_receptors": exclude_unknown_receptors,
-        "exclude_brain_metastases": exclude_brain,
-    }
 
 
 @cohort_app.command("simulate")
@@ -194,7 +231,7 @@ def simulate(
 @cohort_app.command("check")
 def check(
     file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
-    max_errors: int = MAX_ERRORS,
+    max_errors: int = RegistryOptions.max_errors,
 ) -> None:
     """Check a registry file against the contract; exit 2 listing the problems."""
     from locoreg.cohort.load import load_registry
@@ -208,14 +245,9 @@ def check(
 
 
 @cohort_app.command("sql")
+@with_options(selection=SelectionOptions)
 def sql(
-    age_min: int | None = AGE_MIN,
-    age_max: int | None = AGE_MAX,
-    year_min: int | None = YEAR_MIN,
-    year_max: int | None = YEAR_MAX,
-    exclude_unknown_receptors: bool = EXCL_RECEPTORS,
-    exclude_brain: bool = EXCL_BRAIN,
-    keep_without_metastasis: bool = ALL_STAGES,
+    selection: SelectionOptions,
     ecog: bool = typer.Option(False, "--ecog", help="The registry has an ecog column."),
     dialect: SqlDialect = typer.Option(
         SqlDialect.duckdb, "--dialect", help="SQL dialect of your engine."
@@ -227,50 +259,26 @@ def sql(
     """Print the extraction SQL; it runs as printed on a contract table named `registry`."""
     from locoreg.cohort.select import Selection, extraction_sql
 
-    selection = Selection(
-        **_selection(
-            age_min,
-            age_max,
-            year_min,
-            year_max,
-            exclude_unknown_receptors,
-            exclude_brain,
-            keep_without_metastasis,
-        )
-    )
     if omop:
         from locoreg.cohort.omop import omop_sql
 
         print(f"CREATE VIEW registry AS\n{omop_sql(dialect.value, with_episode=True)};\n")
-    print(extraction_sql(selection, has_ecog=ecog or omop, dialect=dialect.value))
+    print(
+        extraction_sql(
+            Selection(**selection.arguments()), has_ecog=ecog or omop, dialect=dialect.value
+        )
+    )
 
 
 @cohort_app.command("analyze")
+@with_options(registry=RegistryOptions, selection=SelectionOptions, ladder=LadderOptions)
 def analyze(
+    registry: RegistryOptions,
+    selection: SelectionOptions,
+    ladder: LadderOptions,
     file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
-    landmark: float = typer.Option(12.0, "--landmark", min=0.0, help="Landmark (months)."),
-    grace: float = typer.Option(
-        6.0, "--grace", min=0.5, help="Emulated trial: grace period for surgery (months)."
-    ),
-    covariates: CovariateSet = typer.Option(
-        CovariateSet.full, "--covariates", help="Adjustment set."
-    ),
-    trim: float = typer.Option(
-        0.01,
-        "--trim",
-        min=0.0,
-        max=0.2,
-        help="IPTW: truncate weights at their t and 1-t quantiles.",
-    ),
-    caliper: float = typer.Option(
-        0.2, "--caliper", min=0.0, help="Matching caliper (SD of the logit propensity score)."
-    ),
-    bootstrap: int = typer.Option(
-        0, "--bootstrap", min=0, help="Emulated trial: bootstrap replicates (0 = robust SE)."
-    ),
-    seed: int = typer.Option(20240601, "--seed", help="Seed of the bootstrap."),
     with_multiverse: bool = typer.Option(
         False,
         "--multiverse",
@@ -278,15 +286,6 @@ def analyze(
         "and add the specification curve.",
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (--multiverse)."),
-    on_error: OnErrorChoice = ON_ERROR,
-    max_errors: int = MAX_ERRORS,
-    age_min: int | None = AGE_MIN,
-    age_max: int | None = AGE_MAX,
-    year_min: int | None = YEAR_MIN,
-    year_max: int | None = YEAR_MAX,
-    exclude_unknown_receptors: bool = EXCL_RECEPTORS,
-    exclude_brain: bool = EXCL_BRAIN,
-    keep_without_metastasis: bool = ALL_STAGES,
 ) -> None:
     """Run the analysis ladder, naive → emulated target trial, on a registry file."""
     _check_output(report, "--report")
@@ -298,29 +297,8 @@ def analyze(
     from locoreg.cohort.ladder import LadderSettings, run_ladder
     from locoreg.cohort.summary import as_json
 
-    _, table, cohort = _load(
-        file,
-        on_error,
-        max_errors,
-        _selection(
-            age_min,
-            age_max,
-            year_min,
-            year_max,
-            exclude_unknown_receptors,
-            exclude_brain,
-            keep_without_metastasis,
-        ),
-    )
-    settings = LadderSettings(
-        covariates=covariates.value,
-        landmark=landmark,
-        grace=grace,
-        trim=trim,
-        caliper=caliper,
-        bootstrap=bootstrap,
-        seed=seed,
-    )
+    _, table, cohort = _load(file, registry, selection.arguments())
+    settings = LadderSettings(**{**asdict(ladder), "covariates": ladder.covariates.value})
     import warnings
 
     try:
@@ -330,7 +308,7 @@ def analyze(
             result = run_ladder(table, settings)
     except ValueError as exc:
         fail(
-            f"analysis: {exc} ({table.n} patients with the {covariates.value!r} adjustment "
+            f"analysis: {exc} ({table.n} patients with the {settings.covariates!r} adjustment "
             "set; a smaller cohort may need --covariates minimal)"
         )
     from locoreg.report.cohort import randomised_trials, rct_reference
@@ -371,7 +349,9 @@ def _run_multiverse(table: Any, specs: list[Any], workers: int, *, quiet: bool) 
 
 
 @cohort_app.command("multiverse")
+@with_options(registry=RegistryOptions)
 def multiverse(
+    registry: RegistryOptions,
     file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
@@ -384,8 +364,6 @@ def multiverse(
         "--exclusions",
         help="Comma-separated exclusions to vary: none, known_receptors, no_brain, age_80_or_less.",
     ),
-    on_error: OnErrorChoice = ON_ERROR,
-    max_errors: int = MAX_ERRORS,
 ) -> None:
     """Estimate the surgery HR under every defensible specification (specification curve)."""
     from locoreg.cohort.multiverse import EXCLUSIONS, default_specs
@@ -399,9 +377,7 @@ def multiverse(
             f"--exclusions: unknown {', '.join(unknown) or '(none given)'} "
             f"(allowed: {', '.join(EXCLUSIONS)})"
         )
-    _, table, cohort = _load(
-        file, on_error, max_errors, _selection(None, None, None, None, False, False)
-    )
+    _, table, cohort = _load(file, registry, ALL_PATIENTS)
     specs = default_specs(wanted)
     # The bar goes to stderr, so it never mixes with the JSON or the table on stdout.
     result = _run_multiverse(table, specs, workers, quiet=False)

@@ -14,7 +14,8 @@ from typing import Any
 
 import typer
 
-from locoreg.cli._common import DataFormat, fail
+from locoreg.cli._common import DataFormat, fail, with_options
+from locoreg.cli.cohort import LadderOptions, RegistryOptions, SelectionOptions
 
 
 class Engine(StrEnum):
@@ -85,7 +86,10 @@ def simulate_omop(n: int, out: Path, true_hr: float, seed: int | None, unmeasure
     )
 
 
+@with_options(reading=RegistryOptions, selection=SelectionOptions)
 def extract(
+    reading: RegistryOptions,
+    selection: SelectionOptions,
     registry: Path | None = typer.Argument(
         None, help="Registry file (.csv or .parquet) following the contract."
     ),
@@ -95,20 +99,6 @@ def extract(
     ),
     engine: Engine = typer.Option(
         Engine.duckdb, "--engine", help="Where the extraction runs (spark: with --omop)."
-    ),
-    on_error: str = typer.Option(
-        "stop", "--on-error", help="Rows that break the contract: stop or exclude."
-    ),
-    max_errors: int = typer.Option(20, "--max-errors", min=1, help="Problems listed."),
-    age_min: int | None = typer.Option(None, "--age-min", help="Keep patients at least this old."),
-    age_max: int | None = typer.Option(None, "--age-max", help="Keep patients at most this old."),
-    year_min: int | None = typer.Option(None, "--year-min", help="First year of diagnosis kept."),
-    year_max: int | None = typer.Option(None, "--year-max", help="Last year of diagnosis kept."),
-    exclude_unknown_receptors: bool = typer.Option(
-        False, "--exclude-unknown-receptors", help="Drop patients with ER, PR or HER2 unknown."
-    ),
-    exclude_brain: bool = typer.Option(
-        False, "--exclude-brain", help="Drop patients with brain metastases."
     ),
 ) -> None:
     """Extract the analytic table from a registry or OMOP CDM tables to a Parquet file."""
@@ -120,8 +110,6 @@ def extract(
     if out.suffix.lower() != ".parquet":
         fail(f"--output: the analytic table is written as .parquet, got {out.name!r}")
     _check_dir(out)
-    if on_error not in ("stop", "exclude"):
-        fail(f"--on-error: got {on_error!r} (allowed: stop, exclude)")
     if (registry is None) == (omop is None):
         fail("registry: give either a registry file or --omop DIR (not both)")
     if engine is Engine.spark and omop is None:
@@ -129,22 +117,17 @@ def extract(
             "--engine: spark runs the OMOP extraction (--omop DIR); a registry file runs in DuckDB"
         )
     try:
-        selection = Selection(
-            age_min=age_min,
-            age_max=age_max,
-            year_min=year_min,
-            year_max=year_max,
-            exclude_unknown_receptors=exclude_unknown_receptors,
-            exclude_brain_metastases=exclude_brain,
-        )
+        chosen = Selection(**selection.arguments())
         if omop is not None:
             from locoreg.cohort.omop import extract_omop
 
-            prov = extract_omop(omop, out, selection, engine=engine.value)
+            prov = extract_omop(omop, out, chosen, engine=engine.value)
         else:
             assert registry is not None
-            reg = load_registry(registry, on_error=on_error, max_errors=max_errors)
-            prov = extract_registry(reg, selection, out)
+            reg = load_registry(
+                registry, on_error=reading.on_error.value, max_errors=reading.max_errors
+            )
+            prov = extract_registry(reg, chosen, out)
     except InputError as exc:
         fail(exc)
     except OSError as exc:
@@ -156,38 +139,32 @@ def extract(
     )
 
 
+@with_options(reading=RegistryOptions, ladder=LadderOptions)
 def site_summary(
+    reading: RegistryOptions,
+    ladder: LadderOptions,
     file: Path = typer.Argument(..., help="Registry or extracted analytic table of this site."),
     out: Path = typer.Option(..., "-o", "--output", help="Site summary to write (.json)."),
     site: str = typer.Option("site", "--site", help="Name of the site shown after pooling."),
     min_cell: int = typer.Option(
         10, "--min-cell", min=1, help="Counts below this are suppressed (small-cell rule)."
     ),
-    covariates: str = typer.Option(
-        "full", "--covariates", help="Adjustment set: minimal, standard, full."
-    ),
-    landmark: float = typer.Option(12.0, "--landmark", min=0.0, help="Landmark (months)."),
-    grace: float = typer.Option(6.0, "--grace", min=0.5, help="Emulated trial grace (months)."),
 ) -> None:
     """Write this site's aggregates (per rung log HR and SE, counts, balance); no rows, no ids."""
     import warnings
+    from dataclasses import asdict
 
-    from locoreg.cli.cohort import OnErrorChoice, _load, _selection
+    from locoreg.cli.cohort import ALL_PATIENTS, _load
     from locoreg.cohort.federate import site_summary as summarise_site
     from locoreg.cohort.ladder import LadderSettings
-    from locoreg.cohort.select import COVARIATE_SETS
 
-    if covariates not in COVARIATE_SETS:
-        fail(f"--covariates: got {covariates!r} (allowed: {', '.join(COVARIATE_SETS)})")
     if out.suffix.lower() != ".json":
         fail(f"--output: the site summary is written as .json, got {out.name!r}")
     _check_dir(out)
     if len(site) > 40 or not site.isprintable():
         fail("--site: at most 40 printable characters")
-    _, table, _ = _load(
-        file, OnErrorChoice.stop, 20, _selection(None, None, None, None, False, False)
-    )
-    settings = LadderSettings(covariates=covariates, landmark=landmark, grace=grace)
+    _, table, _ = _load(file, reading, ALL_PATIENTS)
+    settings = LadderSettings(**{**asdict(ladder), "covariates": ladder.covariates.value})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from locoreg.cli._common import DataFormat, fail
+from locoreg.cli._common import EXIT_PROBLEMS, DataFormat, evidence_base, fail
 
 if TYPE_CHECKING:
-    from locoreg.evidence.base import EvidenceBase
     from locoreg.evidence.model import GradeRating, Outcome, Study
 
-EXIT_PROBLEMS = 1
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -27,18 +25,6 @@ evidence_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _base() -> EvidenceBase:
-    """The packaged base; a broken one is reported line by line (exit 1), never a traceback."""
-    from locoreg.evidence.base import EvidenceError, load_evidence_base
-
-    try:
-        return load_evidence_base()
-    except EvidenceError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(EXIT_PROBLEMS) from None
 
 
 def _choice(field: str, value: str | None, allowed: list[str]) -> str | None:
@@ -126,7 +112,7 @@ def list_studies(
 
     chosen_design = _choice("design", design, [d.value for d in Design])
     chosen_outcome = _choice("outcome", outcome, [k.value for k in OutcomeKind])
-    base = _base()
+    base = evidence_base()
     rows: list[tuple[Study, list[Outcome]]] = []
     for s in base.studies:
         if chosen_design and s.design.value != chosen_design:
@@ -186,7 +172,7 @@ def show_study(
     from locoreg.errors import FieldError
     from locoreg.evidence.model import dump
 
-    base = _base()
+    base = evidence_base()
     if study_id not in base:
         close = base.close_matches(study_id)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -21,16 +21,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from locoreg.cli._common import DataFormat, fail
+from locoreg.cli._common import DataFormat, choose, evidence_base, fail
 
 if TYPE_CHECKING:
     from locoreg.evidence.pool import GroupPool, PoolResult, SourceSensitivity
 
-# Mirrors locoreg.evidence.pool (kept here so that option errors need no heavy import).
-_OUTCOMES = ("overall_survival", "locoregional_progression")
-_BY = ("design",)
-_METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
-_TESTS = ("z", "knha")
 _PLOT_SUFFIXES = (".svg", ".png", ".pdf")
 
 
@@ -45,20 +40,13 @@ def _options(
 ) -> tuple[str, str, str, str]:
     """Normalised option values, or exit 2 with one line per bad option."""
     from locoreg.errors import FieldError
+    from locoreg.evidence.pool import BY_VALUES, METHODS, OUTCOMES, TESTS
 
     errors: list[FieldError] = []
-    out = outcome.strip().lower()
-    if out not in _OUTCOMES:
-        errors.append(FieldError("--outcome", f"unknown value {outcome!r}", ", ".join(_OUTCOMES)))
-    b = by.strip().lower()
-    if b not in _BY:
-        errors.append(FieldError("--by", f"unknown value {by!r}", ", ".join(_BY)))
-    m = method.strip().upper()
-    if m not in _METHODS:
-        errors.append(FieldError("--method", f"unknown value {method!r}", ", ".join(_METHODS)))
-    t = test.strip().lower()
-    if t not in _TESTS:
-        errors.append(FieldError("--test", f"unknown value {test!r}", ", ".join(_TESTS)))
+    out = choose("--outcome", outcome, OUTCOMES, errors)
+    b = choose("--by", by, BY_VALUES, errors)
+    m = choose("--method", method, METHODS, errors, upper=True)
+    t = choose("--test", test, TESTS, errors)
     if not (math.isfinite(level) and 0.0 < level < 1.0):
         errors.append(
             FieldError("--level", f"{level:g} is out of range", "a number in (0, 1), e.g. 0.95")
@@ -101,20 +89,20 @@ def register(evidence_app: typer.Typer) -> None:
     ) -> None:
         """Pool randomised trials and observational studies separately, and show why they differ."""
         chosen = _options(outcome, by, method, test, level, plot, cumulative)
-        from locoreg.cli.evidence import _base
         from locoreg.errors import FieldError, InputError
         from locoreg.evidence.pool import pool_by_design
+        from locoreg.meta.options import TAU2_METHODS
         from locoreg.meta.rma import ConvergenceError
 
         try:
             result = pool_by_design(
-                _base(), outcome=chosen[0], by=chosen[1], method=chosen[2], test=chosen[3],
+                evidence_base(), outcome=chosen[0], by=chosen[1], method=chosen[2], test=chosen[3],
                 level=level,
             )  # fmt: skip
         except InputError as exc:
             fail(exc)
         except ConvergenceError as exc:
-            fail([FieldError("--method", f"{exc}; try another estimator", ", ".join(_METHODS))])
+            fail([FieldError("--method", f"{exc}; try another estimator", ", ".join(TAU2_METHODS))])
         if format is DataFormat.json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
         else:

@@ -9,36 +9,17 @@ per problem naming the column and the data row (1 = first row after the header).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from locoreg.cli._common import DataFormat, fail
-from locoreg.errors import FieldError, InputError
+from locoreg.cli._common import DataFormat, choose, fail
+from locoreg.errors import FieldError, InputError, core_error
 
 #: image formats the forest plot can be written in (plots._style.save)
 PLOT_SUFFIXES: tuple[str, ...] = (".svg", ".png", ".pdf")
-
-
-class Method(StrEnum):
-    FE = "FE"
-    DL = "DL"
-    REML = "REML"
-    ML = "ML"
-    PM = "PM"
-    HE = "HE"
-    SJ = "SJ"
-    EB = "EB"
-    HS = "HS"
-
-
-class Test(StrEnum):
-    z = "z"
-    knha = "knha"
 
 
 @dataclass(frozen=True)
@@ -163,21 +144,9 @@ def _studies(
         try:
             y, v = log_hr_from_ci(values["--hr"], values["--ci-low"], values["--ci-high"], levels)
         except ValueError as exc:
-            raise InputError([_core_error(exc, source)]) from None
+            raise InputError([core_error(exc, columns=source, rows=True)]) from None
         return _Studies(list(y), list(v), labels, groups, True), source
     return _Studies(values["--yi"], values["--vi"], labels, groups, False), source
-
-
-_CORE = re.compile(r"^(?P<arg>\w+)\[(?P<index>\d+)\]: (?P<message>.*)$", re.DOTALL)
-
-
-def _core_error(exc: ValueError, source: dict[str, str]) -> FieldError:
-    """Translate the numeric core's ``vi[3]: ...`` into column ``vi`` and data row 4."""
-    match = _CORE.match(str(exc))
-    if match is None:
-        return FieldError("", str(exc))
-    column = source.get(match["arg"], match["arg"])
-    return FieldError(column, f"row {int(match['index']) + 1}: {match['message']}")
 
 
 def _with_ratios(d: dict[str, Any]) -> dict[str, Any]:
@@ -270,8 +239,14 @@ def _run(
     from statistics import NormalDist
 
     from locoreg.meta import rma, subgroup_analysis
+    from locoreg.meta.options import TAU2_METHODS, TESTS
     from locoreg.meta.rma import ConvergenceError
 
+    choices: list[FieldError] = []
+    method = choose("--method", method, TAU2_METHODS, choices, upper=True)
+    test = choose("--test", test, TESTS, choices)
+    if choices:
+        raise InputError(choices)
     if not 0 < level < 1:
         raise InputError.single("--level", f"{level} must be between 0 and 1", "e.g. 0.95")
     try:
@@ -294,7 +269,7 @@ def _run(
     except ConvergenceError as exc:
         raise InputError.single("--method", str(exc), "another --method") from None
     except ValueError as exc:
-        raise InputError([_core_error(exc, source)]) from None
+        raise InputError([core_error(exc, columns=source, rows=True)]) from None
 
     convert = _with_ratios if studies.from_hr else dict
     out = convert(res.to_dict())
@@ -334,10 +309,8 @@ def register(app: typer.Typer) -> None:
         ci_level: str = typer.Option(
             "0.95", "--ci-level", help="Level of the reported intervals: a number or a column."
         ),
-        method: Method = typer.Option(
-            Method.REML, "--method", case_sensitive=False, help="tau^2 estimator (FE: none)."
-        ),
-        test: Test = typer.Option(Test.z, "--test", help="z, or knha (Knapp-Hartung t)."),
+        method: str = typer.Option("REML", "--method", help="tau^2 estimator (FE: none)."),
+        test: str = typer.Option("z", "--test", help="z, or knha (Knapp-Hartung t)."),
         by: str | None = typer.Option(None, "--by", help="Column of subgroup labels."),
         label: str | None = typer.Option(None, "--label", help="Column of study labels."),
         level: float = typer.Option(0.95, "--level", help="Level of the pooled intervals."),
@@ -353,7 +326,7 @@ def register(app: typer.Typer) -> None:
                     "--plot", f"{plot.name!r} has no known image suffix", ", ".join(PLOT_SUFFIXES)
                 )
             out, studies, fits = _run(
-                file, yi, vi, hr, ci_low, ci_high, ci_level, method.value, test.value, by,
+                file, yi, vi, hr, ci_low, ci_high, ci_level, method, test, by,
                 label, level,
             )  # fmt: skip
         except InputError as exc:

@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "run_ladder": "ladder",
     "LadderSettings": "ladder",
     "LadderResult": "ladder",
-    "Estimate": "ladder",
+    "Estimate": "_fit",
     "emulated_trial": "emulation",
     "run_multiverse": "multiverse",
     "default_specs": "multiverse",

@@ -8,7 +8,8 @@ short and a change in a result's shape is handled here once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,28 @@ class HazardRatio:
     se: float  # of log(hr); robust when the fit was robust
     n: int
     events: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One rung of the ladder: hazard ratio of surgery vs none with its 95 % CI.
+
+    ``method`` is the rung's name (:data:`locoreg.cohort.ladder.LADDER`); ``extras`` are
+    the rung's own numbers (weights, pairs, rows...), written into its JSON.
+    """
+
+    method: str
+    hr: float
+    ci_low: float
+    ci_high: float
+    n: int
+    events: int
+    note: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_fit(cls, method: str, fit: HazardRatio, note: str = "", **extras: Any) -> Estimate:
+        return cls(method, fit.hr, fit.ci_low, fit.ci_high, fit.n, fit.events, note, extras)
 
 
 def cox_first(

@@ -55,8 +55,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from locoreg.cohort._fit import HazardRatio, cox_first, logistic_fit
-from locoreg.cohort.ladder import Estimate
+from locoreg.cohort._fit import Estimate, HazardRatio, cox_first, logistic_fit
 from locoreg.cohort.select import AnalyticTable
 
 FloatArray = NDArray[np.float64]

@@ -199,7 +199,7 @@ def federate(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     ``fixed``, ``random``, ``heterogeneity`` and ``per_site``; and ``sites``
     (the number of sites).
     """
-    from locoreg.cohort.ladder import RUNG_BIAS, RUNG_LABELS, RUNGS
+    from locoreg.cohort.ladder import RUNG, RUNGS
 
     if len(summaries) < 2:
         raise SiteError("sites", f"at least 2 site summaries are needed, got {len(summaries)}")
@@ -213,8 +213,8 @@ def federate(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             **{k: pooled["fixed"][k] for k in ("hr", "ci_low", "ci_high")},
             "n": None if None in ns else int(sum(ns)),
             "events": None if None in events else int(sum(events)),
-            "method": RUNG_LABELS[rung],
-            "remaining_bias": RUNG_BIAS[rung],
+            "method": RUNG[rung].label,
+            "remaining_bias": RUNG[rung].bias,
             "pooling": "fixed effect (inverse variance); random effects (REML) beside",
             **pooled,
             "per_site": [

@@ -39,46 +39,19 @@ Multivariate Behav Res 2011;46:399–424.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from locoreg.cohort._fit import HazardRatio, cox_first
+from locoreg.cohort._fit import Estimate, cox_first
+from locoreg.cohort.emulation import emulated_trial
 from locoreg.cohort.select import LABELS, AnalyticTable
 
 FloatArray = NDArray[np.float64]
-
-RUNGS: tuple[str, ...] = (
-    "naive",
-    "adjusted",
-    "iptw",
-    "matched",
-    "landmark",
-    "time_dependent",
-    "emulated_trial",
-)
-RUNG_LABELS: dict[str, str] = {
-    "naive": "Naive (surgery at baseline, unadjusted)",
-    "adjusted": "Adjusted (surgery at baseline)",
-    "iptw": "IPTW (stabilised weights)",
-    "matched": "Propensity-score matched 1:1",
-    "landmark": "Landmark",
-    "time_dependent": "Time-dependent surgery, adjusted",
-    "emulated_trial": "Emulated target trial (clone–censor–weight)",
-}
-# Which bias each rung still carries, in plain words (used by text and HTML output).
-RUNG_BIAS: dict[str, str] = {
-    "naive": "immortal time + confounding by indication",
-    "adjusted": "immortal time (+ unmeasured confounding)",
-    "iptw": "immortal time (+ unmeasured confounding)",
-    "matched": "immortal time (+ unmeasured confounding)",
-    "landmark": "unmeasured confounding; ignores early deaths and later surgery",
-    "time_dependent": "unmeasured confounding only",
-    "emulated_trial": "unmeasured confounding only",
-}
 
 
 @dataclass(frozen=True)
@@ -93,39 +66,6 @@ class LadderSettings:
     caliper: float = 0.2  # matching caliper, in SD of the logit propensity score
     bootstrap: int = 0  # emulated trial: bootstrap replicates for the CI (0 = robust SE)
     seed: int = 20240601
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One rung: hazard ratio of surgery vs none with its 95 % CI."""
-
-    method: str
-    hr: float
-    ci_low: float
-    ci_high: float
-    n: int
-    events: int
-    note: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_fit(cls, method: str, fit: HazardRatio, note: str = "", **extras: Any) -> Estimate:
-        return cls(method, fit.hr, fit.ci_low, fit.ci_high, fit.n, fit.events, note, extras)
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "hr": self.hr,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "n": self.n,
-            "events": self.events,
-            "method": RUNG_LABELS.get(self.method, self.method),
-            "remaining_bias": RUNG_BIAS.get(self.method, ""),
-        }
-        if self.note:
-            out["note"] = self.note
-        out.update(self.extras)
-        return out
 
 
 @dataclass(frozen=True)
@@ -355,27 +295,159 @@ def e_value_of(estimate: Estimate) -> EValue:
     return EValue(point=float(res.point), ci=ci, hr_as_rr=float(res.rr_point))
 
 
+@dataclass(frozen=True)
+class RungInput:
+    """What a rung is fitted on: the analytic table, the adjustment set and the options.
+
+    The propensity model, the IPT weights and the matched pairs are fitted on first use
+    and shared by the rungs (and the balance table) that need them.
+    """
+
+    table: AnalyticTable
+    names: tuple[str, ...]
+    settings: LadderSettings
+
+    @cached_property
+    def model(self) -> PropensityModel:
+        return propensity(self.table, self.names)
+
+    @cached_property
+    def weights(self) -> FloatArray:
+        return iptw_weights_for(self.model, self.table.surgery, self.settings.trim)
+
+    @cached_property
+    def pairs(self) -> NDArray[np.int64]:
+        return matched_pairs(self.model, self.table.surgery, self.settings.caliper)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of the ladder, written once and read by every output.
+
+    ``label`` and ``bias`` (the bias the rung still carries, in plain words) go into the
+    text, JSON and HTML outputs; ``handles_immortal_time`` colours the specification
+    curve; ``parameter`` names the :class:`LadderSettings` field the multiverse varies
+    (landmark or grace months); ``fit`` estimates the rung.
+    """
+
+    name: str
+    label: str
+    bias: str
+    handles_immortal_time: bool
+    fit: Callable[[RungInput], Estimate]
+    parameter: Literal["landmark", "grace"] | None = None
+
+    def as_dict(self, estimate: Estimate) -> dict[str, Any]:
+        """The JSON of one estimate of this rung (``locoreg cohort analyze``)."""
+        out: dict[str, Any] = {
+            "hr": estimate.hr,
+            "ci_low": estimate.ci_low,
+            "ci_high": estimate.ci_high,
+            "n": estimate.n,
+            "events": estimate.events,
+            "method": self.label,
+            "remaining_bias": self.bias,
+        }
+        if estimate.note:
+            out["note"] = estimate.note
+        out.update(estimate.extras)
+        return out
+
+
+_STILL_CONFOUNDED = "immortal time (+ unmeasured confounding)"
+
+#: the ladder, from the most biased rung to the least
+LADDER: tuple[Rung, ...] = (
+    Rung(
+        "naive",
+        "Naive (surgery at baseline, unadjusted)",
+        "immortal time + confounding by indication",
+        False,
+        lambda r: naive(r.table),
+    ),
+    Rung(
+        "adjusted",
+        "Adjusted (surgery at baseline)",
+        _STILL_CONFOUNDED,
+        False,
+        lambda r: adjusted(r.table, r.names),
+    ),
+    Rung(
+        "iptw",
+        "IPTW (stabilised weights)",
+        _STILL_CONFOUNDED,
+        False,
+        lambda r: iptw(r.table, r.model, r.settings.trim, r.weights),
+    ),
+    Rung(
+        "matched",
+        "Propensity-score matched 1:1",
+        _STILL_CONFOUNDED,
+        False,
+        lambda r: matched(r.table, r.model, r.settings.caliper, r.pairs),
+    ),
+    Rung(
+        "landmark",
+        "Landmark",
+        "unmeasured confounding; ignores early deaths and later surgery",
+        True,
+        lambda r: landmark(r.table, r.names, r.settings.landmark),
+        parameter="landmark",
+    ),
+    Rung(
+        "time_dependent",
+        "Time-dependent surgery, adjusted",
+        "unmeasured confounding only",
+        True,
+        lambda r: time_dependent(r.table, r.names),
+    ),
+    Rung(
+        "emulated_trial",
+        "Emulated target trial (clone–censor–weight)",
+        "unmeasured confounding only",
+        True,
+        lambda r: emulated_trial(
+            r.table,
+            r.names,
+            grace=r.settings.grace,
+            bootstrap=r.settings.bootstrap,
+            seed=r.settings.seed,
+        ),
+        parameter="grace",
+    ),
+)
+RUNG: dict[str, Rung] = {rung.name: rung for rung in LADDER}
+RUNGS: tuple[str, ...] = tuple(RUNG)
+
+
+def fit_rung(
+    name: str,
+    table: AnalyticTable,
+    names: Sequence[str],
+    settings: LadderSettings,
+    parameter: float | None = None,
+) -> Estimate:
+    """One rung on ``table`` adjusted for ``names``; ``parameter`` overrides the rung's
+    varied setting (landmark or grace months). ``ValueError`` for an unknown rung."""
+    rung = RUNG.get(name)
+    if rung is None:
+        raise ValueError(f"unknown method {name!r}; allowed: {', '.join(RUNGS)}")
+    if parameter is not None and rung.parameter is not None:
+        value = float(parameter)
+        if rung.parameter == "landmark":
+            settings = replace(settings, landmark=value)
+        else:
+            settings = replace(settings, grace=value)
+    return rung.fit(RungInput(table, tuple(names), settings))
+
+
 def run_ladder(table: AnalyticTable, settings: LadderSettings = LadderSettings()) -> LadderResult:
     """Every rung on one analytic table."""
-    from locoreg.cohort.emulation import emulated_trial
-
     if table.surgery.sum() == 0 or table.surgery.sum() == table.n:
         raise ValueError("the cohort needs both operated and non-operated patients")
     names = covariate_names(settings.covariates)
-    model = propensity(table, names)
-    w = iptw_weights_for(model, table.surgery, settings.trim)
-    pairs = matched_pairs(model, table.surgery, settings.caliper)
-    estimates = {
-        "naive": naive(table),
-        "adjusted": adjusted(table, names),
-        "iptw": iptw(table, model, settings.trim, w),
-        "matched": matched(table, model, settings.caliper, pairs),
-        "landmark": landmark(table, names, settings.landmark),
-        "time_dependent": time_dependent(table, names),
-        "emulated_trial": emulated_trial(
-            table, names, grace=settings.grace, bootstrap=settings.bootstrap, seed=settings.seed
-        ),
-    }
+    inputs = RungInput(table, names, settings)
+    estimates = {rung.name: rung.fit(inputs) for rung in LADDER}
     sensitivity = {
         at: landmark(table, names, at)
         for at in sorted({settings.landmark, *settings.landmark_sensitivity})
@@ -384,9 +456,9 @@ def run_ladder(table: AnalyticTable, settings: LadderSettings = LadderSettings()
     return LadderResult(
         estimates=estimates,
         e_value=e_value_of(estimates["adjusted"]),
-        balance=balance(model, table, pairs, w),
+        balance=balance(inputs.model, table, inputs.pairs, inputs.weights),
         landmark_sensitivity=sensitivity,
-        covariates=model.names,
+        covariates=inputs.model.names,
         settings=settings,
         n=table.n,
         n_surgery=int(table.surgery.sum()),

@@ -20,15 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from locoreg.cohort.ladder import (
-    adjusted,
-    iptw,
-    landmark,
-    matched,
-    naive,
-    propensity,
-    time_dependent,
-)
+from locoreg.cohort.ladder import RUNG, LadderSettings, fit_rung
 from locoreg.cohort.select import COVARIATE_SETS, AnalyticTable
 
 # Exclusions as row filters on the analytic table (they mirror Selection options).
@@ -37,16 +29,6 @@ EXCLUSIONS: dict[str, str] = {
     "known_receptors": "ER, PR and HER2 known",
     "no_brain": "no brain metastases",
     "age_80_or_less": "aged 80 or less",
-}
-# Does the method handle immortal time? (colours the specification curve)
-HANDLES_IMMORTAL_TIME: dict[str, bool] = {
-    "naive": False,
-    "adjusted": False,
-    "iptw": False,
-    "matched": False,
-    "landmark": True,
-    "time_dependent": True,
-    "emulated_trial": True,
 }
 LANDMARKS: tuple[float, ...] = (6.0, 12.0, 18.0, 24.0)
 GRACES: tuple[float, ...] = (3.0, 6.0, 9.0)
@@ -80,7 +62,7 @@ class SpecResult:
             "covariates": self.spec.covariates,
             "exclusion": self.spec.exclusion,
             "parameter": self.spec.parameter,
-            "handles_immortal_time": HANDLES_IMMORTAL_TIME[self.spec.method],
+            "handles_immortal_time": RUNG[self.spec.method].handles_immortal_time,
             "hr": None if self.error else self.hr,
             "ci_low": None if self.error else self.ci_low,
             "ci_high": None if self.error else self.ci_high,
@@ -102,7 +84,7 @@ class MultiverseResult:
         out["failed"] = sum(1 for r in self.results if r.error)
         for flag, key in ((False, "immortal_time_not_handled"), (True, "immortal_time_handled")):
             hrs = np.array(
-                [r.hr for r in self.ok() if HANDLES_IMMORTAL_TIME[r.spec.method] is flag]
+                [r.hr for r in self.ok() if RUNG[r.spec.method].handles_immortal_time is flag]
             )
             if hrs.size:
                 out[key] = {
@@ -143,27 +125,11 @@ def run_spec(
     table: AnalyticTable, spec: Spec, trim: float = 0.01, caliper: float = 0.2
 ) -> SpecResult:
     """Fit one specification; a failure is recorded, not raised."""
-    from locoreg.cohort.emulation import emulated_trial
-
     sub = table.subset(_keep(table, spec.exclusion))
     names = COVARIATE_SETS.get(spec.covariates, ())
+    settings = LadderSettings(trim=trim, caliper=caliper)
     try:
-        if spec.method == "naive":
-            e = naive(sub)
-        elif spec.method == "adjusted":
-            e = adjusted(sub, names)
-        elif spec.method == "iptw":
-            e = iptw(sub, propensity(sub, names), trim)
-        elif spec.method == "matched":
-            e = matched(sub, propensity(sub, names), caliper)
-        elif spec.method == "landmark":
-            e = landmark(sub, names, float(spec.parameter or 12.0))
-        elif spec.method == "time_dependent":
-            e = time_dependent(sub, names)
-        elif spec.method == "emulated_trial":
-            e = emulated_trial(sub, names, grace=float(spec.parameter or 6.0))
-        else:
-            raise ValueError(f"unknown method {spec.method!r}")
+        e = fit_rung(spec.method, sub, names, settings, spec.parameter)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         return SpecResult(spec, float("nan"), float("nan"), float("nan"), sub.n, str(exc))
     if not np.isfinite([e.hr, e.ci_low, e.ci_high]).all():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from locoreg.cohort.ladder import RUNG_BIAS, RUNG_LABELS, RUNGS, Estimate, LadderResult
+from locoreg.cohort._fit import Estimate
+from locoreg.cohort.ladder import LADDER, RUNG, LadderResult
 
 # Randomised evidence quoted for comparison: Reinhorn 2021 meta-analysis of 4 RCTs,
 # OS HR 0.97 (0.72–1.29). Source:
@@ -107,12 +108,12 @@ def rung_rows(result: LadderResult) -> list[dict[str, Any]]:
     """One row per rung for tables: label, estimate, n, remaining bias."""
     return [
         {
-            "key": key,
-            "label": RUNG_LABELS[key],
-            "estimate": result.estimates[key],
-            "bias": RUNG_BIAS[key],
+            "key": rung.name,
+            "label": rung.label,
+            "estimate": result.estimates[rung.name],
+            "bias": rung.bias,
         }
-        for key in RUNGS
+        for rung in LADDER
     ]
 
 
@@ -128,7 +129,7 @@ def as_json(
 
     from locoreg import __version__
 
-    out: dict[str, Any] = {key: result.estimates[key].as_dict() for key in RUNGS}
+    out: dict[str, Any] = {rung.name: rung.as_dict(result.estimates[rung.name]) for rung in LADDER}
     out["e_value"] = {
         "estimate": "adjusted",
         "point": result.e_value.point,
@@ -137,7 +138,7 @@ def as_json(
         "outcome": "common (HR converted to RR before the E-value)",
     }
     out["landmark_sensitivity"] = {
-        f"{at:g}": e.as_dict() for at, e in result.landmark_sensitivity.items()
+        f"{at:g}": RUNG["landmark"].as_dict(e) for at, e in result.landmark_sensitivity.items()
     }
     out["balance"] = [asdict(row) for row in result.balance]
     out["covariates"] = list(result.covariates)

@@ -68,6 +68,8 @@ from locoreg.evidence.model import (
     RobinsJudgement,
     Study,
 )
+from locoreg.meta.options import TAU2_METHODS as METHODS
+from locoreg.meta.options import TESTS
 
 if TYPE_CHECKING:
     from locoreg.evidence.base import EvidenceBase
@@ -100,8 +102,6 @@ OUTCOMES: tuple[str, ...] = (
     OutcomeKind.locoregional_progression.value,
 )
 BY_VALUES: tuple[str, ...] = ("design",)
-METHODS: tuple[str, ...] = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
-TESTS: tuple[str, ...] = ("z", "knha")
 
 #: group key -> (label, GRADE body) in display order
 GROUPS: dict[str, tuple[str, str]] = {

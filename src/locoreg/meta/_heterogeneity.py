@@ -17,6 +17,7 @@ Morris 1983 (EB); Viechtbauer 2005 (ML, REML, Fisher scoring).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,79 +91,130 @@ def estimate_tau2(
     threshold: float = 1e-5,
     maxiter: int = 100,
 ) -> Tau2Fit:
-    """τ² by ``method`` (one of DL, HE, HS, SJ, PM, EB, ML, REML); truncated at 0.
+    """τ² by ``method`` (one of :data:`ESTIMATORS`: DL, HE, HS, SJ, PM, EB, ML, REML).
 
     ``y`` is centred first, as metafor does (it changes nothing but rounding when X has
-    an intercept). Iterative methods stop as metafor's: Fisher scoring (ML, REML, EB)
-    when successive values differ by less than ``threshold``, starting from the
-    Hedges estimate truncated at 0; PM by Brent root finding to ``uniroot``'s default
-    tolerance on [0, max(100, 10·mad(y)²)].
+    an intercept); every estimate is truncated at 0 before its standard error is
+    computed. Iterative methods stop as metafor's: Fisher scoring (ML, REML, EB) when
+    successive values differ by less than ``threshold``, starting from the Hedges
+    estimate truncated at 0; PM by Brent root finding to ``uniroot``'s default tolerance
+    on [0, max(100, 10·mad(y)²)].
     """
+    return ESTIMATORS[method](y - y.mean(), v, X, _Control(threshold, maxiter))
+
+
+@dataclass(frozen=True, slots=True)
+class _Control:
+    threshold: float
+    maxiter: int
+
+
+def _moment_se(k: int, p: int, t: float, trP: float, trPP: float, denominator: float) -> float:
+    """SE of a moment estimator τ² = (Q − c)/d with Q from weights 1/v (metafor)."""
+    return math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * trPP) / denominator**2)
+
+
+def _hunter_schmidt(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+    """Hunter–Schmidt: τ² = (Q − k) / Σwᵢ, wᵢ = 1/vᵢ."""
     k, p = X.shape
-    y = y - y.mean()
-    iterations = 0
-    se: float | None = None
-    extra: dict[str, float] = {}
+    w = 1.0 / v
+    Py, trP, trPP = p_moments(X, w, y)
+    tau2 = max(0.0, (float(y @ Py) - k) / float(w.sum()))
+    return Tau2Fit(tau2, _moment_se(k, p, tau2, trP, trPP, float(w.sum())), 0)
 
-    if method in ("HS", "DL"):
-        w = 1.0 / v
-        Py, trP, trPP = p_moments(X, w, y)
-        rss = float(y @ Py)
-        # Hunter–Schmidt: (Q − k) / Σwᵢ;  DerSimonian–Laird: (Q − (k − p)) / tr(P)
-        tau2 = (rss - k) / float(w.sum()) if method == "HS" else (rss - (k - p)) / trP
-    elif method == "SJ":
-        # Sidik–Jonkman: τ₀² = Σ(yᵢ − ȳ)²/k, then τ² = τ₀² · Q(τ₀²)/(k − p)
-        tau2_0 = float(np.mean(y * y))
-        w = 1.0 / (v + tau2_0)
-        P = hat_p(X, w)
-        PV = P * v[None, :]
-        tau2 = tau2_0 * _quad(P, y) / (k - p)
-        extra["tau2_0"] = tau2_0
-    elif method == "PM":
-        tau2, iterations = _paule_mandel(y, v, X, k - p)
-    else:
-        # Hedges (HE): OLS residual variance minus the mean sampling variance part;
-        # also the starting value of the Fisher scoring algorithms.
-        Py0, _, _ = p_moments(X, np.ones(k), y)
-        leverage = np.einsum("ij,ij->i", X @ np.linalg.inv(X.T @ X), X)
-        trPV = float(np.sum(v * (1.0 - leverage)))  # tr(P₀V), P₀ = I − X(XᵀX)⁻¹Xᵀ
-        tau2 = (float(y @ Py0) - trPV) / (k - p)
-        if method == "HE":  # its standard error needs the k×k moments of P₀V
-            PV = (np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)) * v[None, :]
+
+def _dersimonian_laird(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+    """DerSimonian–Laird: τ² = (Q − (k − p)) / tr P, P = P(1/v)."""
+    k, p = X.shape
+    Py, trP, trPP = p_moments(X, 1.0 / v, y)
+    tau2 = max(0.0, (float(y @ Py) - (k - p)) / trP)
+    return Tau2Fit(tau2, _moment_se(k, p, tau2, trP, trPP, trP), 0)
+
+
+def _sidik_jonkman(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+    """Sidik–Jonkman: τ₀² = Σ(yᵢ − ȳ)²/k, then τ² = τ₀² · Q(τ₀²)/(k − p)."""
+    k, p = X.shape
+    tau2_0 = float(np.mean(y * y))
+    P = hat_p(X, 1.0 / (v + tau2_0))
+    PV = P * v[None, :]
+    t = max(0.0, tau2_0 * _quad(P, y) / (k - p))
+    se = math.sqrt(
+        tau2_0**2
+        / (k - p) ** 2
+        * (
+            2 * float(np.sum(PV * PV.T))
+            + 4 * t * float(np.sum(PV * P))
+            + 2 * t * t * float(np.sum(P * P))
+        )
+    )
+    return Tau2Fit(t, se, 0)
+
+
+def _hedges_raw(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    """Hedges: OLS residual variance minus the mean sampling-variance part (untruncated)."""
+    k, p = X.shape
+    Py0, _, _ = p_moments(X, np.ones(k), y)
+    leverage = np.einsum("ij,ij->i", X @ np.linalg.inv(X.T @ X), X)
+    trPV = float(np.sum(v * (1.0 - leverage)))  # tr(P₀V), P₀ = I − X(XᵀX)⁻¹Xᵀ
+    return (float(y @ Py0) - trPV) / (k - p)
+
+
+def _hedges(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+    """Hedges (HE); its standard error needs the k×k moments of P₀V."""
+    k, p = X.shape
+    t = max(0.0, _hedges_raw(y, v, X))
+    PV = (np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)) * v[None, :]
+    trPV = float(np.trace(PV))
+    se = math.sqrt(
+        (2 * float(np.sum(PV * PV.T)) + 4 * t * trPV + 2 * t * t * (k - p)) / (k - p) ** 2
+    )
+    return Tau2Fit(t, se, 0)
+
+
+def _paule_mandel_fit(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+    k, p = X.shape
+    tau2, iterations = _paule_mandel(y, v, X, k - p)
+    return Tau2Fit(max(0.0, tau2), _pm_eb_se(v, k, p, max(0.0, tau2)), iterations)
+
+
+def _pm_eb_se(v: FloatArray, k: int, p: int, t: float) -> float:
+    w = 1.0 / (v + t)
+    return math.sqrt(2.0 * k * k / (k - p) / float(w.sum()) ** 2)
+
+
+def _scoring(method: str) -> Callable[[FloatArray, FloatArray, FloatArray, _Control], Tau2Fit]:
+    """ML, REML or EB by Fisher scoring from the Hedges estimate truncated at 0."""
+
+    def fit(y: FloatArray, v: FloatArray, X: FloatArray, control: _Control) -> Tau2Fit:
+        k, p = X.shape
+        start = max(0.0, _hedges_raw(y, v, X))
+        tau2, iterations = _fisher_scoring(
+            y, v, X, method, start, threshold=control.threshold, maxiter=control.maxiter
+        )
+        t = max(0.0, tau2)
+        if method == "ML":
+            se = math.sqrt(2.0 / float(np.sum((1.0 / (v + t)) ** 2)))
+        elif method == "REML":
+            se = math.sqrt(2.0 / p_moments(X, 1.0 / (v + t), y)[2])
         else:
-            tau2, iterations = _fisher_scoring(
-                y, v, X, method, max(0.0, tau2), threshold=threshold, maxiter=maxiter
-            )
+            se = _pm_eb_se(v, k, p, t)
+        return Tau2Fit(t, se, iterations)
 
-    tau2 = max(0.0, tau2)
-    t = tau2
-    if method == "HS":
-        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * trPP) / w.sum() ** 2)
-    elif method == "DL":
-        se = math.sqrt((2 * (k - p) + 4 * t * trP + 2 * t * t * trPP) / trP**2)
-    elif method == "HE":
-        se = math.sqrt(
-            (2 * float(np.sum(PV * PV.T)) + 4 * t * trPV + 2 * t * t * (k - p)) / (k - p) ** 2
-        )
-    elif method == "SJ":
-        se = math.sqrt(
-            extra["tau2_0"] ** 2
-            / (k - p) ** 2
-            * (
-                2 * float(np.sum(PV * PV.T))
-                + 4 * t * float(np.sum(PV * P))
-                + 2 * t * t * float(np.sum(P * P))
-            )
-        )
-    elif method == "ML":
-        w = 1.0 / (v + t)
-        se = math.sqrt(2.0 / float(np.sum(w * w)))
-    elif method == "REML":
-        se = math.sqrt(2.0 / p_moments(X, 1.0 / (v + t), y)[2])
-    elif method in ("EB", "PM"):
-        w = 1.0 / (v + t)
-        se = math.sqrt(2.0 * k * k / (k - p) / float(w.sum()) ** 2)
-    return Tau2Fit(tau2=tau2, se=se, iterations=iterations)
+    fit.__doc__ = f"{method} τ² by Fisher scoring (:func:`_fisher_scoring`)."
+    return fit
+
+
+#: τ² estimator → function(y centred, v, X, control) → Tau2Fit (metafor's definitions)
+ESTIMATORS: dict[str, Callable[[FloatArray, FloatArray, FloatArray, _Control], Tau2Fit]] = {
+    "DL": _dersimonian_laird,
+    "HE": _hedges,
+    "HS": _hunter_schmidt,
+    "SJ": _sidik_jonkman,
+    "PM": _paule_mandel_fit,
+    "ML": _scoring("ML"),
+    "REML": _scoring("REML"),
+    "EB": _scoring("EB"),
+}
 
 
 def _paule_mandel(y: FloatArray, v: FloatArray, X: FloatArray, df: int) -> tuple[float, int]:

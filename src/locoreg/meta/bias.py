@@ -53,6 +53,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from locoreg.meta._validate import as_effects, as_level
+from locoreg.meta.errors import ArgumentError
 from locoreg.meta.rma import MetaResult, rma
 
 __all__ = [
@@ -137,7 +138,7 @@ def egger_test(
     level = as_level(level)
     k = y.size
     if k < 3:
-        raise ValueError(f"yi: Egger's test needs at least 3 studies, got {k}")
+        raise ArgumentError("yi", f"Egger's test needs at least 3 studies, got {k}")
     sei = np.sqrt(v)
     if model == "rma":
         fit = rma(y, v, method=method, test=test, level=level, mods=sei, mod_names=("sei",))
@@ -158,7 +159,7 @@ def egger_test(
             k=k,
         )
     if model != "lm":
-        raise ValueError(f"model: {model!r} is not one of rma, lm")
+        raise ArgumentError("model", f"{model!r} is not one of rma, lm", allowed="rma, lm")
     # Weighted least squares with weights 1/v: scale rows by 1/√v and solve by QR.
     X = np.column_stack([np.ones(k), sei])
     sw = 1.0 / sei
@@ -192,7 +193,7 @@ def rank_test(yi: ArrayLike, vi: ArrayLike, exact: bool = True) -> RankTestResul
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 3:
-        raise ValueError(f"yi: the rank test needs at least 3 studies, got {k}")
+        raise ArgumentError("yi", f"the rank test needs at least 3 studies, got {k}")
     w = 1.0 / v
     theta = float(np.sum(w * y) / w.sum())
     y_star = (y - theta) / np.sqrt(v - 1.0 / w.sum())
@@ -222,14 +223,14 @@ def trim_fill(
     y0, v0 = as_effects(yi, vi)
     k = y0.size
     if k < 3:
-        raise ValueError(f"yi: trim and fill needs at least 3 studies, got {k}")
+        raise ArgumentError("yi", f"trim and fill needs at least 3 studies, got {k}")
     if estimator not in ("L0", "R0"):
-        raise ValueError(f"estimator: {estimator!r} is not one of L0, R0")
+        raise ArgumentError("estimator", f"{estimator!r} is not one of L0, R0", allowed="L0, R0")
     if side is None:
         slope = rma(y0, v0, method=method, mods=np.sqrt(v0), tau2_ci=False).coef[1]
         side = "right" if slope < 0 else "left"
     elif side not in ("left", "right"):
-        raise ValueError(f"side: {side!r} is not one of left, right")
+        raise ArgumentError("side", f"{side!r} is not one of left, right", allowed="left, right")
     original = rma(y0, v0, method=method, test=test, level=level)
 
     # Work as if studies were missing on the left: flip the sign for the right side.

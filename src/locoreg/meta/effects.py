@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from locoreg.meta._validate import as_vector
+from locoreg.meta.errors import ArgumentError
 
 __all__ = ["log_hr_from_ci"]
 
@@ -39,13 +40,13 @@ def log_hr_from_ci(
     hi = as_vector(ci_high, "ci_high")
     level = as_vector(ci_level, "ci_level")
     if not (lo.size == hi.size == h.size):
-        raise ValueError(
-            f"hr, ci_low and ci_high differ in length ({h.size}, {lo.size}, {hi.size})"
+        raise ArgumentError(
+            "ci_high", f"hr, ci_low and ci_high differ in length ({h.size}, {lo.size}, {hi.size})"
         )
     if level.size == 1:
         level = np.full(h.size, level[0])
     elif level.size != h.size:
-        raise ValueError(f"ci_level: expected 1 or {h.size} values, got {level.size}")
+        raise ArgumentError("ci_level", f"expected 1 or {h.size} values, got {level.size}")
 
     checks = (
         ("ci_level", (level <= 0) | (level >= 1), "confidence level {} must be in (0, 1)", level),
@@ -59,7 +60,7 @@ def log_hr_from_ci(
         idx = np.flatnonzero(bad)
         if idx.size:
             i = int(idx[0])
-            raise ValueError(f"{name}[{i}]: " + message.format(values[i]))
+            raise ArgumentError(name, message.format(values[i]), index=i)
 
     z = stats.norm.isf((1.0 - level) / 2.0)
     se = (np.log(hi) - np.log(lo)) / (2.0 * z)

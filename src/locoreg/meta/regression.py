@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from locoreg.meta.errors import ArgumentError
 from locoreg.meta.rma import MetaResult, rma
 
 __all__ = ["Prediction", "meta_regression", "predict"]
@@ -61,7 +62,7 @@ def predict(result: MetaResult, newmods: ArrayLike | None = None) -> Prediction:
     p = result.p
     if newmods is None:
         if p != 1:
-            raise ValueError("newmods: required for a meta-regression (model has moderators)")
+            raise ArgumentError("newmods", "required for a meta-regression (model has moderators)")
         X0 = np.ones((1, 1))
     else:
         Z = np.asarray(newmods, dtype=float)
@@ -70,9 +71,9 @@ def predict(result: MetaResult, newmods: ArrayLike | None = None) -> Prediction:
         elif Z.ndim == 1:
             Z = Z[:, None] if p == 2 else Z[None, :]
         if Z.shape[1] != p - 1:
-            raise ValueError(f"newmods: expected {p - 1} moderator columns, got {Z.shape[1]}")
+            raise ArgumentError("newmods", f"expected {p - 1} moderator columns, got {Z.shape[1]}")
         if not np.all(np.isfinite(Z)):
-            raise ValueError("newmods: values must be finite numbers")
+            raise ArgumentError("newmods", "values must be finite numbers")
         X0 = np.column_stack([np.ones(Z.shape[0]), Z])
     pred = X0 @ result.coef
     se = np.sqrt(np.einsum("ij,jk,ik->i", X0, result.vcov, X0))

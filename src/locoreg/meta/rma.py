@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,14 +30,10 @@ from locoreg.meta import _dist
 from locoreg.meta._heterogeneity import ConvergenceError, estimate_tau2, p_moments, q_stat
 from locoreg.meta._validate import as_effects, as_level
 from locoreg.meta._zeroin import R_TOL, zeroin
+from locoreg.meta.errors import ArgumentError
+from locoreg.meta.options import TAU2_METHODS, TESTS, Tau2Method, Test
 
-__all__ = ["METHODS", "TESTS", "ConvergenceError", "MetaResult", "rma"]
-
-METHODS: tuple[str, ...] = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
-TESTS: tuple[str, ...] = ("z", "knha")
-
-Method = Literal["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
-Test = Literal["z", "knha"]
+__all__ = ["ArgumentError", "ConvergenceError", "MetaResult", "rma"]
 FloatArray = NDArray[np.float64]
 
 #: keys of :meth:`MetaResult.to_dict` fixed by CONTRACTS.md §3, in that order
@@ -79,7 +75,6 @@ class MetaResult:
     weights: FloatArray
     #: degrees of freedom of the t distribution (knha), else None
     df: int | None
-    converged: bool
     #: iterations of the τ² algorithm (Fisher scoring or root finding; 0 if closed form)
     iterations: int
     #: Knapp–Hartung scale factor s² (1 for test="z")
@@ -112,7 +107,9 @@ class MetaResult:
             level=self.level,
             tau2_se=_clean(self.tau2_se),
             df=self.df,
-            converged=self.converged,
+            # kept in the JSON for its readers; a fit that does not converge raises
+            # ConvergenceError instead of returning a result
+            converged=True,
             iterations=self.iterations,
             weights=[_clean(x) for x in self.weights],
         )
@@ -152,7 +149,7 @@ def _opt(x: float) -> float | None:
 def rma(
     yi: ArrayLike,
     vi: ArrayLike,
-    method: Method | str = "REML",
+    method: Tau2Method | str = "REML",
     test: Test | str = "z",
     level: float = 0.95,
     mods: ArrayLike | None = None,
@@ -191,12 +188,14 @@ def rma(
     """
     y, v = as_effects(yi, vi)
     level = as_level(level)
-    if method not in METHODS:
-        raise ValueError(f"method: {method!r} is not one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"test: {test!r} is not one of {', '.join(TESTS)}")
-    if maxiter < 1 or not threshold > 0:
-        raise ValueError("maxiter must be >= 1 and threshold > 0")
+    for name, value, allowed in (("method", method, TAU2_METHODS), ("test", test, TESTS)):
+        if value not in allowed:
+            listed = ", ".join(allowed)
+            raise ArgumentError(name, f"{value!r} is not one of {listed}", allowed=listed)
+    if maxiter < 1:
+        raise ArgumentError("maxiter", f"{maxiter} must be >= 1")
+    if not threshold > 0:
+        raise ArgumentError("threshold", f"{threshold} must be > 0")
     X, names = _design(mods, len(y), mod_names)
     k, p = X.shape
     if k == 1:
@@ -290,7 +289,6 @@ def rma(
         pi_high=pi_high,
         weights=100.0 * w / w.sum(),
         df=df,
-        converged=True,
         iterations=iterations,
         s2w=s2w,
         coef_names=names,
@@ -318,26 +316,29 @@ def _design(
     if Z.ndim == 1:
         Z = Z[:, None]
     if Z.ndim != 2 or Z.shape[0] != k:
-        raise ValueError(f"mods: expected {k} rows (one per study), got shape {Z.shape}")
+        raise ArgumentError("mods", f"expected {k} rows (one per study), got shape {Z.shape}")
     bad = np.argwhere(~np.isfinite(Z))
     if len(bad):
         i, j = bad[0]
-        raise ValueError(f"mods[{i}, {j}]: moderator values must be finite numbers")
+        raise ArgumentError(
+            "mods", f"column {j}: moderator values must be finite numbers", index=int(i)
+        )
     X = np.column_stack([np.ones(k), Z])
     if X.shape[1] >= k:
         # p = k would leave no residual df for τ², Q or the Knapp–Hartung t
-        raise ValueError(
-            f"mods: {X.shape[1]} coefficients cannot be estimated from {k} studies "
-            "(need more studies than coefficients)"
+        raise ArgumentError(
+            "mods",
+            f"{X.shape[1]} coefficients cannot be estimated from {k} studies "
+            "(need more studies than coefficients)",
         )
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ValueError("mods: the model matrix (intercept + moderators) is not of full rank")
+        raise ArgumentError("mods", "the model matrix (intercept + moderators) is not of full rank")
     if mod_names is None:
         names = tuple(f"mod{j + 1}" for j in range(Z.shape[1]))
     else:
         names = tuple(str(n) for n in mod_names)
         if len(names) != Z.shape[1]:
-            raise ValueError(f"mod_names: expected {Z.shape[1]} names, got {len(names)}")
+            raise ArgumentError("mod_names", f"expected {Z.shape[1]} names, got {len(names)}")
     return X, ("intercept", *names)
 
 

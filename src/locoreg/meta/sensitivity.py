@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from locoreg.meta._validate import as_effects, as_vector
+from locoreg.meta.errors import ArgumentError
 from locoreg.meta.rma import MetaResult, rma
 
 __all__ = [
@@ -134,7 +135,7 @@ def leave_one_out(
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 2:
-        raise ValueError("yi: leave-one-out needs at least 2 studies")
+        raise ArgumentError("yi", "leave-one-out needs at least 2 studies")
     fits = _without_each(y, v, method, test, level)
     return LeaveOneOutResult(method=method, test=test, level=level, **_series(fits))  # type: ignore[arg-type]
 
@@ -171,7 +172,7 @@ def cumulative(
     else:
         key = as_vector(order, "order")
         if key.size != k:
-            raise ValueError(f"order: expected {k} values (one per study), got {key.size}")
+            raise ArgumentError("order", f"expected {k} values (one per study), got {key.size}")
         idx = np.argsort(-key if decreasing else key, kind="stable")
     _check_options(method, test, level)
     ys, vs = y[idx], v[idx]
@@ -199,7 +200,7 @@ def influence(
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 2:
-        raise ValueError("yi: influence diagnostics need at least 2 studies")
+        raise ArgumentError("yi", "influence diagnostics need at least 2 studies")
     full = rma(y, v, method=method, test=test, level=level)
     fits = _without_each(y, v, method, test, level)
     est_del = np.array([f.estimate for f in fits])

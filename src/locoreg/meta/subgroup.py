@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from locoreg.meta._validate import as_effects
+from locoreg.meta.errors import ArgumentError
 from locoreg.meta.rma import MetaResult, rma
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
@@ -75,16 +76,18 @@ def subgroup_analysis(
     y, v = as_effects(yi, vi)
     g = np.asarray(groups, dtype=object)
     if g.ndim != 1 or g.size != y.size:
-        raise ValueError(f"groups: expected {y.size} labels (one per study), got {g.size}")
+        raise ArgumentError("groups", f"expected {y.size} labels (one per study), got {g.size}")
     missing = np.flatnonzero([x is None or (isinstance(x, float) and np.isnan(x)) for x in g])
     if missing.size:
-        raise ValueError(f"groups[{int(missing[0])}]: missing subgroup label")
+        raise ArgumentError("groups", "missing subgroup label", index=int(missing[0]))
     labels = g.astype(str)
     names, codes = np.unique(labels, return_inverse=True)
     if names.size < 2:
-        raise ValueError("groups: at least two subgroup levels are needed")
+        raise ArgumentError("groups", "at least two subgroup levels are needed")
     if tau2 not in ("separate", "common"):
-        raise ValueError(f"tau2: {tau2!r} is not one of separate, common")
+        raise ArgumentError(
+            "tau2", f"{tau2!r} is not one of separate, common", allowed="separate, common"
+        )
 
     fits = {str(name): rma(y[codes == j], v[codes == j], method, test, level)
             for j, name in enumerate(names)}  # fmt: skip

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from locoreg.cohort.ladder import RUNG_LABELS, RUNGS, LadderResult
-from locoreg.cohort.multiverse import HANDLES_IMMORTAL_TIME, MultiverseResult
+from locoreg.cohort.ladder import RUNG, RUNGS, LadderResult
+from locoreg.cohort.multiverse import MultiverseResult
 from locoreg.cohort.select import LABELS, AnalyticTable
 from locoreg.cohort.summary import DISCLAIMER, hr_text, rung_rows, summarise
 
@@ -194,11 +194,11 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
     suffix = {"landmark": f" at {st.landmark:g} mo", "emulated_trial": f", grace {st.grace:g} mo"}
     left: list[Item] = [
         (
-            RUNG_LABELS[k].replace(" (clone–censor–weight)", "") + suffix.get(k, ""),
+            RUNG[k].label.replace(" (clone–censor–weight)", "") + suffix.get(k, ""),
             e.hr,
             e.ci_low,
             e.ci_high,
-            "#1f4e79" if HANDLES_IMMORTAL_TIME[k] else "#c0504d",
+            "#1f4e79" if RUNG[k].handles_immortal_time else "#c0504d",
             "s",
         )
         for k in RUNGS
@@ -277,7 +277,7 @@ def speccurve_svg(multiverse: MultiverseResult, reference: float | None) -> str:
             "covariates": [r.spec.covariates for r in ok],
             "exclusion": [r.spec.exclusion for r in ok],
         },
-        [HANDLES_IMMORTAL_TIME[r.spec.method] for r in ok],
+        [RUNG[r.spec.method].handles_immortal_time for r in ok],
         reference=reference,
         reference_label="pooled RCTs" if reference is not None else "",
     )

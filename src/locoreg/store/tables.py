@@ -70,6 +70,3 @@ seen_jti = Table(
     PrimaryKeyConstraint("issuer", "jti", name="pk_seen_jti"),
     Index("ix_seen_jti_expires_at", "expires_at"),
 )
-
-#: Tables whose rows may never be updated or deleted (enforced by triggers, see migrations).
-APPEND_ONLY_TABLES: tuple[str, ...] = ("assessments", "feedback")

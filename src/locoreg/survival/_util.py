@@ -14,11 +14,11 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .errors import ArgumentError
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-# Rows of the influence matrix handled at once; bounds memory to ~32 MB per block.
-_BLOCK_CELLS = 4_000_000
 # From this many rows on, counts per distinct time are made by the hashing kernel (below,
 # numpy is as fast and numba is not loaded); at most this many distinct values are hashed.
 _KERNEL_ROWS = 100_000
@@ -59,20 +59,23 @@ def tabulate(
     return keys[order], counts[order], (rank[row_codes] if codes else None)
 
 
+_EVENT_CODES = "event must hold non-negative integer codes (0 = censored)"
+
+
 def as_float_vector(x: ArrayLike, name: str) -> FloatArray:
     """Convert to a finite 1-D float array or raise ``ValueError`` naming ``name``."""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        raise ArgumentError(name, f"{name} must be one-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers")
+        raise ArgumentError(name, f"{name} must contain only finite numbers")
     return arr
 
 
 def check_same_length(n: int, **arrays: NDArray[np.generic]) -> None:
     for name, arr in arrays.items():
         if arr.shape[0] != n:
-            raise ValueError(f"{name} has length {arr.shape[0]}, expected {n}")
+            raise ArgumentError(name, f"{name} has length {arr.shape[0]}, expected {n}")
 
 
 @dataclass(frozen=True)
@@ -97,27 +100,31 @@ def validate(
     t = as_float_vector(time, "time")
     n = t.shape[0]
     if n == 0:
-        raise ValueError("time must contain at least one observation")
+        raise ArgumentError("time", "time must contain at least one observation")
     ev = np.asarray(event)
     if ev.dtype.kind in "biu" and ev.ndim == 1:
         # Integer or boolean codes: no float round trip (one pass instead of four).
         status = ev.astype(np.int64, copy=False)
         if status.shape[0] and status.min() < 0:
-            raise ValueError("event must hold non-negative integer codes (0 = censored)")
+            raise ArgumentError(
+                "event", "event must hold non-negative integer codes (0 = censored)"
+            )
     else:
         ev_f = as_float_vector(ev, "event")
         if np.any(ev_f != np.round(ev_f)) or np.any(ev_f < 0):
-            raise ValueError("event must hold non-negative integer codes (0 = censored)")
+            raise ArgumentError(
+                "event", "event must hold non-negative integer codes (0 = censored)"
+            )
         status = ev_f.astype(np.int64)
     if not multi_state and np.any(status > 1):
-        raise ValueError("event must be 0 (censored) or 1 (event)")
+        raise ArgumentError("event", "event must be 0 (censored) or 1 (event)", allowed="0, 1")
     w = np.ones(n) if weights is None else as_float_vector(weights, "weights")
     if np.any(w < 0):
-        raise ValueError("weights must be non-negative")
+        raise ArgumentError("weights", "weights must be non-negative")
     e = np.full(n, -np.inf) if entry is None else as_float_vector(entry, "entry")
     check_same_length(n, event=status, weights=w, entry=e)
     if entry is not None and np.any(e >= t):
-        raise ValueError("entry must be strictly smaller than time for every row")
+        raise ArgumentError("entry", "entry must be strictly smaller than time for every row")
     return SurvivalData(t, status, w, e)
 
 
@@ -193,33 +200,3 @@ def risk_table(data: SurvivalData, n_types: int = 1) -> RiskTable:
         n_risk = n_risk - weighted_count_ge(e_sorted, right, times)
     n_censor = at_exit - n_event.sum(axis=1)
     return RiskTable(times, n_risk, n_event, n_censor, data.time)
-
-
-def row_blocks(n_rows: int, n_cols: int) -> list[slice]:
-    """Split rows into blocks so that a block of the influence matrix stays small."""
-    size = max(1, _BLOCK_CELLS // max(n_cols, 1))
-    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows, size)]
-
-
-def hazard_influence(
-    data: SurvivalData, table: RiskTable, rows: slice, k: int | None
-) -> FloatArray:
-    """d h_k(t_j) / d w_i for the rows in ``rows`` (infinitesimal jackknife).
-
-    h_k(t) = d_k(t)/n(t) so dh_k/dw_i = (dN_ik(t) - Y_i(t) h_k(t)) / n(t), where
-    Y_i is the at-risk indicator and dN_ik the event-of-type-k indicator (all types
-    when ``k`` is None).
-    """
-    times = table.times
-    t_i = data.time[rows, None]
-    at_risk = (times[None, :] <= t_i) & (times[None, :] > data.entry[rows, None])
-    d = table.n_event.sum(axis=1) if k is None else table.n_event[:, k - 1]
-    hit = data.status[rows] > 0 if k is None else data.status[rows] == k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(table.n_risk > 0, d / table.n_risk, 0.0)
-        inv_n = np.where(table.n_risk > 0, 1.0 / table.n_risk, 0.0)
-    dn = np.zeros_like(at_risk, dtype=np.float64)
-    idx = table.time_index[rows]
-    local = np.arange(idx.shape[0])
-    dn[local, idx] = hit
-    return (dn - at_risk * h[None, :]) * inv_n[None, :]

@@ -43,6 +43,7 @@ from ._cox_riskset import (
     score_residuals,
     single_threaded_blas,
 )
+from .errors import ArgumentError
 
 FloatArray = NDArray[np.float64]
 
@@ -259,28 +260,28 @@ def _as_float(name: str, values: ArrayLike, n: int | None = None) -> FloatArray:
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric") from exc
+        raise ArgumentError(name, f"{name} must be numeric") from exc
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
+        raise ArgumentError(name, f"{name} must be one-dimensional")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has length {arr.shape[0]}, expected {n}")
+        raise ArgumentError(name, f"{name} has length {arr.shape[0]}, expected {n}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise ArgumentError(name, f"{name} contains NaN or infinite values")
     return arr
 
 
 def _codes(name: str, values: ArrayLike, n: int) -> NDArray[np.intp]:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{name} must be one-dimensional of length {n}")
+        raise ArgumentError(name, f"{name} must be one-dimensional of length {n}")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
+        raise ArgumentError(name, f"{name} contains NaN")
     if arr.dtype.kind == "O" and any(v is None for v in arr.tolist()):
-        raise ValueError(f"{name} contains missing values (None)")
+        raise ArgumentError(name, f"{name} contains missing values (None)")
     try:
         return np.unique(arr, return_inverse=True)[1].astype(np.intp)
     except TypeError as exc:  # e.g. a mix of numbers and strings
-        raise ValueError(f"{name} mixes values that cannot be ordered: {exc}") from exc
+        raise ArgumentError(name, f"{name} mixes values that cannot be ordered: {exc}") from exc
 
 
 def _coded(column: FloatArray) -> bool:
@@ -362,6 +363,197 @@ def _solve(imat: FloatArray, rhs: FloatArray, names: Sequence[str]) -> FloatArra
         ) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class _CoxInput:
+    """The validated arguments of :func:`cox`, as arrays of one row per observation."""
+
+    stop: FloatArray
+    event: NDArray[np.bool_]
+    x: FloatArray
+    labels: tuple[str, ...]
+    weights: FloatArray
+    offset: FloatArray
+    start: FloatArray | None
+    stratum: NDArray[np.intp]
+    clusters: NDArray[np.intp] | None
+    theta: FloatArray | None  # ridge penalty per covariate
+
+
+def _check_options(ties: str, level: float, max_iter: int) -> None:
+    if ties not in ("efron", "breslow"):
+        raise ArgumentError(
+            "ties", f"ties must be 'efron' or 'breslow', got {ties!r}", allowed="efron, breslow"
+        )
+    if not 0.0 < level < 1.0:
+        raise ArgumentError("level", "level must lie in (0, 1)")
+    if max_iter < 1:
+        raise ArgumentError("max_iter", f"max_iter must be >= 1, got {max_iter}")
+
+
+def _outcome(time: ArrayLike, event: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Stop times (>= 0) and 0/1 events with at least one event."""
+    stop = _as_float("time", time)
+    n = stop.shape[0]
+    if n == 0:
+        raise ArgumentError("time", "time is empty")
+    if np.any(stop < 0):
+        raise ArgumentError("time", "time contains negative values")
+    ev_raw = _as_float("event", event, n)
+    if not np.all((ev_raw == 0) | (ev_raw == 1)):
+        raise ArgumentError("event", "event must contain only 0/1 (or booleans)")
+    ev = ev_raw.astype(bool)
+    if not ev.any():
+        raise ArgumentError("event", "event contains no events; the Cox model needs at least one")
+    return stop, ev
+
+
+def _covariates(
+    X: ArrayLike, n: int, names: Sequence[str] | None
+) -> tuple[FloatArray, tuple[str, ...]]:
+    """The n x p covariate matrix (finite, p >= 1) and its column labels."""
+    try:
+        x = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError("X", "X must be numeric") from exc
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] != n:
+        raise ArgumentError("X", f"X must have {n} rows (one per time), got shape {x.shape}")
+    # A finite total implies finite entries (NaN/inf propagate); only an overflowing
+    # total needs the element-wise check, which avoids an n x p boolean temporary.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    if not np.isfinite(total):
+        if not np.all(np.isfinite(x)):
+            raise ArgumentError("X", "X contains NaN or infinite values")
+        raise ArgumentError(
+            "X", "X has values so large that their sum overflows; rescale the covariates"
+        )
+    p = x.shape[1]
+    if p == 0:
+        raise ArgumentError("X", "X has no columns")
+    labels = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
+    if len(labels) != p:
+        raise ArgumentError("names", f"names has {len(labels)} entries, X has {p} columns")
+    return x, labels
+
+
+def _inputs(
+    time: ArrayLike,
+    event: ArrayLike,
+    X: ArrayLike,
+    strata: ArrayLike | None,
+    weights: ArrayLike | None,
+    cluster: ArrayLike | None,
+    entry: ArrayLike | None,
+    offset: ArrayLike | None,
+    penalty: float | ArrayLike | None,
+    names: Sequence[str] | None,
+) -> _CoxInput:
+    """Check every argument of :func:`cox`; ``ArgumentError`` names the first bad one."""
+    stop, ev = _outcome(time, event)
+    n = stop.shape[0]
+    x, labels = _covariates(X, n, names)
+    w = np.ones(n) if weights is None else _as_float("weights", weights, n)
+    if np.any(w <= 0):
+        raise ArgumentError("weights", "weights must be positive")
+    off = np.zeros(n) if offset is None else _as_float("offset", offset, n)
+    start = None if entry is None else _as_float("entry", entry, n)
+    if start is not None and np.any(start >= stop):
+        bad = int(np.flatnonzero(start >= stop)[0])
+        raise ArgumentError(
+            "entry", f"entry must be < time in every row (row {bad} is not)", index=bad
+        )
+    stratum = np.zeros(n, dtype=np.intp) if strata is None else _codes("strata", strata, n)
+    clusters = None if cluster is None else _codes("cluster", cluster, n)
+    theta: FloatArray | None = None
+    if penalty is not None:
+        theta = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (x.shape[1],)).copy()
+        if np.any(~np.isfinite(theta) | (theta < 0)):
+            raise ArgumentError("penalty", "penalty must be finite and >= 0")
+    return _CoxInput(stop, ev, x, labels, w, off, start, stratum, clusters, theta)
+
+
+def _risk_sets(data: _CoxInput, efron: bool) -> RiskSets:
+    """Sorted, centred risk sets. Centring as R: 0 for covariates coded within
+    {-1, 0, 1}, else the column mean (weighted for right-censored data, unweighted for
+    counting-process data)."""
+    x, w = data.x, data.weights
+    coded = np.array([_coded(x[:, j]) for j in range(x.shape[1])], dtype=bool)
+    mean = x.mean(axis=0) if data.start is not None else (w @ x) / w.sum()
+    center = np.where(coded, 0.0, mean)
+    return build_risksets(
+        data.stop, data.event, x, center, w, data.offset, data.stratum, data.start, efron
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """Where Newton-Raphson stopped: coefficients, their evaluation and the iterations."""
+
+    beta: FloatArray
+    gs: GroupSums
+    u: FloatArray
+    imat: FloatArray
+    iterations: int
+    converged: bool
+
+
+def _newton_raphson(
+    rs: RiskSets,
+    theta: FloatArray | None,
+    labels: Sequence[str],
+    pll0: float,
+    step0: FloatArray,
+    max_iter: int,
+) -> _Fit:
+    """R ``coxph.fit``: Newton steps from beta = 0 with step halving while the partial
+    log-likelihood falls; stops when ``|1 - l_old/l_new| <= eps``."""
+    beta = np.zeros(len(labels))
+    pll = pll0
+    new_beta = beta + step0
+    halving = False
+    for iteration in range(1, max_iter + 1):
+        gs_new, pll_new, u_new, imat_new = _objective(rs, new_beta, theta)
+        if not np.isfinite(pll_new):
+            pll_new = -np.inf
+        if not halving and abs(1.0 - pll / pll_new) <= _EPS:
+            return _Fit(new_beta, gs_new, u_new, imat_new, iteration, True)
+        if iteration == max_iter:
+            return _Fit(new_beta, gs_new, u_new, imat_new, iteration, False)
+        if pll_new < pll:
+            halving = True
+            new_beta = (new_beta + beta) / 2.0
+        else:
+            halving = False
+            beta, pll = new_beta, pll_new
+            new_beta = beta + _solve(imat_new, u_new, labels)
+        del gs_new  # released before the next evaluation
+    raise AssertionError("unreachable: the loop returns at max_iter")
+
+
+def _check_estimable(
+    fit: _Fit, var: FloatArray, theta: FloatArray | None, labels: Sequence[str], max_iter: int
+) -> None:
+    """Non-convergence and monotone likelihood (R's ``toler.inf`` check) are errors."""
+    if not np.all(np.isfinite(fit.beta)):
+        raise ValueError("coefficients overflowed; the model cannot be estimated")
+    step = fit.u @ var
+    if not fit.converged:
+        worst = labels[int(np.argmax(np.abs(step)))]
+        raise ValueError(
+            f"Newton-Raphson did not converge in {max_iter} iterations "
+            f"(largest remaining step: {worst!r}); check for separation or raise max_iter"
+        )
+    infinite = (np.abs(step) > _EPS) & (np.abs(step) > _TOLER_INF * np.abs(fit.beta))
+    if theta is None and infinite.any():
+        bad_names = ", ".join(repr(labels[j]) for j in np.flatnonzero(infinite).tolist())
+        raise ValueError(
+            f"log-likelihood converged while coefficient(s) {bad_names} diverge: "
+            "monotone likelihood (infinite hazard ratio), e.g. a covariate level without events"
+        )
+
+
 @single_threaded_blas()  # a contextmanager is also a decorator: BLAS limited per call
 def cox(
     time: ArrayLike,
@@ -403,157 +595,65 @@ def cox(
     tied deaths are counted (d), not weighed: splitting a death into two rows of weight 1/2
     changes the Efron correction (exactly as R does); Breslow depends on weights only.
     """
-    if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
-    if not 0.0 < level < 1.0:
-        raise ValueError("level must lie in (0, 1)")
-    if max_iter < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-    stop = _as_float("time", time)
-    n = stop.shape[0]
-    if n == 0:
-        raise ValueError("time is empty")
-    if np.any(stop < 0):
-        raise ValueError("time contains negative values")
-    ev_raw = _as_float("event", event, n)
-    if not np.all((ev_raw == 0) | (ev_raw == 1)):
-        raise ValueError("event must contain only 0/1 (or booleans)")
-    ev = ev_raw.astype(bool)
-    if not ev.any():
-        raise ValueError("event contains no events; the Cox model needs at least one")
-    try:
-        x = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("X must be numeric") from exc
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] != n:
-        raise ValueError(f"X must have {n} rows (one per time), got shape {x.shape}")
-    # A finite total implies finite entries (NaN/inf propagate); only an overflowing
-    # total needs the element-wise check, which avoids an n x p boolean temporary.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = x.sum()
-    if not np.isfinite(total):
-        if not np.all(np.isfinite(x)):
-            raise ValueError("X contains NaN or infinite values")
-        raise ValueError("X has values so large that their sum overflows; rescale the covariates")
-    p = x.shape[1]
-    if p == 0:
-        raise ValueError("X has no columns")
-    labels = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
-    if len(labels) != p:
-        raise ValueError(f"names has {len(labels)} entries, X has {p} columns")
-    w = np.ones(n) if weights is None else _as_float("weights", weights, n)
-    if np.any(w <= 0):
-        raise ValueError("weights must be positive")
-    off = np.zeros(n) if offset is None else _as_float("offset", offset, n)
-    start = None if entry is None else _as_float("entry", entry, n)
-    if start is not None and np.any(start >= stop):
-        bad = int(np.flatnonzero(start >= stop)[0])
-        raise ValueError(f"entry must be < time in every row (row {bad} is not)")
-    stratum = np.zeros(n, dtype=np.intp) if strata is None else _codes("strata", strata, n)
-    clusters = None if cluster is None else _codes("cluster", cluster, n)
-    theta: FloatArray | None = None
-    if penalty is not None:
-        theta = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (p,)).copy()
-        if np.any(~np.isfinite(theta) | (theta < 0)):
-            raise ValueError("penalty must be finite and >= 0")
-
-    # Centring as R: 0 for covariates coded within {-1, 0, 1}, else the column mean
-    # (weighted for right-censored data, unweighted for counting-process data).
-    coded = np.array([_coded(x[:, j]) for j in range(p)], dtype=bool)
-    mean = x.mean(axis=0) if start is not None else (w @ x) / w.sum()
-    center = np.where(coded, 0.0, mean)
-    rs = build_risksets(stop, ev, x, center, w, off, stratum, start, ties == "efron")
-    del x
-
-    beta = np.zeros(p)
-    gs, pll, u, imat = _objective(rs, beta, theta)
-    if theta is None:
-        _check_identifiable(imat, rs, float(w[ev].sum()), labels)
-    loglik0 = gs.loglik
-    step0 = _solve(imat, u, labels)
-    score_stat = float(u @ step0)
-    if robust is None:
-        robust = clusters is not None or bool(np.any(w != np.floor(w)))
+    _check_options(ties, level, max_iter)
+    data = _inputs(time, event, X, strata, weights, cluster, entry, offset, penalty, names)
+    labels, theta, clusters = data.labels, data.theta, data.clusters
+    n, p = data.x.shape
+    n_events = int(data.event.sum())
+    weighted_events = float(data.weights[data.event].sum())
+    if robust is None:  # R's default: robust with clusters or non-integer case weights
+        robust = bool(np.any(data.weights != np.floor(data.weights)))
     robust = robust or clusters is not None  # a cluster always means the sandwich
-    cl_sorted = None if clusters is None else clusters[rs.order]
-    null_scores: tuple[FloatArray, FloatArray] | None = None
-    if robust:
-        # Robust score test: weighted score residuals at beta = 0 (offset kept) summed per
-        # cluster (T); only u = 1'T and T'T are kept, not the n x p residuals.
-        null_scores = _clustered_scores(rs, gs, cl_sorted)
-    new_beta = beta + step0
-    del gs  # only the last evaluation's group sums (G x p arrays) are kept
-    converged = False
-    halving = False
-    iteration = 0
-    for iteration in range(1, max_iter + 1):
-        gs_new, pll_new, u_new, imat_new = _objective(rs, new_beta, theta)
-        if not np.isfinite(pll_new):
-            pll_new = -np.inf
-        if not halving and abs(1.0 - pll / pll_new) <= _EPS:
-            beta, gs, pll, u, imat = new_beta, gs_new, pll_new, u_new, imat_new
-            converged = True
-            break
-        if iteration == max_iter:
-            beta, gs, u, imat = new_beta, gs_new, u_new, imat_new
-            break
-        if pll_new < pll:
-            halving = True
-            new_beta = (new_beta + beta) / 2.0
-        else:
-            halving = False
-            beta, pll = new_beta, pll_new
-            new_beta = beta + _solve(imat_new, u_new, labels)
-        del gs_new  # released before the next evaluation
-    if not np.all(np.isfinite(beta)):
-        raise ValueError("coefficients overflowed; the model cannot be estimated")
-    var = linalg.inv(imat)
-    var = (var + var.T) / 2.0
-    if not converged:
-        worst = labels[int(np.argmax(np.abs(u @ var)))]
-        raise ValueError(
-            f"Newton-Raphson did not converge in {max_iter} iterations "
-            f"(largest remaining step: {worst!r}); check for separation or raise max_iter"
-        )
+    rs = _risk_sets(data, ties == "efron")
+    del data  # the risk sets hold a sorted copy; free the n x p input now
 
-    infinite = (np.abs(u @ var) > _EPS) & (np.abs(u @ var) > _TOLER_INF * np.abs(beta))
-    if theta is None and infinite.any():
-        bad_names = ", ".join(repr(labels[j]) for j in np.flatnonzero(infinite))
-        raise ValueError(
-            f"log-likelihood converged while coefficient(s) {bad_names} diverge: "
-            "monotone likelihood (infinite hazard ratio), e.g. a covariate level without events"
-        )
+    # at beta = 0: identifiability, the score test, the robust score test, the first step
+    gs0, pll0, u0, imat0 = _objective(rs, np.zeros(p), theta)
+    if theta is None:
+        _check_identifiable(imat0, rs, weighted_events, labels)
+    loglik0 = gs0.loglik
+    step0 = _solve(imat0, u0, labels)
+    score_stat = float(u0 @ step0)
+    cl_sorted = None if clusters is None else clusters[rs.order]
+    # Robust score test: weighted score residuals at beta = 0 (offset kept) summed per
+    # cluster (T); only u = 1'T and T'T are kept, not the n x p residuals.
+    null_scores = _clustered_scores(rs, gs0, cl_sorted) if robust else None
+    del gs0  # only the last evaluation's group sums (G x p arrays) are kept
+
+    fit = _newton_raphson(rs, theta, labels, pll0, step0, max_iter)
+    var = linalg.inv(fit.imat)
+    var = (var + var.T) / 2.0
+    _check_estimable(fit, var, theta, labels, max_iter)
+
     robust_var = None
     robust_score = None
     if null_scores is not None:
         # D'D with D = T V (dfbeta summed per cluster) is V (T'T) V.
-        robust_var = var @ _clustered_scores(rs, gs, cl_sorted)[1] @ var
+        robust_var = var @ _clustered_scores(rs, fit.gs, cl_sorted)[1] @ var
         robust_var = (robust_var + robust_var.T) / 2.0
-        u0, tt0 = null_scores
-        robust_score = _chisq(float(u0 @ _solve(tt0, u0, labels)), p)
+        u_null, tt_null = null_scores
+        robust_score = _chisq(float(u_null @ _solve(tt_null, u_null, labels)), p)
     wald_var = var if robust_var is None else robust_var
-    wald = float(beta @ _solve(wald_var, beta, labels))
+    wald = float(fit.beta @ _solve(wald_var, fit.beta, labels))
     return CoxResult(
-        coef=beta,
+        coef=fit.beta,
         var=var,
         robust_var=robust_var,
-        loglik=(loglik0, gs.loglik),
+        loglik=(loglik0, fit.gs.loglik),
         score_test=_chisq(score_stat, p),
         wald_test=_chisq(wald, p),
-        lr_test=_chisq(2.0 * (gs.loglik - loglik0), p),
+        lr_test=_chisq(2.0 * (fit.gs.loglik - loglik0), p),
         robust_score_test=robust_score,
         n=n,
-        n_events=int(ev.sum()),
-        iterations=iteration,
+        n_events=n_events,
+        iterations=fit.iterations,
         names=labels,
         ties=ties,
         level=level,
         means=rs.center,
         penalty=theta,
         _rs=rs,
-        _gs=gs,
+        _gs=fit.gs,
     )
 
 

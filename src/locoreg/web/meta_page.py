@@ -17,10 +17,16 @@ from typing import Any
 from locoreg.errors import FieldError, InputError
 from locoreg.evidence.base import load_evidence_base
 from locoreg.evidence.model import OutcomeKind
+from locoreg.meta.options import DEFAULT_METHOD, TAU2_METHODS, TESTS
 from locoreg.web.meta_service import MetaRequest, run_meta
 
-META_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE")
-META_TESTS: tuple[str, ...] = ("z", "knha")
+# the form offers the default estimator first and the fixed-effect model last
+META_METHODS: tuple[str, ...] = (
+    DEFAULT_METHOD,
+    *(m for m in TAU2_METHODS if m not in (DEFAULT_METHOD, "FE")),
+    "FE",
+)
+META_TESTS: tuple[str, ...] = TESTS
 META_BY: dict[str, str] = {
     "design": "randomised trials vs observational studies",
     "none": "all studies together",

@@ -5,23 +5,20 @@ with their confidence limits (``hr``, ``ci_low``, ``ci_high``, ``ci_level``), wh
 are analysed on the log scale: ``yi = ln(hr)``, ``vi = ((ln(hi) − ln(lo)) / (2 z))²``
 with ``z`` the standard-normal quantile of ``(1 + ci_level) / 2``
 (``locoreg.meta.log_hr_from_ci``). Shape problems are all reported at once; the
-numeric core's own checks (``"hr[3]: …"``) become field errors (``hr.3``).
+numeric core's own checks (``ArgumentError`` for ``hr[3]``) become field errors (``hr.3``,
+:func:`locoreg.errors.core_error`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from locoreg.errors import FieldError, InputError
+from locoreg.errors import FieldError, InputError, core_error
+from locoreg.meta.options import DEFAULT_METHOD, DEFAULT_TEST, Tau2Method, Test
 from locoreg.meta.rma import CONTRACT_KEYS
-
-Method = Literal["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
-Test = Literal["z", "knha"]
-
 
 _MAX_STUDIES = 10_000
 
@@ -39,8 +36,8 @@ class MetaRequest(BaseModel):
     ci_level: float = Field(0.95, gt=0, lt=1, description="level of the given HR intervals")
     labels: list[str] | None = Field(None, max_length=_MAX_STUDIES)
     by: list[str] | None = Field(None, max_length=_MAX_STUDIES, description="subgroup per study")
-    method: Method = "REML"
-    test: Test = "z"
+    method: Tau2Method = DEFAULT_METHOD
+    test: Test = DEFAULT_TEST
     level: float = Field(0.95, gt=0, lt=1, description="level of the pooled intervals")
 
 
@@ -88,19 +85,6 @@ def _check(req: MetaRequest) -> tuple[bool, list[FieldError]]:
         elif not lo <= h <= hi:
             problems.append(FieldError(f"hr.{i}", f"{h:g} lies outside [{lo:g}, {hi:g}]"))
     return True, problems
-
-
-_CORE_MESSAGE = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>\d+)\])?: (?P<message>.*)$", re.S)
-
-
-def core_error(exc: ValueError) -> FieldError:
-    """``"hr[3]: hazard ratio … "`` from a numeric core → ``FieldError("hr.3", …)``."""
-    text = str(exc)
-    match = _CORE_MESSAGE.match(text)
-    if match is None:
-        return FieldError("", text)
-    field = match["name"] + (f".{match['index']}" if match["index"] else "")
-    return FieldError(field, match["message"])
 
 
 def _result_json(res: dict[str, Any], from_hr: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ the same field paths and words as the CLI (``locoreg.errors.FieldError``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
@@ -15,54 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from locoreg.errors import FieldError, InputError
+from locoreg.errors import FieldError, InputError, pydantic_errors
 
 log = logging.getLogger("locoreg.web")
 
-# Where FastAPI says the value came from; users name the field, not the transport.
-_LOCATIONS = ("body", "query", "path", "header", "cookie")
-
-
-def _field(loc: Sequence[Any], ctx: dict[str, Any]) -> str:
-    parts = list(loc)
-    if parts and parts[0] in _LOCATIONS:
-        parts = parts[1:]
-    if parts:
-        return ".".join(str(p) for p in parts)
-    return str(ctx.get("field", ""))
-
-
-def _enum_values(expected: str) -> str:
-    """pydantic's "'a', 'b' or 'c'" → "a, b, c" (the CLI's wording)."""
-    return expected.replace("' or '", ", ").replace("', '", ", ").strip("'")
-
 
 def validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
-    """FastAPI/pydantic error dicts → :class:`FieldError` (same wording as the CLI)."""
-    out: list[FieldError] = []
-    for err in errors:
-        ctx = err.get("ctx") or {}
-        kind = err.get("type", "")
-        field = _field(err.get("loc", ()), ctx)
-        allowed = ctx.get("allowed") or (
-            _enum_values(ctx["expected"]) if kind in ("enum", "literal_error") else None
-        )
-        if kind == "json_invalid":
-            # The whole body is unreadable: no field to name (loc holds a byte offset).
-            field = ""
-        elif not field and kind in ("model_attributes_type", "dict_type", "model_type"):
-            out.append(FieldError("", "the request body must be a JSON object"))
-            continue
-        if kind == "extra_forbidden":
-            message = "unknown field; it is not part of the input contract"
-        elif kind == "missing":
-            message = "required field is missing" if field else "the request body is empty"
-        elif kind == "json_invalid":
-            message = "the request body is not valid JSON"
-        else:
-            message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        out.append(FieldError(field, message, str(allowed) if allowed is not None else None))
-    return out
+    """FastAPI/pydantic error dicts → :class:`FieldError` (the CLI's translator and words)."""
+    return pydantic_errors(errors)
 
 
 def problem_response(errors: Iterable[FieldError], status_code: int = 422) -> JSONResponse:
