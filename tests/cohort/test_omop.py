@@ -123,3 +123,37 @@ def test_printed_omop_sql_reads_only_omop_tables(runner: CliRunner, tmp_path: Pa
     for dialect in ("postgres", "spark"):
         res = runner.invoke(app, ["cohort", "sql", "--omop", "--dialect", dialect])
         assert res.exit_code == 0 and "concept_ancestor" in res.stdout
+
+
+def test_printed_omop_sql_runs_in_postgres(runner: CliRunner, tmp_path: Path) -> None:
+    """`cohort sql --omop --dialect postgres` runs as printed on OMOP tables in PostgreSQL."""
+    from sqlalchemy import create_engine
+    from tests.helpers.postgresql import temporary_database
+
+    from locoreg.cohort.omop_simulate import omop_tables
+
+    sim = simulate_registry(300, seed=12)
+    tables = omop_tables(sim, seed=12)
+    res = runner.invoke(app, ["cohort", "sql", "--omop", "--dialect", "postgres"])
+    assert res.exit_code == 0, res.output
+    with temporary_database() as url:
+        engine = create_engine(url)
+        try:
+            for name, frame in tables.items():
+                frame.to_sql(name, engine, index=False)
+            with engine.begin() as conn:
+                view, _, analytic = res.stdout.partition(";\n")
+                conn.exec_driver_sql(view.replace("%", "%%"))
+                got = conn.exec_driver_sql(analytic.replace("%", "%%")).fetchall()
+        finally:
+            engine.dispose()
+    source = find_tables(write_omop(sim, tmp_path / "omop", seed=12))
+    con, _ = duckdb_registry(source)
+    res = runner.invoke(app, ["cohort", "sql", "--omop"])
+    want = con.execute(res.stdout.partition(";\n")[2]).fetchall()
+    assert len(got) == len(want) == 300
+    for g, w in zip(got, want, strict=True):
+        assert g[0] == w[0]
+        assert np.allclose(
+            np.asarray(g[1:], dtype=float), np.asarray(w[1:], dtype=float), equal_nan=True
+        )
