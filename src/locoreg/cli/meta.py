@@ -15,7 +15,8 @@ from typing import Any
 
 import typer
 
-from locoreg.cli._common import DataFormat, choose, fail
+from locoreg.cli._common import DataFormat, choose, fail, with_options
+from locoreg.cli.meta_diagnostics import Extras
 from locoreg.errors import FieldError, InputError, core_error
 
 #: image formats the forest plot can be written in (plots._style.save)
@@ -195,7 +196,7 @@ def _summary_lines(d: dict[str, Any], from_hr: bool, indent: str = "") -> list[s
     return lines
 
 
-def _print_text(out: dict[str, Any], studies: _Studies) -> None:
+def _print_text(out: dict[str, Any], studies: _Studies, res: Any) -> None:
     model = "Fixed-effect" if out["method"] == "FE" else f"Random-effects ({out['method']})"
     test = "z test" if out["test"] == "z" else "Knapp-Hartung t test"
     scale = "hazard ratios (pooled on the log scale)" if studies.from_hr else "effects as given"
@@ -208,6 +209,10 @@ def _print_text(out: dict[str, Any], studies: _Studies) -> None:
             else f"{_fmt(s['yi'], 4)} ({_fmt(s['ci_low'], 4)} to {_fmt(s['ci_high'], 4)})"
         )
         typer.echo(f"  {s['label']:<{width}}  {est}  weight {_fmt(s['weight'], 1)}%")
+    if "moderators" in out:
+        # a meta-regression has no pooled effect: metafor's layout of the model
+        typer.echo(res.summary())
+        return
     for line in _summary_lines(out, studies.from_hr):
         typer.echo(line)
     if "subgroups" in out:
@@ -220,6 +225,10 @@ def _print_text(out: dict[str, Any], studies: _Studies) -> None:
             f"Test for subgroup differences: Q = {_fmt(out['q_between'])} on "
             f"{out['q_between_df'][0]} df, p {_p(out['q_between_p'])}"
         )
+    from locoreg.cli.meta_diagnostics import text_lines
+
+    for line in text_lines(out, studies.from_hr):
+        typer.echo(line)
 
 
 def _run(
@@ -235,9 +244,11 @@ def _run(
     by: str | None,
     label: str | None,
     level: float,
+    extras: Extras,
 ) -> tuple[dict[str, Any], _Studies, Any]:
     from statistics import NormalDist
 
+    from locoreg.cli.meta_diagnostics import moderator_columns, run_extras
     from locoreg.meta import rma, subgroup_analysis
     from locoreg.meta.options import TAU2_METHODS, TESTS
     from locoreg.meta.rma import ConvergenceError
@@ -259,17 +270,35 @@ def _run(
         )
     table = _read_csv(file)
     studies, source = _studies(table, yi, vi, hr, ci_low, ci_high, ci_level, by, label)
+    mods = mod_names = None
+    if extras.mods is not None:
+        if by is not None or extras.per_study:
+            raise InputError.single(
+                "--mods", "a meta-regression goes without --by and the per-study diagnostics"
+            )
+        mod_names = moderator_columns(extras.mods, table.columns)
+        errors: list[FieldError] = []
+        mods = [_numbers(table, column, errors) for column in mod_names]
+        if errors:
+            raise InputError(errors)
     try:
-        res = rma(studies.yi, studies.vi, method=method, test=test, level=level)
+        res = rma(
+            studies.yi, studies.vi, method=method, test=test, level=level,
+            mods=None if mods is None else list(zip(*mods, strict=True)), mod_names=mod_names,
+        )  # fmt: skip
         sub = (
             subgroup_analysis(studies.yi, studies.vi, studies.groups, method, test, level)
             if studies.groups is not None
             else None
         )
+        diagnostics, filled = run_extras(
+            extras, studies.yi, studies.vi, studies.labels, method, test, level, studies.from_hr
+        )
     except ConvergenceError as exc:
         raise InputError.single("--method", str(exc), "another --method") from None
     except ValueError as exc:
-        raise InputError([core_error(exc, columns=source, rows=True)]) from None
+        columns = {**source, "mods": "--mods"}
+        raise InputError([core_error(exc, columns=columns, rows=True)]) from None
 
     convert = _with_ratios if studies.from_hr else dict
     out = convert(res.to_dict())
@@ -292,14 +321,28 @@ def _run(
         out["q_between"] = sub.q_between
         out["q_between_df"] = list(sub.q_between_df)
         out["q_between_p"] = sub.q_between_p
-    return out, studies, (res, sub)
+    if mod_names is not None:
+        data = res.to_dict()
+        out["moderators"] = {
+            "formula": extras.mods,
+            "coefficients": data["coefficients"],
+            "qm": data["qm"],
+            "qm_df": data["qm_df"],
+            "qm_p": data["qm_p"],
+            "statistic_name": "QM" if res.df is None else "F",
+            "r2": res.r2,
+        }
+    out.update(diagnostics)
+    return out, studies, (res, sub, filled)
 
 
 def register(app: typer.Typer) -> None:
     """Add the `meta` command to the root app."""
 
     @app.command("meta")
+    @with_options(extras=Extras)
     def meta(
+        extras: Extras,
         file: Path = typer.Argument(..., help="CSV file, one study per row, with a header."),
         yi: str | None = typer.Option(None, "--yi", help="Column of effect sizes."),
         vi: str | None = typer.Option(None, "--vi", help="Column of sampling variances."),
@@ -321,28 +364,45 @@ def register(app: typer.Typer) -> None:
         import json
 
         try:
-            if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
-                raise InputError.single(
-                    "--plot", f"{plot.name!r} has no known image suffix", ", ".join(PLOT_SUFFIXES)
-                )
+            for option, path in (("--plot", plot), ("--funnel", extras.funnel)):
+                if path is not None and path.suffix.lower() not in PLOT_SUFFIXES:
+                    raise InputError.single(
+                        option, f"{path.name!r} has no known image suffix", ", ".join(PLOT_SUFFIXES)
+                    )
             out, studies, fits = _run(
                 file, yi, vi, hr, ci_low, ci_high, ci_level, method, test, by,
-                label, level,
+                label, level, extras,
             )  # fmt: skip
         except InputError as exc:
             fail(exc)
         if format is DataFormat.json:
             typer.echo(json.dumps(out, indent=2, allow_nan=False))
         else:
-            _print_text(out, studies)
-        if plot is not None:
+            _print_text(out, studies, fits[0])
+        for option, path, draw in (("--plot", plot, _plot), ("--funnel", extras.funnel, _funnel)):
+            if path is None:
+                continue
             try:
-                _plot(plot, out, studies, *fits)
+                draw(path, out, studies, *fits)
             except OSError as exc:  # unwritable path: a user error, not a crash
-                fail(InputError.single("--plot", f"cannot write {plot}: {exc.strerror or exc}"))
+                fail(InputError.single(option, f"cannot write {path}: {exc.strerror or exc}"))
 
 
-def _plot(path: Path, out: dict[str, Any], studies: _Studies, res: Any, sub: Any) -> None:
+def _funnel(
+    path: Path, out: dict[str, Any], studies: _Studies, res: Any, sub: Any, filled: Any
+) -> None:
+    """Contour-enhanced funnel plot of the studies (with the filled ones after trim and fill)."""
+    from locoreg.plots.funnel import funnel_plot
+
+    funnel_plot(
+        studies.yi, studies.vi, estimate=res.estimate, fill=filled,
+        measure="HR" if studies.from_hr else None, labels=studies.labels, path=path,
+    )  # fmt: skip
+
+
+def _plot(
+    path: Path, out: dict[str, Any], studies: _Studies, res: Any, sub: Any, filled: Any
+) -> None:
     """Forest plot of the studies (by subgroup with --by), subgroup and overall diamonds."""
     from locoreg.plots.forest import ForestRow, ForestSummary, forest_plot
 

@@ -90,6 +90,7 @@ def estimate_tau2(
     *,
     threshold: float = 1e-5,
     maxiter: int = 100,
+    tol: float = R_TOL,
 ) -> Tau2Fit:
     """τ² by ``method`` (one of :data:`ESTIMATORS`: DL, HE, HS, SJ, PM, EB, ML, REML).
 
@@ -97,16 +98,20 @@ def estimate_tau2(
     an intercept); every estimate is truncated at 0 before its standard error is
     computed. Iterative methods stop as metafor's: Fisher scoring (ML, REML, EB) when
     successive values differ by less than ``threshold``, starting from the Hedges
-    estimate truncated at 0; PM by Brent root finding to ``uniroot``'s default tolerance
-    on [0, max(100, 10·mad(y)²)].
+    estimate truncated at 0; PM by Brent root finding (R's ``uniroot``) to ``tol``
+    (default ``uniroot``'s, .Machine$double.eps^0.25) on [0, max(100, 10·mad(y)²)], at
+    most ``maxiter`` steps. These are metafor's ``control = list(threshold, maxiter, tol)``.
     """
-    return ESTIMATORS[method](y - y.mean(), v, X, _Control(threshold, maxiter))
+    return ESTIMATORS[method](y - y.mean(), v, X, _Control(threshold, maxiter, tol))
 
 
 @dataclass(frozen=True, slots=True)
 class _Control:
+    """metafor's ``control=``: Fisher scoring ``threshold``, ``maxiter``, root-finding ``tol``."""
+
     threshold: float
     maxiter: int
+    tol: float = R_TOL
 
 
 def _moment_se(k: int, p: int, t: float, trP: float, trPP: float, denominator: float) -> float:
@@ -171,9 +176,9 @@ def _hedges(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit
     return Tau2Fit(t, se, 0)
 
 
-def _paule_mandel_fit(y: FloatArray, v: FloatArray, X: FloatArray, _: _Control) -> Tau2Fit:
+def _paule_mandel_fit(y: FloatArray, v: FloatArray, X: FloatArray, control: _Control) -> Tau2Fit:
     k, p = X.shape
-    tau2, iterations = _paule_mandel(y, v, X, k - p)
+    tau2, iterations = _paule_mandel(y, v, X, k - p, control)
     return Tau2Fit(max(0.0, tau2), _pm_eb_se(v, k, p, max(0.0, tau2)), iterations)
 
 
@@ -217,7 +222,9 @@ ESTIMATORS: dict[str, Callable[[FloatArray, FloatArray, FloatArray, _Control], T
 }
 
 
-def _paule_mandel(y: FloatArray, v: FloatArray, X: FloatArray, df: int) -> tuple[float, int]:
+def _paule_mandel(
+    y: FloatArray, v: FloatArray, X: FloatArray, df: int, control: _Control
+) -> tuple[float, int]:
     """Paule–Mandel: the τ² ≥ 0 solving Q(τ²) = k − p (0 when Q(0) < k − p)."""
     tau2_max = max(100.0, 10.0 * _r_mad(y) ** 2)
     if q_stat(0.0, y, v, X) < df:
@@ -227,9 +234,17 @@ def _paule_mandel(y: FloatArray, v: FloatArray, X: FloatArray, df: int) -> tuple
             f"PM estimator: Q(tau2) still exceeds k - p at tau2 = {tau2_max:g}; use another method"
         )
     try:
-        return zeroin(lambda t: q_stat(t, y, v, X) - df, 0.0, tau2_max, tol=R_TOL, maxiter=100)
+        return zeroin(
+            lambda t: q_stat(t, y, v, X) - df,
+            0.0,
+            tau2_max,
+            tol=control.tol,
+            maxiter=control.maxiter,
+        )
     except ArithmeticError as exc:
-        raise ConvergenceError(f"PM estimator did not converge in 100 iterations: {exc}") from exc
+        raise ConvergenceError(
+            f"PM estimator did not converge in {control.maxiter} iterations: {exc}"
+        ) from exc
 
 
 def _fisher_scoring(

@@ -95,6 +95,17 @@ class MetaResult:
     r2: float | None = None
     vcov: FloatArray = field(default_factory=lambda: np.zeros((1, 1)), repr=False)
 
+    def summary(self, *, ratio: bool = False) -> str:
+        """The fit as metafor's ``print(rma)`` lays it out; ``ratio=True`` adds exp() of the
+        estimate and its intervals (the ratio scale of log ratios, as
+        ``predict(res, transf = exp)``)."""
+        from locoreg.meta._print import format_rma
+
+        return format_rma(self, ratio=ratio)
+
+    def __str__(self) -> str:
+        return self.summary()
+
     @property
     def p(self) -> int:
         """Number of coefficients (1 for a plain meta-analysis)."""
@@ -157,6 +168,7 @@ def rma(
     mod_names: tuple[str, ...] | list[str] | None = None,
     threshold: float = 1e-5,
     maxiter: int = 100,
+    tol: float = R_TOL,
     tau2_ci: bool = True,
 ) -> MetaResult:
     """Fit a fixed-effect (``method="FE"``), random-effects or mixed-effects model.
@@ -174,8 +186,11 @@ def rma(
         Confidence level of the intervals, in (0, 1).
     mods
         Moderators, shape (k,) or (k, m); an intercept column is added.
-    threshold, maxiter
-        Convergence control of Fisher scoring (metafor defaults). Non-convergence raises
+    threshold, maxiter, tol
+        Convergence control, metafor's ``control = list(threshold, maxiter, tol)`` with its
+        defaults: Fisher scoring (ML, REML, EB) stops when τ² changes by less than
+        ``threshold``; the Paule–Mandel root search stops at ``tol`` (R ``uniroot``'s
+        default, ≈1.2e-4); both take at most ``maxiter`` steps. Non-convergence raises
         :class:`ConvergenceError` naming the method and the iterations.
     tau2_ci
         Compute the Q-profile interval for τ² (default). Refits whose interval nobody
@@ -196,6 +211,8 @@ def rma(
         raise ArgumentError("maxiter", f"{maxiter} must be >= 1")
     if not threshold > 0:
         raise ArgumentError("threshold", f"{threshold} must be > 0")
+    if not tol > 0:
+        raise ArgumentError("tol", f"{tol} must be > 0")
     X, names = _design(mods, len(y), mod_names)
     k, p = X.shape
     if k == 1:
@@ -206,7 +223,7 @@ def rma(
     if method == "FE" or k == 1:
         tau2 = 0.0
     else:
-        fit = estimate_tau2(y, v, X, method, threshold=threshold, maxiter=maxiter)
+        fit = estimate_tau2(y, v, X, method, threshold=threshold, maxiter=maxiter, tol=tol)
         tau2, tau2_se, iterations = fit.tau2, fit.se, fit.iterations
 
     # fixed effects given τ²
@@ -263,7 +280,7 @@ def rma(
 
     r2 = None
     if p > 1:
-        r2 = _pseudo_r2(y, v, X, beta, tau2, method, test, level, threshold, maxiter)
+        r2 = _pseudo_r2(y, v, X, beta, tau2, method, test, level, threshold, maxiter, tol)
 
     return MetaResult(
         k=k,
@@ -409,6 +426,7 @@ def _pseudo_r2(
     level: float,
     threshold: float,
     maxiter: int,
+    tol: float,
 ) -> float | None:
     """Proportion of τ² accounted for by the moderators (Raudenbush 2009), percent:
     max(0, (τ̂²_RE − τ̂²_ME)/τ̂²_RE) with τ̂²_RE from the intercept-only model (metafor);
@@ -425,7 +443,7 @@ def _pseudo_r2(
         return max(0.0, 100.0 * adj)
     try:
         tau2_re = rma(
-            y, v, method, test, level, threshold=threshold, maxiter=maxiter, tau2_ci=False
+            y, v, method, test, level, threshold=threshold, maxiter=maxiter, tol=tol, tau2_ci=False
         ).tau2
     except ConvergenceError:
         return None

@@ -33,7 +33,10 @@ class MetaRequest(BaseModel):
     hr: list[float] | None = Field(None, max_length=_MAX_STUDIES)
     ci_low: list[float] | None = Field(None, max_length=_MAX_STUDIES)
     ci_high: list[float] | None = Field(None, max_length=_MAX_STUDIES)
-    ci_level: float = Field(0.95, gt=0, lt=1, description="level of the given HR intervals")
+    ci_level: float | list[float] = Field(
+        0.95,
+        description="level of the given HR intervals: one for all studies, or one per study",
+    )
     labels: list[str] | None = Field(None, max_length=_MAX_STUDIES)
     by: list[str] | None = Field(None, max_length=_MAX_STUDIES, description="subgroup per study")
     method: Tau2Method = DEFAULT_METHOD
@@ -74,6 +77,8 @@ def _check(req: MetaRequest) -> tuple[bool, list[FieldError]]:
         values = getattr(req, name)
         if values is not None and len(values) != k:
             problems.append(FieldError(name, f"has {len(values)} values, expected {k}"))
+    if not effect:
+        problems += _level_problems(req.ci_level, k)
     if problems:
         return False, problems
     if effect:
@@ -85,6 +90,22 @@ def _check(req: MetaRequest) -> tuple[bool, list[FieldError]]:
         elif not lo <= h <= hi:
             problems.append(FieldError(f"hr.{i}", f"{h:g} lies outside [{lo:g}, {hi:g}]"))
     return True, problems
+
+
+def _level_problems(ci_level: float | list[float], k: int) -> list[FieldError]:
+    """One level in (0, 1) for all studies, or one per study."""
+    allowed = "a number in (0, 1), e.g. 0.95, or one per study"
+    if isinstance(ci_level, list):
+        if len(ci_level) != k:
+            return [FieldError("ci_level", f"has {len(ci_level)} values, expected 1 or {k}")]
+        return [
+            FieldError(f"ci_level.{i}", f"{x:g} is not in (0, 1)", allowed)
+            for i, x in enumerate(ci_level)
+            if not (math.isfinite(x) and 0 < x < 1)
+        ]
+    if not (math.isfinite(ci_level) and 0 < ci_level < 1):
+        return [FieldError("ci_level", f"{ci_level:g} is not in (0, 1)", allowed)]
+    return []
 
 
 def _result_json(res: dict[str, Any], from_hr: bool) -> dict[str, Any]:
