@@ -276,7 +276,9 @@ def analyze(
     registry: RegistryOptions,
     selection: SelectionOptions,
     ladder: LadderOptions,
-    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    file: Path = typer.Argument(
+        ..., help="Registry file or extracted analytic table (.csv or .parquet)."
+    ),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     with_multiverse: bool = typer.Option(
@@ -287,7 +289,7 @@ def analyze(
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (--multiverse)."),
 ) -> None:
-    """Run the analysis ladder, naive → emulated target trial, on a registry file."""
+    """Run the analysis ladder, naive → emulated target trial, on a registry or extracted table."""
     _check_output(report, "--report")
     if with_multiverse and report is None:
         fail(
@@ -352,7 +354,9 @@ def _run_multiverse(table: Any, specs: list[Any], workers: int, *, quiet: bool) 
 @with_options(registry=RegistryOptions)
 def multiverse(
     registry: RegistryOptions,
-    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    file: Path = typer.Argument(
+        ..., help="Registry file or extracted analytic table (.csv or .parquet)."
+    ),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the specification curve (SVG)."),
