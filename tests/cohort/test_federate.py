@@ -60,6 +60,7 @@ def test_three_sites_pool_to_the_pooled_data_estimate(runner: CliRunner, tmp_pat
     pooled = json.loads(res.stdout)
 
     assert fed["sites"] == 3 and fed["site_names"] == ["H1", "H2", "H3"]
+    assert fed["settings_agree"] is True
     for rung in RUNGS:
         assert abs(fed[rung]["hr"] - pooled[rung]["hr"]) < 0.05, rung
         assert fed[rung]["ci_low"] < fed[rung]["hr"] < fed[rung]["ci_high"]
@@ -124,6 +125,11 @@ def test_bad_site_files_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "rungs.iptw" in res.output
     res = runner.invoke(app, ["cohort", "federate", str(good)])
     assert res.exit_code == 2 and "at least 2" in res.output
+    data = json.loads(good.read_text())
+    data["settings"]["landmark"] = 6.0
+    bad.write_text(json.dumps(data))
+    res = runner.invoke(app, ["cohort", "federate", str(good), str(bad), "--format", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["settings_agree"] is False
     res = runner.invoke(
         app, ["cohort", "site-summary", str(registry), "-o", str(tmp_path / "x.csv")]
     )

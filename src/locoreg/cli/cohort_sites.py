@@ -212,6 +212,12 @@ def federate(
         result = pool(summaries)
     except SiteError as exc:
         fail(str(exc))
+    if not result["settings_agree"]:
+        print(
+            "warning: the sites did not run the ladder with the same settings "
+            "(covariates, landmark, grace, trim, caliper); their estimates may not be comparable",
+            file=sys.stderr,
+        )
     if fmt is DataFormat.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return

@@ -229,6 +229,10 @@ def federate(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             ],
         }
     out["sites"] = len(summaries)
+    # Pooling is meaningful only when every site ran the same ladder.
+    out["settings_agree"] = all(
+        s.get("settings") == summaries[0].get("settings") for s in summaries
+    )
     out["site_names"] = [s.get("site", f"site {i + 1}") for i, s in enumerate(summaries)]
     out["covariates"] = sorted({c for s in summaries for c in s.get("covariates", [])})
     out["labels"] = {c: LABELS.get(c, c) for c in out["covariates"]}
