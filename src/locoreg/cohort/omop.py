@@ -236,14 +236,18 @@ SELECT * FROM cohort WHERE age BETWEEN 18 AND 110
 
 
 def flow_sql(*, with_episode: bool = False) -> str:
-    """Counts along the cohort definition (attrition), canonical dialect."""
+    """Counts along the cohort definition (attrition), canonical dialect.
+
+    Reads the cohort itself from the table or view ``registry`` (already built), so that
+    only the diagnosis, observation and metastasis steps are computed again.
+    """
     body = registry_sql(with_episode=with_episode)
     head, _, _ = body.rpartition("SELECT * FROM cohort")
     return (
         head + "SELECT (SELECT COUNT(*) FROM dx) AS breast_cancer, "
         "(SELECT COUNT(*) FROM observed) AS observed_at_diagnosis, "
         "(SELECT COUNT(*) FROM mets) AS metastasis_in_window, "
-        "(SELECT COUNT(*) FROM cohort WHERE age BETWEEN 18 AND 110) AS in_cohort"
+        "(SELECT COUNT(*) FROM registry) AS in_cohort"
     )
 
 
