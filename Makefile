@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(PY) -m pip install -q -e .
 	touch $@
 
-# Runtime + test tooling.
+# Runtime + test tooling (EXTRAS=test,spark adds PySpark for the Spark extraction test).
+EXTRAS ?= test
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(VENV)/.installed $@
 
 ## make run: install, then start the web app on the embedded database.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from locoreg import __version__
-from locoreg.cli import assess, audit, cohort, evidence, meta, serve
+from locoreg.cli import assess, audit, cohort, evidence, meta, model, serve
 
 app = typer.Typer(
     name="locoreg",
@@ -39,7 +39,7 @@ def _root(
     """locoreg: evidence, meta-analysis, registry re-analysis and a decision engine."""
 
 
-for _module in (assess, evidence, meta, cohort, serve, audit):
+for _module in (assess, evidence, meta, cohort, model, serve, audit):
     _module.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -84,11 +85,28 @@ def _print_text(assessment: object) -> None:
     console.print(f"[dim]{a.disclaimer} Versions: {versions}.[/dim]")
 
 
+def _model_text(pred: dict[str, object]) -> str:
+    """One paragraph for `--model` in text output."""
+    surv = pred["survival"]
+    interval = pred["survival_interval"]
+    assert isinstance(surv, dict) and isinstance(interval, dict)
+    parts = ", ".join(
+        f"{h} months {100 * p:.0f}% ({100 * interval[h][0]:.0f}–{100 * interval[h][1]:.0f}%)"
+        for h, p in surv.items()
+    )
+    median = pred["median_os_months"]
+    med = f"; median {median:g} months" if isinstance(median, float) else ""
+    return f"Prognosis from your registry's model: survival {parts}{med}. {pred['source']}."
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def assess(
         file: Path = typer.Argument(..., help="Patient as JSON or YAML (CONTRACTS.md §1)."),
         format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+        model: Path | None = typer.Option(
+            None, "--model", help="Prognosis model from `locoreg model fit` (adds prognosis.model)."
+        ),
     ) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
@@ -100,6 +118,17 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             fail(exc)
         assessment = run(patient)
+        if model is not None:
+            from locoreg.cli.model import model_prognosis
+
+            data = assessment.model_dump(mode="json")
+            data["prognosis"]["model"] = model_prognosis(model, patient)
+            if format is not OutputFormat.json:
+                _print_text(assessment)
+                typer.echo(_model_text(data["prognosis"]["model"]))
+                return
+            typer.echo(json.dumps(data, indent=2))
+            return
         if format is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
         elif format is OutputFormat.markdown:

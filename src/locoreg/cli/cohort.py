@@ -19,6 +19,12 @@ class OnErrorChoice(StrEnum):
     exclude = "exclude"
 
 
+class SqlDialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+
+
 class CovariateSet(StrEnum):
     minimal = "minimal"
     standard = "standard"
@@ -114,11 +120,19 @@ class LadderOptions:
 def _load(
     file: Path, options: RegistryOptions, selection_args: dict[str, Any]
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Load, check and extract; bad input exits 2 with one line per problem."""
+    """Load, check and extract; bad input exits 2 with one line per problem.
+
+    ``file`` is a registry or an analytic table made by ``cohort extract``
+    (then it is analysed as extracted: selection options do not apply).
+    """
+    from locoreg.cli.cohort_sites import load_analytic_or_none
     from locoreg.cohort.load import load_registry
     from locoreg.cohort.select import Selection, extract
     from locoreg.errors import InputError
 
+    analytic = load_analytic_or_none(file, selection_args)
+    if analytic is not None:
+        return None, analytic[0], analytic[1]
     try:
         registry = load_registry(
             file, on_error=options.on_error.value, max_errors=options.max_errors
@@ -135,6 +149,8 @@ def _load(
         )
     cohort = {
         "file": file.name,
+        "source": "registry file",
+        "extraction": "portable SQL, DuckDB embedded",
         "rows_in_file": registry.n_rows,
         "rows_excluded": registry.n_excluded,
         "excluded_by_rule": registry.excluded_by_rule,
@@ -177,8 +193,21 @@ def simulate(
         "--unmeasured-confounding",
         help="Strength γ of a confounder missing from the registry (0 = none).",
     ),
+    output_format: str = typer.Option(
+        "registry",
+        "--format",
+        help="registry (one .csv/.parquet file) or omop (a directory of OMOP CDM v5.4 "
+        "Parquet tables).",
+    ),
 ) -> None:
     """Write a synthetic de novo stage IV registry with a known surgery effect."""
+    if output_format not in ("registry", "omop"):
+        fail(f"--format: got {output_format!r} (allowed: registry, omop)")
+    if output_format == "omop":
+        from locoreg.cli.cohort_sites import simulate_omop
+
+        simulate_omop(n, out, true_hr, seed, unmeasured)
+        return
     if out.suffix.lower() not in (".csv", ".parquet"):
         fail(f"output: file must end in .csv or .parquet, got {out.name!r}")
     if true_hr <= 0:
@@ -220,11 +249,25 @@ def check(
 def sql(
     selection: SelectionOptions,
     ecog: bool = typer.Option(False, "--ecog", help="The registry has an ecog column."),
+    dialect: SqlDialect = typer.Option(
+        SqlDialect.duckdb, "--dialect", help="SQL dialect of your engine."
+    ),
+    omop: bool = typer.Option(
+        False, "--omop", help="Also print the view `registry` built from OMOP CDM v5.4 tables."
+    ),
 ) -> None:
-    """Print the extraction SQL (runs on a table named `registry`), e.g. in your own engine."""
+    """Print the extraction SQL; it runs as printed on a contract table named `registry`."""
     from locoreg.cohort.select import Selection, extraction_sql
 
-    print(extraction_sql(Selection(**selection.arguments()), has_ecog=ecog))
+    if omop:
+        from locoreg.cohort.omop import omop_sql
+
+        print(f"CREATE VIEW registry AS\n{omop_sql(dialect.value, with_episode=True)};\n")
+    print(
+        extraction_sql(
+            Selection(**selection.arguments()), has_ecog=ecog or omop, dialect=dialect.value
+        )
+    )
 
 
 @cohort_app.command("analyze")
@@ -233,7 +276,9 @@ def analyze(
     registry: RegistryOptions,
     selection: SelectionOptions,
     ladder: LadderOptions,
-    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    file: Path = typer.Argument(
+        ..., help="Registry file or extracted analytic table (.csv or .parquet)."
+    ),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     with_multiverse: bool = typer.Option(
@@ -244,7 +289,7 @@ def analyze(
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (--multiverse)."),
 ) -> None:
-    """Run the analysis ladder, naive → emulated target trial, on a registry file."""
+    """Run the analysis ladder, naive → emulated target trial, on a registry or extracted table."""
     _check_output(report, "--report")
     if with_multiverse and report is None:
         fail(
@@ -309,7 +354,9 @@ def _run_multiverse(table: Any, specs: list[Any], workers: int, *, quiet: bool) 
 @with_options(registry=RegistryOptions)
 def multiverse(
     registry: RegistryOptions,
-    file: Path = typer.Argument(..., help="Registry file (.csv or .parquet)."),
+    file: Path = typer.Argument(
+        ..., help="Registry file or extracted analytic table (.csv or .parquet)."
+    ),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
     fmt: DataFormat = typer.Option(DataFormat.text, "--format", help="Output format."),
     plot: Path | None = typer.Option(
@@ -471,4 +518,7 @@ def _print_text(result: Any, cohort: dict[str, Any], rct: dict[str, Any] | None)
 
 def register(app: typer.Typer) -> None:
     """Add the `cohort` command group to the root app."""
+    from locoreg.cli.cohort_sites import register_sites
+
+    register_sites(cohort_app)
     app.add_typer(cohort_app, name="cohort")

@@ -1,9 +1,10 @@
 """Cohort selection and extraction: SQL that turns the checked registry into an analytic table.
 
-The SQL (:func:`extraction_sql`) is plain DuckDB/ANSI SQL over the contract
-columns, so it can run unchanged in the user's own engine (PostgreSQL, Spark
-SQL) on a national registry; the statistics then run on the extracted table,
-here as numpy arrays (:class:`AnalyticTable`).
+The SQL (:func:`extraction_sql`) is written once over the contract columns and
+translated to the user's engine (DuckDB, PostgreSQL, Spark SQL;
+:mod:`locoreg.cohort.sql`), so it runs on a national registry where it lives;
+the statistics then run on the extracted table, here as numpy arrays
+(:class:`AnalyticTable`; read back from a file by :mod:`locoreg.cohort.analytic`).
 
 De novo stage IV is implied by the registry (one row per patient with distant
 metastasis at diagnosis); the options below narrow it further.
@@ -17,15 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from locoreg.cohort.load import TABLE, Registry
+from locoreg.cohort.load import Registry
 from locoreg.cohort.schema import MET_SITES
 from locoreg.errors import InputError
 
 FloatArray = NDArray[np.float64]
-
-# A survival of 0 months (common in registries that round down) is counted as
-# this many months, so that every patient has a non-empty (start, stop] interval.
-MIN_TIME = 0.01
 
 
 @dataclass(frozen=True)
@@ -121,51 +118,17 @@ LABELS: dict[str, str] = {
 }
 
 
-def extraction_sql(selection: Selection = Selection(), *, has_ecog: bool = False) -> str:
-    """The SQL that extracts the analytic table from the ``registry`` table."""
-    hr = (
-        "CASE WHEN er = 'positive' OR pr = 'positive' THEN 'positive' "
-        "WHEN er = 'negative' AND pr = 'negative' THEN 'negative' ELSE 'unknown' END"
-    )
-    ecog = (
-        "CAST(COALESCE(ecog, 0) AS DOUBLE) AS ecog, CAST(ecog IS NULL AS DOUBLE) AS ecog_missing"
-        if has_ecog
-        else "0.0 AS ecog, 1.0 AS ecog_missing"
-    )
-    where = selection.where()
-    return f"""
-WITH base AS (
-  SELECT *, {hr} AS hr_status FROM {TABLE}
-  {"WHERE " + " AND ".join(where) if where else ""}
-)
-SELECT
-  _row AS source_row,
-  GREATEST(survival_months, {MIN_TIME}) AS time,
-  CAST(dead AS DOUBLE) AS event,
-  CAST(surgery AS DOUBLE) AS surgery,
-  CASE WHEN surgery THEN surgery_months ELSE 'NaN'::DOUBLE END AS surgery_time,
-  CAST(age AS DOUBLE) AS age,
-  (age - 60) / 10.0 AS age10,
-  CAST(hr_status = 'positive' AND her2 = 'positive' AS DOUBLE) AS hrpos_her2pos,
-  CAST(hr_status = 'negative' AND her2 = 'positive' AS DOUBLE) AS hrneg_her2pos,
-  CAST(hr_status = 'negative' AND her2 = 'negative' AS DOUBLE) AS triple_negative,
-  CAST(hr_status = 'unknown' OR her2 = 'unknown' AS DOUBLE) AS subtype_unknown,
-  CAST(mets_bone AS DOUBLE) AS mets_bone,
-  CAST(mets_lung AS DOUBLE) AS mets_lung,
-  CAST(mets_liver AS DOUBLE) AS mets_liver,
-  CAST(mets_brain AS DOUBLE) AS mets_brain,
-  CAST(mets_other AS DOUBLE) AS mets_other,
-  CAST(mets_bone AND NOT (mets_lung OR mets_liver OR mets_brain OR mets_other) AS DOUBLE)
-    AS bone_only,
-  CAST(t LIKE 'T4%' AS DOUBLE) AS t4,
-  CAST(t = 'TX' AS DOUBLE) AS t_unknown,
-  CAST(n NOT IN ('NX', 'N0') AS DOUBLE) AS node_positive,
-  CAST(n = 'NX' AS DOUBLE) AS n_unknown,
-  CAST(year_of_diagnosis - 2015 AS DOUBLE) AS year_c,
-  {ecog}
-FROM base
-ORDER BY _row
-""".strip()
+def extraction_sql(
+    selection: Selection = Selection(), *, has_ecog: bool = False, dialect: str = "duckdb"
+) -> str:
+    """The SQL that extracts the analytic table from a contract table named ``registry``.
+
+    Written once (:mod:`locoreg.cohort.sql`) and translated to ``dialect``
+    (``duckdb``, ``postgres``, ``spark``); it runs as printed in that engine.
+    """
+    from locoreg.cohort.sql import extraction_sql as portable
+
+    return portable(selection.where(), has_ecog=has_ecog, dialect=dialect)
 
 
 @dataclass(frozen=True)
@@ -174,7 +137,8 @@ class AnalyticTable:
 
     ``time`` months to death or last contact, ``event`` 1 = death, ``surgery``
     1 = operated, ``surgery_time`` months to surgery (nan if none),
-    ``covariates`` name → array.
+    ``covariates`` name → array. ``source_row`` numbers the rows of the
+    extracted table from 1 (ordered by ``patient_id``).
     """
 
     time: FloatArray
@@ -223,24 +187,12 @@ class AnalyticTable:
 
 def extract(registry: Registry, selection: Selection = Selection()) -> AnalyticTable:
     """Run :func:`extraction_sql` in the registry's DuckDB and return the analytic table."""
+    from locoreg.cohort.analytic import from_columns
+
     has_ecog = "ecog" in registry.columns
     cols = registry.con.execute(extraction_sql(selection, has_ecog=has_ecog)).fetchnumpy()
     if len(cols["time"]) == 0:
         raise InputError.single(
             "selection", f"no patient left after selection ({selection.describe()})"
         )
-
-    def arr(name: str) -> FloatArray:
-        return np.asarray(cols[name], dtype=np.float64)
-
-    names = (*BASE_COVARIATES, *OPTIONAL_COVARIATES)
-    return AnalyticTable(
-        time=arr("time"),
-        event=arr("event"),
-        surgery=arr("surgery"),
-        surgery_time=arr("surgery_time"),
-        age=arr("age"),
-        source_row=np.asarray(cols["source_row"], dtype=np.int64),
-        covariates={k: arr(k) for k in names},
-        has_ecog=has_ecog,
-    )
+    return from_columns(cols, has_ecog=has_ecog)
