@@ -379,15 +379,15 @@ def test_cli_validate_reports_a_bad_data_source(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"estimate": "0.8"}, "outcomes.0.estimate", "valid number"),
+        ({"estimate": "0.8"}, "outcomes.0.estimate", "must be a number"),
         ({"ci_high": float("inf")}, "outcomes.0.ci_high", "finite number"),
         ({"ci_low": float("nan")}, "outcomes.0.ci_low", "finite number"),
-        ({"ci_level": "0.95"}, "outcomes.0.ci_level", "valid number"),
+        ({"ci_level": "0.95"}, "outcomes.0.ci_level", "must be a number"),
         ({"p_value": "7.9"}, "outcomes.0.p_value", "outside [0, 1]"),
         ({"p_value": "p<0.05"}, "outcomes.0.p_value", "not a p-value"),
         ({"p_value": 0.04}, "outcomes.0.p_value", "valid string"),
-        ({"n": "120"}, "outcomes.0.n", "valid integer"),
-        ({"converted": "yes"}, "outcomes.0.converted", "valid boolean"),
+        ({"n": "120"}, "outcomes.0.n", "must be a whole number"),
+        ({"converted": "yes"}, "outcomes.0.converted", "must be true or false"),
         ({"ci_low": 0.8, "ci_high": 0.8}, "outcomes.0.ci_high", "no width"),
         (
             {"measure": "proportion", "unit": "percent", "estimate": 120.0}

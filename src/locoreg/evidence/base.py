@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from locoreg.errors import pydantic_errors
 from locoreg.evidence.model import (
     Design,
     GradeRating,
@@ -184,22 +185,17 @@ def snapshot_id(path: Path) -> str:
 
 
 def _pydantic_problems(file: str, exc: ValidationError) -> list[ValidationProblem]:
+    """The one pydantic translator (:func:`locoreg.errors.pydantic_errors`), per file; a
+    model check that reports several fields at once (``ctx["problems"]``) is expanded."""
     out: list[ValidationProblem] = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err.get("loc", ()))
         ctx = err.get("ctx") or {}
-        if "problems" in ctx:  # a model check reporting several fields at once
+        if "problems" in ctx:
+            loc = ".".join(str(part) for part in err.get("loc", ()))
             for name, message in ctx["problems"]:
                 out.append(ValidationProblem(file, f"{loc}.{name}" if loc else name, message))
             continue
-        kind = err.get("type", "")
-        if kind == "extra_forbidden":
-            message = "unknown field"
-        elif kind == "missing":
-            message = "required field is missing"
-        else:
-            message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        out.append(ValidationProblem(file, loc, message))
+        out += [ValidationProblem(file, e.field, e.message) for e in pydantic_errors([err])]
     return out
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from locoreg.errors import FieldError, InputError
+from locoreg.errors import FieldError, InputError, pydantic_errors
 from locoreg.fhir import codes as c
 from locoreg.patient import Patient, parse_patient
 
@@ -223,10 +223,13 @@ def validate_resources(resources: Sequence[Resource]) -> list[FieldError]:
         try:
             model.model_validate(dict(resource))
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                path = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
-                where = f"{ref(resource)}.{path}" if path else ref(resource)
-                errors.append(FieldError(where, f"not valid FHIR: {err.get('msg', 'invalid')}"))
+            details = [
+                {**err, "loc": tuple(p for p in err.get("loc", ()) if p != "__root__")}
+                for err in exc.errors(include_url=False)
+            ]
+            for problem in pydantic_errors(details):  # the one translator, as every input
+                where = f"{ref(resource)}.{problem.field}" if problem.field else ref(resource)
+                errors.append(FieldError(where, f"not valid FHIR: {problem.message}"))
         except (TypeError, ValueError) as exc:
             # fhir.resources raises these (not a ValidationError) for some shapes, e.g. a
             # JSON value where an object with named elements is expected.
