@@ -53,6 +53,42 @@ def test_current_harms_are_the_source_figures() -> None:
     assert "34.6 months with local therapy vs 54.8" in abcsg[0].finding
     assert "not statistically significant" in abcsg[0].finding
     assert "does not state the direction" in abcsg[0].finding
+    jcog = [h for h in found if h.evidence == ["shien2023"]]
+    assert len(jcog) == 1
+    assert "67.3% with local therapy vs 81.5% without (p = 0.0014)" in jcog[0].finding
+    assert "time point" in jcog[0].finding  # what the record could not confirm is said
+
+
+def _proportions(local: float, other: float, metric: str) -> list[dict[str, object]]:
+    return [
+        {"arm": "local_therapy", "metric": metric, "value": local, "unit": "percent"},
+        {"arm": "no_local_therapy", "metric": metric, "value": other, "unit": "percent"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("p_value", "arms", "listed"),
+    [
+        ("0.01", _proportions(60.0, 75.0, "free_of_progression_percent"), True),
+        ("0.20", _proportions(60.0, 75.0, "free_of_progression_percent"), False),
+        ("0.01", _proportions(75.0, 60.0, "free_of_progression_percent"), False),
+        ("<0.001", _proportions(40.0, 25.0, "progressed_percent"), True),
+        ("0.01", _proportions(25.0, 40.0, "progressed_percent"), False),
+    ],
+)
+def test_a_proportion_is_a_signal_when_worse_with_local_therapy_and_p_below_005(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    p_value: str,
+    arms: list[dict[str, object]],
+    listed: bool,
+) -> None:
+    found = _listed(
+        tmp_path, monkeypatch, "test proportion", measure="proportion", p_value=p_value, arms=arms
+    )
+    assert bool(found) is listed
+    if listed:
+        assert f"(p = {p_value})" in found[0] and "worse with local therapy" in found[0]
 
 
 def test_a_new_trial_signal_is_listed_without_new_code(

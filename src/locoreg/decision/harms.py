@@ -9,6 +9,12 @@ says ``favourable_side: higher``), and whose direction was not inferred (a ``con
 record, whose direction the curator had to infer, is not enough). A new record with such a result is
 listed without new code.
 
+A proportion compared between the arms (no ratio, no interval) counts the same way when
+the source states a p-value below 0.05 and the proportion is worse with local therapy:
+fewer patients free of the harmful event (a metric named ``free_of_…``), or more with it —
+JCOG1017's proportion free of progression at metastatic sites, 67.3% vs 81.5%, p = 0.0014.
+The finding quotes what the record could not confirm (e.g. the time point).
+
 A second, weaker kind is listed with its caveats spelled out (a decision recorded in
 docs/clinical-logic.md): a trial whose median overall survival was *shorter* with local
 therapy by at least a quarter although its interval includes 1 — ABCSG-28, 34.6 vs 54.8
@@ -22,7 +28,7 @@ from functools import cache
 
 from locoreg.decision.figures import base
 from locoreg.decision.model import Harm
-from locoreg.evidence.model import Design, Outcome, OutcomeKind, Study
+from locoreg.evidence.model import Design, Measure, Outcome, OutcomeKind, Study, p_value_number
 
 HARM_OUTCOMES = frozenset(
     {
@@ -33,6 +39,8 @@ HARM_OUTCOMES = frozenset(
         OutcomeKind.toxicity,
     }
 )
+#: a proportion compared between arms is a signal below this printed p-value
+ALPHA = 0.05
 #: arm medians at most this fraction of the comparator's are listed as a weaker signal
 MEDIAN_RATIO = 0.75
 
@@ -85,6 +93,38 @@ def _significant(s: Study, o: Outcome, also: list[str]) -> Harm | None:
     )
 
 
+def _worse_proportion(s: Study, o: Outcome) -> Harm | None:
+    if (
+        o.outcome not in HARM_OUTCOMES
+        or o.measure is not Measure.proportion
+        or o.subgroup != "overall"
+        or o.p_value is None
+    ):
+        return None
+    p = p_value_number(o.p_value)
+    if p is None or p >= ALPHA:
+        return None
+    for metric in dict.fromkeys(a.metric for a in o.arms):
+        values = {a.arm: a.value for a in o.arms if a.metric == metric}
+        local, other = values.get("local_therapy"), values.get("no_local_therapy")
+        if local is None or other is None:
+            continue
+        free_of_event = metric.startswith("free_of")
+        if (local < other) if free_of_event else (local > other):
+            unit = "%" if metric.endswith("percent") else ""
+            # what the record could not confirm, first clause only (e.g. the time point)
+            caveat = f"; {o.not_found.split(';')[0].split(' (')[0]}" if o.not_found else ""
+            return Harm(
+                finding=(
+                    f"{_trial(s)}: {o.label}, {local:g}{unit} with local therapy vs "
+                    f"{other:g}{unit} without (p = {o.p_value.strip()}) — worse with local "
+                    f"therapy{caveat}"
+                ),
+                evidence=[s.id],
+            )
+    return None
+
+
 def _shorter_median(s: Study, o: Outcome) -> Harm | None:
     if o.outcome is not OutcomeKind.overall_survival or o.subgroup != "overall":
         return None
@@ -115,7 +155,7 @@ def _harms(snapshot: str) -> tuple[Harm, ...]:
     out: list[Harm] = []
     for s, o in b.outcomes(design=Design.rct):
         also = [x for x in _cited_with(o, by_url) if x != s.id]
-        found = _significant(s, o, also) or _shorter_median(s, o)
+        found = _significant(s, o, also) or _worse_proportion(s, o) or _shorter_median(s, o)
         if found is not None:
             out.append(found)
     return tuple(out)

@@ -177,6 +177,15 @@ Unit = Literal["months", "percent", "count", "per_1000"]
 _P_VALUE = re.compile(r"^(?:[<>\u2264\u2265]=?)?\s*(\d*\.?\d+(?:[eE]-?\d+)?)\s*(?:\(.+\))?$")
 
 
+def p_value_number(text: str) -> float | None:
+    """The number of a printed p-value (``'<0.001'`` → 0.001); None when it is not one or
+    is printed as a lower bound (``'>0.05'``)."""
+    match = _P_VALUE.match(text.strip())
+    if match is None or text.strip().startswith((">", "\u2265")):
+        return None
+    return float(match.group(1))
+
+
 def p_value_problem(text: str) -> str | None:
     """Why ``text`` is not a p-value as printed (None: it is one in [0, 1])."""
     match = _P_VALUE.match(text.strip())
