@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from locoreg.cohort.select import LABELS, AnalyticTable
+from locoreg.cohort.select import BASE_COVARIATES, LABELS, OPTIONAL_COVARIATES, AnalyticTable
 from locoreg.errors import FieldError, InputError
 
 FloatArray = NDArray[np.float64]
@@ -46,24 +46,11 @@ VERSION = 1
 HORIZONS: tuple[int, ...] = (12, 24, 36)
 Z95 = 1.959963984540054
 MIN_SUPPORT = 10  # patients with a feature in the model's data before it may be predicted for
+# The analytic table's baseline covariates that a Patient has: all but the year of
+# diagnosis (the Patient contract has none), and performance status.
 MODEL_COVARIATES: tuple[str, ...] = (
-    "age10",
-    "hrpos_her2pos",
-    "hrneg_her2pos",
-    "triple_negative",
-    "subtype_unknown",
-    "mets_bone",
-    "mets_lung",
-    "mets_liver",
-    "mets_brain",
-    "mets_other",
-    "bone_only",
-    "t4",
-    "t_unknown",
-    "node_positive",
-    "n_unknown",
-    "ecog",
-    "ecog_missing",
+    *(name for name in BASE_COVARIATES if name != "year_c"),
+    *OPTIONAL_COVARIATES,
 )
 
 
