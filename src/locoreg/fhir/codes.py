@@ -178,3 +178,22 @@ PREFERENCE: Final = "patient-preference"  # valueCodeableConcept locoreg#<prefer
 # valueBoolean: severe organ dysfunction from metastases needing rapid systemic control
 # (ABC definition); SNOMED CT has no concept for it.
 VISCERAL_CRISIS: Final = "visceral-crisis"
+
+
+#: LOINC codes of every Observation the mapping reads (the CDS Hooks prefetch asks for
+#: these; the audit record keeps the Observations that carry them).
+MAPPED_LOINC_CODES: tuple[str, ...] = (
+    TNM_T_CLINICAL,
+    TNM_N_CLINICAL,
+    TNM_M_CLINICAL,
+    TNM_T_PATHOLOGICAL,
+    TNM_N_PATHOLOGICAL,
+    TNM_M_PATHOLOGICAL,
+    STAGE_GROUP_CLINICAL,
+    STAGE_GROUP_PATHOLOGICAL,
+    *ER_CODES,
+    *PR_CODES,
+    *HER2_CODES,
+    ECOG,
+    DISEASE_STATUS,
+)

@@ -22,24 +22,7 @@ from locoreg.fhir import codes as c
 
 _OBSERVATION_CODES = ",".join(
     [
-        *(
-            f"{c.LOINC}|{code}"
-            for code in (
-                c.TNM_T_CLINICAL,
-                c.TNM_N_CLINICAL,
-                c.TNM_M_CLINICAL,
-                c.TNM_T_PATHOLOGICAL,
-                c.TNM_N_PATHOLOGICAL,
-                c.TNM_M_PATHOLOGICAL,
-                c.STAGE_GROUP_CLINICAL,
-                c.STAGE_GROUP_PATHOLOGICAL,
-                *c.ER_CODES,
-                *c.PR_CODES,
-                *c.HER2_CODES,
-                c.ECOG,
-                c.DISEASE_STATUS,
-            )
-        ),
+        *(f"{c.LOINC}|{code}" for code in c.MAPPED_LOINC_CODES),
         *(
             f"{c.LOCOREG_CS}|{code}"
             for code in (

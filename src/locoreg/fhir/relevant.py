@@ -26,23 +26,7 @@ from locoreg.fhir.mapping import (
 )
 
 #: LOINC codes of the Observations the mapping reads.
-MAPPED_LOINC: frozenset[str] = frozenset(
-    {
-        *c.ER_CODES,
-        *c.PR_CODES,
-        *c.HER2_CODES,
-        c.TNM_T_CLINICAL,
-        c.TNM_N_CLINICAL,
-        c.TNM_M_CLINICAL,
-        c.TNM_T_PATHOLOGICAL,
-        c.TNM_N_PATHOLOGICAL,
-        c.TNM_M_PATHOLOGICAL,
-        c.STAGE_GROUP_CLINICAL,
-        c.STAGE_GROUP_PATHOLOGICAL,
-        c.ECOG,
-        c.DISEASE_STATUS,
-    }
-)
+MAPPED_LOINC: frozenset[str] = frozenset(c.MAPPED_LOINC_CODES)
 #: locoreg CodeSystem codes of the Observations the mapping reads.
 MAPPED_LOCOREG: frozenset[str] = frozenset(
     {c.SURGICAL_RISK, c.ASA_CLASS, c.RESECTABLE, c.PREFERENCE}
