@@ -15,6 +15,8 @@ from typing import Literal, get_args
 Tau2Method = Literal["FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS"]
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
 DEFAULT_METHOD: Tau2Method = "REML"
+#: estimators with a closed form (no iteration): they cannot fail to converge
+CLOSED_FORM_METHODS: tuple[Tau2Method, ...] = ("DL", "HE", "SJ", "HS", "FE")
 
 #: test of the pooled effect: normal (z) or Knapp–Hartung t (knha)
 Test = Literal["z", "knha"]

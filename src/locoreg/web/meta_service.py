@@ -25,7 +25,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from pydantic_core import PydanticCustomError
 
 from locoreg.errors import FieldError, InputError, core_error
-from locoreg.meta.options import DEFAULT_METHOD, DEFAULT_TEST, Tau2Method, Test
+from locoreg.meta.options import (
+    CLOSED_FORM_METHODS,
+    DEFAULT_METHOD,
+    DEFAULT_TEST,
+    Tau2Method,
+    Test,
+)
 from locoreg.meta.rma import CONTRACT_KEYS
 
 _MAX_STUDIES = 10_000
@@ -198,10 +204,6 @@ def run_meta(req: MetaRequest, *, log_ratio: bool = False) -> dict[str, Any]:
     return out
 
 
-#: τ² estimators with a closed form: they cannot fail to converge.
-_CLOSED_FORM = ("DL", "HE", "SJ", "HS", "FE")
-
-
 @contextmanager
 def _numeric_failures(method: str) -> Iterator[None]:
     """Every failure of the numeric core as an :class:`InputError` saying what to change.
@@ -224,7 +226,7 @@ def _numeric_failures(method: str) -> Iterator[None]:
                     "method",
                     f"the {method} estimator of tau² did not converge for these data; choose an "
                     "estimator with a closed form, or check yi and vi for entry errors",
-                    ", ".join(_CLOSED_FORM),
+                    ", ".join(CLOSED_FORM_METHODS),
                 )
             ]
         ) from None
