@@ -84,23 +84,47 @@ def _print_text(assessment: object) -> None:
     console.print(f"[dim]{a.disclaimer} Versions: {versions}.[/dim]")
 
 
+def _write(text: str, output: Path | None) -> None:
+    """``text`` to ``output`` (whole file or nothing: written beside it, then renamed)."""
+    if output is None:
+        typer.echo(text)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"--output: cannot write {output}: {exc.strerror}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def assess(
         file: Path = typer.Argument(..., help="Patient as JSON or YAML (CONTRACTS.md §1)."),
         format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+        lang: str = typer.Option("en", "--lang", help="Language of the patient aid: en, es."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     ) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
         from locoreg.errors import InputError
+        from locoreg.i18n import check_language
         from locoreg.patient import load_patient
 
         try:
+            check_language(lang, "--lang")
             patient = load_patient(file)
         except InputError as exc:
             fail(exc)
         assessment = run(patient)
-        if format is OutputFormat.json:
+        if format is OutputFormat.patient_html:
+            from locoreg.report.patient_aid import render_patient_aid
+
+            _write(render_patient_aid(assessment, lang=lang), output)
+        elif output is not None:
+            fail("--output: only --format patient-html writes a file")
+        elif format is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
         elif format is OutputFormat.markdown:
             from locoreg.report.markdown import assessment_markdown
