@@ -37,3 +37,18 @@ def test_patient_page_in_english_and_spanish(client: TestClient) -> None:
 def test_patient_page_of_an_unknown_record_is_not_found(client: TestClient) -> None:
     response = client.get("/assessments/does-not-exist/patient")
     assert response.status_code == 404
+
+
+def test_page_chrome_follows_the_language(client: TestClient) -> None:
+    from locoreg import DISCLAIMER
+
+    english = client.get("/history").text
+    assert '<html lang="en">' in english and ">New assessment</a>" in english
+    assert DISCLAIMER in english
+    spanish = client.get("/history", headers={"Accept-Language": "es"}).text
+    assert '<html lang="es">' in spanish and ">Nueva evaluación</a>" in spanish
+    assert "No sustituye el juicio clínico" in spanish and DISCLAIMER not in spanish
+    assert 'href="?lang=en"' in spanish
+    missing = client.get("/assessments/nothing-here?lang=es")
+    assert missing.status_code == 404
+    assert "No existe esa evaluación" in missing.text
