@@ -124,6 +124,8 @@ def register(app: typer.Typer) -> None:
             _write(render_patient_aid(assessment, lang=lang), output)
         elif output is not None:
             fail("--output: only --format patient-html writes a file")
+        elif lang != "en":
+            fail("--lang: only --format patient-html is translated; the engine's texts are English")
         elif format is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
         elif format is OutputFormat.markdown:
