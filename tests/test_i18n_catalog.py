@@ -3,6 +3,7 @@ against the Spanish catalog; and the language negotiation of the web."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -63,5 +64,7 @@ def test_negotiation_query_then_accept_language_then_english() -> None:
 def test_locale_formatting_and_unknown_language() -> None:
     assert i18n.number(1.5, "es", 1) == "1,5" and i18n.number(1.5, "en", 1) == "1.5"
     assert i18n.number(16.3, "en") == "16"
+    assert i18n.day(date(2026, 12, 6), "es") == "6 de diciembre de 2026"
+    assert i18n.day(date(2026, 12, 6), "en") == "6 December 2026"
     with pytest.raises(InputError, match="lang: unsupported language 'fr'; allowed: en, es"):
         i18n.check_language("fr")
