@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from web.support import EXAMPLE_FILES, Server, load_example
-from web.test_browser import ARGS, CHROMIUM
+from web.test_browser import CHROMIUM, browser, local_only_context
+
+__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
@@ -40,15 +42,6 @@ def aid_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
 def _pdf_pages(pdf: bytes) -> int:
     """Pages of a PDF Chromium wrote: the ``/Count`` of its (uncompressed) page tree root."""
     counts = re.findall(rb"/Type\s*/Pages\s*/Count\s+(\d+)", pdf)
@@ -60,14 +53,8 @@ def _pdf_pages(pdf: bytes) -> int:
 def test_aid_fits_a_phone_prints_on_two_pages_and_passes_axe(
     aid_url: str, browser: Any, lang: str, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith("http://127.0.0.1:")
-            else route.abort()
-        ),
+    context = local_only_context(
+        browser, viewport={"width": 390, "height": 844}, java_script_enabled=False
     )
     try:
         page = context.new_page()
@@ -90,7 +77,7 @@ def test_aid_fits_a_phone_prints_on_two_pages_and_passes_axe(
 
     # axe-core needs script: a separate context (the page's CSP set aside for the
     # injected checker only), the same page.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = local_only_context(browser, viewport={"width": 1280, "height": 900}, bypass_csp=True)
     try:
         page = context.new_page()
         page.goto(f"{aid_url}?lang={lang}")
