@@ -25,6 +25,7 @@ def test_patient_html_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert '<html lang="es">' in text and "de cada 100 mujeres" in text
     assert not list(tmp_path.glob("*.partial"))
+    assert "?lang=" not in text  # a saved file has no language links that lead nowhere
 
 
 def test_bad_language_and_misplaced_output_exit_2(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ def test_patient_page_in_english_and_spanish(client: TestClient) -> None:
     spanish = client.get(f"/assessments/{record}/patient", headers={"Accept-Language": "es-ES"})
     assert spanish.headers["content-language"] == "es"
     assert "¿Qué es lo más importante para usted?" in spanish.text
+    assert 'href="?lang=en" hreflang="en"' in spanish.text
     forced = client.get(f"/assessments/{record}/patient?lang=en", headers={"Accept-Language": "es"})
     assert forced.headers["content-language"] == "en"
     # Unknown language: English, not an error (a link with a stale ?lang= still opens).

@@ -147,8 +147,13 @@ def render_patient_aid(
     lang: str = i18n.DEFAULT_LANGUAGE,
     record_id: str | None = None,
     created_at: datetime | None = None,
+    language_links: bool = False,
 ) -> str:
-    """The standalone HTML decision aid (inline CSS, inline SVG, no script; 2 A4 pages)."""
+    """The standalone HTML decision aid (inline CSS, inline SVG, no script; 2 A4 pages).
+
+    ``language_links`` adds links to the other languages (``?lang=``): for the web page,
+    not for a saved file, where they would lead nowhere.
+    """
     i18n.check_language(lang)
     base = load_evidence_base()
     figures = aid_figures(assessment, base)
@@ -177,5 +182,5 @@ def render_patient_aid(
         number=lambda value, digits=0: i18n.number(value, lang, digits),
         record_id=record_id,
         created=i18n.day(created_at, lang) if created_at else None,
-        other_lang=[code for code in i18n.LANGUAGES if code != lang],
+        other_lang=[code for code in i18n.LANGUAGES if code != lang] if language_links else [],
     )

@@ -36,6 +36,7 @@ def patient_aid_page(
         lang=language,
         record_id=record.id,
         created_at=record.created_at,
+        language_links=True,
     )
     # The answer depends on Accept-Language: caches must keep one copy per language.
     return HTMLResponse(html, headers={"Content-Language": language, "Vary": "Accept-Language"})
