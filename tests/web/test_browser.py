@@ -135,7 +135,8 @@ def test_therapy_details_follow_the_started_choice(server: Server, page: Any) ->
     assert months.is_enabled() and page.locator("#systemic_therapy-response").is_enabled()
 
 
-def _context(browser: Any, **options: Any) -> Any:
+def local_only_context(browser: Any, **options: Any) -> Any:
+    """A browser context whose requests beyond the loopback server are aborted."""
     context = browser.new_context(**options)
     context.route(
         "**/*",
@@ -149,7 +150,7 @@ def _context(browser: Any, **options: Any) -> Any:
 
 
 def test_add_site_button_needs_javascript_and_room(server: Server, browser: Any) -> None:
-    without = _context(browser, java_script_enabled=False)
+    without = local_only_context(browser, java_script_enabled=False)
     try:
         pg = without.new_page()
         pg.goto(f"{server.url}/")
@@ -157,7 +158,7 @@ def test_add_site_button_needs_javascript_and_room(server: Server, browser: Any)
         assert not pg.locator("#add-site").is_visible()
     finally:
         without.close()
-    with_js = _context(browser)
+    with_js = local_only_context(browser)
     try:
         pg = with_js.new_page()
         pg.goto(f"{server.url}/")
@@ -177,7 +178,7 @@ def test_nothing_overflows_a_390_px_screen_nor_breaks_the_csp(
 
     patient = {**load_example(EXAMPLE_FILES[0]), "label": "AB tumour board 2026-12-01"}
     record = httpx.post(f"{server.url}/api/assessments", json=patient, timeout=60).json()["id"]
-    context = _context(browser, viewport={"width": 390, "height": 844})
+    context = local_only_context(browser, viewport={"width": 390, "height": 844})
     console: list[str] = []
     try:
         pg = context.new_page()

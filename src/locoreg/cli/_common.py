@@ -29,6 +29,7 @@ class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    patient_html = "patient-html"
 
 
 class DataFormat(StrEnum):

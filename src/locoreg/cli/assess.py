@@ -99,6 +99,20 @@ def _model_text(pred: dict[str, object]) -> str:
     return f"Prognosis from your registry's model: survival {parts}{med}. {pred['source']}."
 
 
+def _write(text: str, output: Path | None) -> None:
+    """``text`` to ``output`` (whole file or nothing: written beside it, then renamed)."""
+    if output is None:
+        typer.echo(text)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"--output: cannot write {output}: {exc.strerror}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def assess(
@@ -107,29 +121,40 @@ def register(app: typer.Typer) -> None:
         model: Path | None = typer.Option(
             None, "--model", help="Prognosis model from `locoreg model fit` (adds prognosis.model)."
         ),
+        lang: str = typer.Option("en", "--lang", help="Language of the patient aid: en, es."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     ) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
         from locoreg.errors import InputError
+        from locoreg.i18n import check_language
         from locoreg.patient import load_patient
 
         try:
+            check_language(lang, "--lang")
             patient = load_patient(file)
         except InputError as exc:
             fail(exc)
         assessment = run(patient)
-        if model is not None:
+        if format is OutputFormat.patient_html:
+            from locoreg.report.patient_aid import render_patient_aid
+
+            _write(render_patient_aid(assessment, lang=lang), output)
+        elif output is not None:
+            fail("--output: only --format patient-html writes a file")
+        elif lang != "en":
+            fail("--lang: only --format patient-html is translated; the engine's texts are English")
+        elif model is not None:
             from locoreg.cli.model import model_prognosis
 
             data = assessment.model_dump(mode="json")
             data["prognosis"]["model"] = model_prognosis(model, patient)
-            if format is not OutputFormat.json:
+            if format is OutputFormat.json:
+                typer.echo(json.dumps(data, indent=2))
+            else:
                 _print_text(assessment)
                 typer.echo(_model_text(data["prognosis"]["model"]))
-                return
-            typer.echo(json.dumps(data, indent=2))
-            return
-        if format is OutputFormat.json:
+        elif format is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
         elif format is OutputFormat.markdown:
             from locoreg.report.markdown import assessment_markdown

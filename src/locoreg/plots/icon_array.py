@@ -27,12 +27,14 @@ def icon_array(
     colour: str = "#b4461f",
     rest_colour: str = "#d4d9de",
     scale: float = 1.6,
+    name: str | None = None,
 ) -> str:
     """SVG of ``round(percent / 100 * total)`` highlighted figures out of ``total``.
 
     ``label`` describes what a highlighted figure means (e.g. "locoregional
     progression within 3 years"); it becomes the accessible name with the count.
-    Highlighted figures fill row by row from the top left.
+    Highlighted figures fill row by row from the top left. ``name`` replaces the whole
+    accessible name (a translated "16 out of 100 women like you: ...").
     """
     if not 0 <= percent <= 100:
         raise ValueError(f"percent must lie in [0, 100], got {percent}")
@@ -42,7 +44,7 @@ def icon_array(
     rows = -(-total // columns)
     cell_w, cell_h = 13.0, 20.0
     width, height = columns * cell_w * scale, rows * cell_h * scale
-    name = f"{count} out of {total} patients: {label}"
+    name = name or f"{count} out of {total} patients: {label}"
     figures = []
     for i in range(total):
         row, col = divmod(i, columns)

@@ -8,14 +8,44 @@ each other.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
-from locoreg import DISCLAIMER, __version__
+from locoreg import DISCLAIMER, __version__, i18n
 from locoreg.decision.model import RECOMMENDATION_LABELS
 from locoreg.report.assessment import FACTOR_LABELS
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+def page_language(request: Request) -> dict[str, Any]:
+    """``lang`` of every page: ``?lang=``, else ``Accept-Language``, else English."""
+    lang = i18n.negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return {"lang": lang, "languages": i18n.LANGUAGES}
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    # The language travels in the render context, never in shared state: one environment
+    # serves concurrent requests in different languages.
+    return i18n.translations(context.get("lang", i18n.DEFAULT_LANGUAGE)).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    lang = context.get("lang", i18n.DEFAULT_LANGUAGE)
+    return i18n.translations(lang).ngettext(singular, plural, n)
+
+
+templates = Jinja2Templates(
+    directory=Path(__file__).parent / "templates", context_processors=[page_language]
+)
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=_gettext, ngettext=_ngettext, newstyle=True
+)
 
 
 def pairs(values: list[str], readable: bool = False) -> list[tuple[str, str]]:

@@ -1,0 +1,100 @@
+"""Languages of the texts people read: gettext catalogs through Babel.
+
+English is the source language (the msgids); Spanish is read from
+``locoreg/locale/es/LC_MESSAGES/messages.po``. The ``.po`` file is the only
+committed form: it is compiled in memory on first use (Babel's ``read_po`` and
+``write_mo``), so a fresh clone, an installed wheel and the test suite all read
+the same catalog and no compiled ``.mo`` can go stale. Fuzzy entries are not
+used. Codes and JSON keys never pass through here; they stay English.
+
+Numbers and dates are formatted by locale with Babel (``format_decimal``,
+``format_date``): "16.3" in English, "16,3" in Spanish.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from locoreg.errors import FieldError, InputError
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+#: The message domain (one catalog per language).
+DOMAIN = "messages"
+#: Languages offered, source language first.
+LANGUAGES: tuple[str, ...] = ("en", "es")
+DEFAULT_LANGUAGE = "en"
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def check_language(lang: str, field: str = "lang") -> str:
+    """``lang`` if offered, else an InputError naming the field and the choices."""
+    if lang not in LANGUAGES:
+        raise InputError(
+            [FieldError(field, f"unsupported language {lang!r}; allowed: {', '.join(LANGUAGES)}")]
+        )
+    return lang
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalog of ``lang`` (English: the identity)."""
+    check_language(lang)
+    if lang == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    with catalog_path(lang).open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def negotiate(requested: str | None, accept_language: str | None) -> str:
+    """The language of a web answer: ``?lang=`` if offered, else the best
+    ``Accept-Language`` match (quality order, RFC 9110 §12.5.4), else English."""
+    if requested in LANGUAGES:
+        return requested
+    preferred: list[tuple[float, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            preferred.append((-quality + i * 1e-6, tag.strip()))
+    for _, tag in sorted(preferred):
+        try:
+            language = Locale.parse(tag, sep="-").language
+        except (ValueError, UnknownLocaleError):
+            continue
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def number(value: float, lang: str, digits: int = 0) -> str:
+    """``value`` rounded to at most ``digits`` decimals in the locale's notation."""
+    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+    return format_decimal(round(value, digits), format=pattern, locale=lang)
+
+
+def day(value: date | datetime, lang: str) -> str:
+    """A date in the locale's long form ("6 December 2026", "6 de diciembre de 2026")."""
+    return format_date(value, format="long", locale="en_GB" if lang == "en" else lang)
