@@ -211,7 +211,7 @@ def trim_fill(
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
-    maxiter: int = 100,
+    max_iter: int = 100,
 ) -> TrimFillResult:
     """Duval and Tweedie's trim and fill (formulas in the module docstring).
 
@@ -244,8 +244,8 @@ def trim_fill(
     while k0 != k0_prev:
         k0_prev = k0
         iterations += 1
-        if iterations > maxiter:
-            raise ArithmeticError(f"trim and fill did not converge in {maxiter} iterations")
+        if iterations > max_iter:
+            raise ArithmeticError(f"trim and fill did not converge in {max_iter} iterations")
         beta = rma(y[: k - k0], v[: k - k0], method=method, tau2_ci=False).estimate
         dev = y - beta
         ranks = stats.rankdata(np.abs(dev), method="ordinal")  # R's ties.method="first"
