@@ -98,8 +98,16 @@ def rma(
     -------
     MetaResult
         Pooled effect (or coefficients), τ² with its Q-profile interval, I², H², Q, the
-        prediction interval and the per-study weights; see the module docstring for the
-        formulas.
+        prediction interval and the per-study weights; ``formula`` and ``n_dropped`` for
+        the formula form.
+
+    Notes
+    -----
+    yᵢ = xᵢβ + uᵢ + εᵢ, εᵢ ~ N(0, vᵢ), uᵢ ~ N(0, τ²); with wᵢ = 1/(vᵢ + τ̂²),
+    β̂ = (XᵀWX)⁻¹XᵀWy and Var(β̂) = (XᵀWX)⁻¹ (z) or s²(XᵀWX)⁻¹ with t on k − p df (knha);
+    Q = Σ(1/vᵢ)(yᵢ − xᵢβ̂_FE)², I² = 100·τ̂²/(τ̂² + ṽ), H² = (τ̂² + ṽ)/ṽ; the Q-profile
+    interval for τ² and the prediction interval β̂ ± c·√(SE² + τ̂²). Details in the
+    module docstring.
 
     References
     ----------
