@@ -145,7 +145,9 @@ def _design(rhs: str, data: pd.DataFrame) -> tuple[NDArray[np.float64] | None, t
     except ArgumentError:
         raise
     except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
-        raise ArgumentError("mods", f"cannot read the formula {rhs!r}: {exc}") from None
+        # formulaic's message: first line, without the terminal colour codes
+        reason = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()[0]
+        raise ArgumentError("mods", f"cannot read the formula {rhs!r}: {reason}") from None
     names = [_r_name(str(c)) for c in mm.columns if str(c) != "Intercept"]
     if not names:
         return None, ()
