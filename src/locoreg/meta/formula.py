@@ -147,6 +147,11 @@ def _design(rhs: str, data: pd.DataFrame) -> tuple[NDArray[np.float64] | None, t
     except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
         # formulaic's message: first line, without the terminal colour codes
         reason = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()[0]
+        absent = re.search(r"`([^`]+)` is not present in the dataset|name '(\w+)' is not", reason)
+        if absent:
+            name = absent.group(1) or absent.group(2)
+            columns = ", ".join(map(str, data.columns))
+            raise ArgumentError("mods", f"column {name!r} not found", allowed=columns) from None
         raise ArgumentError("mods", f"cannot read the formula {rhs!r}: {reason}") from None
     names = [_r_name(str(c)) for c in mm.columns if str(c) != "Intercept"]
     if not names:
