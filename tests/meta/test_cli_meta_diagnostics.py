@@ -110,12 +110,37 @@ def test_moderators_give_metafors_meta_regression(tmp_path: Path) -> None:
     assert out["moderators"]["statistic_name"] == "F"
 
 
+def test_moderators_take_factors_as_rma_formula_form(tmp_path: Path) -> None:
+    data = json.loads((HERE / "metafor_formula.json").read_text())
+    d = data["data"]
+    case = next(c for c in data["cases"] if c["name"] == "ablat_alloc_reml")
+    kept = [i for i, a in enumerate(d["ablat"]) if a is not None]  # the CLI refuses NA rows
+    rows = [[d["yi"][i], d["vi"][i], d["ablat"][i], d["alloc"][i]] for i in kept]
+    path = _write(tmp_path / "bcg.csv", ["yi", "vi", "ablat", "alloc"], rows)
+    args = ["meta", str(path), "--yi", "yi", "--vi", "vi", "--mods", "~ ablat + factor(alloc)",
+            "--format", "json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    coefs = json.loads(result.stdout)["moderators"]["coefficients"]
+    assert [c["name"] for c in coefs][1:] == case["coef_names"][1:]
+    for c, b in zip(coefs, case["coef"], strict=True):
+        assert c["estimate"] == pytest.approx(b, rel=1e-6, abs=1e-9)
+    missing = _write(
+        tmp_path / "na.csv", ["yi", "vi", "ablat"], [[0.1, 0.1, 1], [0.2, 0.1, ""], [0.3, 0.2, 3]]
+    )
+    result = runner.invoke(app, ["meta", str(missing), "--yi", "yi", "--vi", "vi", "--mods",
+                                 "~ ablat"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "ablat: row 2: missing value" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["--mods", "year"], "--mods: 'year' is not a formula"),
         (["--mods", "~ dose"], "--mods: column 'dose' not found"),
-        (["--mods", "~ log(dose)"], "--mods: cannot read term 'log(dose)'"),
+        (["--mods", "~ log(dose)"], "--mods: column 'dose' not found"),
+        (["--mods", "~ yi +"], "--mods: cannot read the formula 'yi +'"),
         (["--mods", "~ yi", "--egger"], "--mods: a meta-regression goes without"),
         (["--funnel", "f.txt"], "--funnel: 'f.txt' has no known image suffix"),
     ],

@@ -89,7 +89,7 @@ def test_log_hr_from_logrank_matches_survdiff() -> None:
 )
 def test_convergence_control_reproduces_metafor(case: dict[str, Any]) -> None:
     yi, vi = _known(case, "yi", "vi")
-    control = {"tol": 1e-12, "threshold": 1e-12, "maxiter": 1000} if case["tight"] else {}
+    control = {"tol": 1e-12, "threshold": 1e-12, "max_iter": 1000} if case["tight"] else {}
     res = rma(yi, vi, method=case["method"], **control)
     # the same control stops where metafor stops (to rounding)
     assert res.tau2 == pytest.approx(case["tau2"], rel=1e-12, abs=1e-15)

@@ -137,7 +137,7 @@ def test_bad_input_names_the_argument(
 def test_non_convergence_raises_naming_method_and_iterations() -> None:
     c = _case("bcg", "REML")
     with pytest.raises(ConvergenceError, match=r"REML estimator.*2 iterations"):
-        rma(c["yi"], c["vi"], method="REML", maxiter=2)
+        rma(c["yi"], c["vi"], method="REML", max_iter=2)
     # with metafor's default the same data converge
     assert rma(c["yi"], c["vi"], method="REML").iterations > 2
 
@@ -146,7 +146,7 @@ def test_non_convergence_raises_naming_method_and_iterations() -> None:
 def test_every_iterative_estimator_reports_non_convergence(method: str) -> None:
     c = _case("bcg", method)
     with pytest.raises(ConvergenceError, match=rf"^{method} estimator: .*1 iterations"):
-        rma(c["yi"], c["vi"], method=method, maxiter=1)
+        rma(c["yi"], c["vi"], method=method, max_iter=1)
     fit = rma(c["yi"], c["vi"], method=method)
     assert 1 < fit.iterations <= 100
 

@@ -240,7 +240,7 @@ def _run(
 ) -> tuple[dict[str, Any], _Studies, Any]:
     from statistics import NormalDist
 
-    from locoreg.cli.meta_diagnostics import moderator_columns, run_extras
+    from locoreg.cli.meta_diagnostics import moderator_frame, run_extras
     from locoreg.meta import rma, subgroup_analysis
     from locoreg.meta.options import TAU2_METHODS, TESTS
     from locoreg.meta.rma import ConvergenceError
@@ -262,22 +262,16 @@ def _run(
         )
     table = _read_csv(file)
     studies, source = _studies(table, yi, vi, hr, ci_low, ci_high, ci_level, by, label)
-    mods = mod_names = None
+    moderators = None
     if extras.mods is not None:
         if by is not None or extras.per_study:
             raise InputError.single(
                 "--mods", "a meta-regression goes without --by and the per-study diagnostics"
             )
-        mod_names = moderator_columns(extras.mods, table.columns)
-        errors: list[FieldError] = []
-        mods = [_numbers(table, column, errors) for column in mod_names]
-        if errors:
-            raise InputError(errors)
+        moderators = moderator_frame(extras.mods, table.columns, table.rows)
     try:
-        res = rma(
-            studies.yi, studies.vi, method=method, test=test, level=level,
-            mods=None if mods is None else list(zip(*mods, strict=True)), mod_names=mod_names,
-        )  # fmt: skip
+        # --mods is rma's formula form on the file's columns (formulaic, R's contrasts)
+        res = rma(studies.yi, studies.vi, method, test, level, data=moderators, mods=extras.mods)
         sub = (
             subgroup_analysis(studies.yi, studies.vi, studies.groups, method, test, level)
             if studies.groups is not None
@@ -313,7 +307,7 @@ def _run(
         out["q_between"] = sub.q_between
         out["q_between_df"] = list(sub.q_between_df)
         out["q_between_p"] = sub.q_between_p
-    if mod_names is not None:
+    if moderators is not None:
         data = res.to_dict()
         out["moderators"] = {
             "formula": extras.mods,

@@ -20,8 +20,6 @@ import typer
 
 from locoreg.errors import FieldError, InputError
 
-_TERM = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
-
 
 @dataclass(frozen=True)
 class Extras:
@@ -48,25 +46,31 @@ class Extras:
         return self.leave_one_out or self.influence or self.egger or self.begg or self.trim_fill
 
 
-def moderator_columns(formula: str, columns: list[str]) -> list[str]:
-    """Column names of a one-sided formula ``"~ year + dose"`` (main effects only)."""
+def moderator_frame(formula: str, columns: list[str], rows: list[dict[str, str]]) -> Any:
+    """The file as a DataFrame for ``rma(yi, vi, data=..., mods=formula)``: a column whose
+    values all read as numbers is numeric, any other is text (a factor, as R's
+    ``read.csv``). The per-study table has one row per study, so a missing value in a
+    column the formula names is an error naming its row (metafor would drop the study)."""
+    import pandas as pd
+
     text = formula.strip()
     if not text.startswith("~"):
         raise InputError.single("--mods", f"{formula!r} is not a formula", 'e.g. "~ year"')
-    terms = [t.strip() for t in text[1:].split("+")]
-    bad = [t for t in terms if not _TERM.match(t)]
-    if not terms or bad:
-        raise InputError.single(
-            "--mods",
-            f"cannot read term {bad[0]!r}" if bad else "no moderator given",
-            'column names joined by +, e.g. "~ year + dose"',
-        )
-    missing = [t for t in terms if t not in columns]
-    if missing:
-        raise InputError(
-            [FieldError("--mods", f"column {t!r} not found", ", ".join(columns)) for t in missing]
-        )
-    return list(dict.fromkeys(terms))
+    used = [c for c in columns if re.search(r"(?<![\w.])" + re.escape(c) + r"(?![\w.])", text)]
+    errors = [
+        FieldError(column, f"row {r}: missing value")
+        for column in used
+        for r, row in enumerate(rows, start=1)
+        if row.get(column, "") == ""
+    ]
+    if errors:
+        raise InputError(errors)
+    frame = pd.DataFrame({c: [row.get(c, "") for row in rows] for c in columns})
+    for c in columns:
+        numbers = pd.to_numeric(frame[c], errors="coerce")
+        if numbers.notna().all():
+            frame[c] = numbers
+    return frame
 
 
 def _clean(x: Any) -> Any:

@@ -82,10 +82,13 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-# `rma` names both a submodule and the function it defines: whichever is imported
-# first, `locoreg.meta.rma` must be the function (for callers and for mypy), so it is
-# bound here eagerly. This loads numpy/scipy with the package; the CLI imports
-# `locoreg.meta` only inside its commands, so `locoreg --help` stays light.
+# `rma` and `escalc` name both a submodule and the function it defines: whichever is
+# imported first, `locoreg.meta.rma` and `locoreg.meta.escalc` must be the functions (for
+# callers and for mypy), so they are bound here eagerly (importing the submodule later
+# sets the package attribute only on its first load, which is this one). This loads
+# numpy/scipy with the package; the CLI imports `locoreg.meta` only inside its
+# commands, so `locoreg --help` stays light.
+from locoreg.meta.escalc import escalc as escalc  # noqa: E402
 from locoreg.meta.rma import MetaResult as MetaResult  # noqa: E402
 from locoreg.meta.rma import rma as rma  # noqa: E402
 

@@ -129,10 +129,38 @@ def egger_test(
     test: str = "z",
     level: float = 0.95,
 ) -> EggerResult:
-    """Egger's regression test; ``model="lm"`` is the classic weighted regression.
+    """Egger's regression test for funnel-plot asymmetry (metafor ``regtest``).
 
-    ``method`` and ``test`` apply to ``model="rma"`` only (the τ² estimator and z or
-    Knapp–Hartung test of the meta-regression). Needs k ≥ 3.
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    model : {"rma", "lm"}
+        ``"rma"`` (default): mixed-effects meta-regression on √vᵢ; ``"lm"``: the classic
+        weighted least-squares regression with a multiplicative residual variance.
+    method : str
+        τ² estimator of the meta-regression (``model="rma"`` only): FE, DL, REML, ML,
+        PM, HE, SJ, EB or HS, as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+
+    Returns
+    -------
+    EggerResult
+        ``statistic`` and ``p_value`` of H₀: β₁ = 0, ``df`` (t tests), the ``slope`` β₁
+        with its SE, and the limit estimate β₀ with its CI.
+
+    Notes
+    -----
+    yᵢ = β₀ + β₁√vᵢ + eᵢ; β₀ is the effect of a study with SE → 0. Needs k ≥ 3; with
+    fewer than about 10 studies the test has little power.
+
+    References
+    ----------
+    Egger M, Davey Smith G, Schneider M, Minder C. Bias in meta-analysis detected by a
+    simple, graphical test. BMJ 1997;315:629-34. Sterne JAC et al. BMJ 2011;343:d4002.
     """
     y, v = as_effects(yi, vi)
     level = as_level(level)
@@ -188,8 +216,32 @@ def egger_test(
     )
 
 
-def rank_test(yi: ArrayLike, vi: ArrayLike, exact: bool = True) -> RankTestResult:
-    """Begg and Mazumdar's rank correlation test (Kendall's τ of y*ᵢ and vᵢ). Needs k ≥ 3."""
+def rank_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True) -> RankTestResult:
+    """Begg and Mazumdar's rank correlation test (metafor ``ranktest``).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    exact : bool
+        Exact p-value of Kendall's τ when there are no ties (otherwise, and with False,
+        the normal approximation with the tie correction).
+
+    Returns
+    -------
+    RankTestResult
+        Kendall's ``tau``, its ``p_value``, whether it was ``exact``, and ``k``.
+
+    Notes
+    -----
+    Kendall's τ-b of y*ᵢ = (yᵢ − θ̂)/√(vᵢ − 1/Σw) and vᵢ, θ̂ the fixed-effect estimate
+    with wᵢ = 1/vᵢ. Needs k ≥ 3.
+
+    References
+    ----------
+    Begg CB, Mazumdar M. Operating characteristics of a rank correlation test for
+    publication bias. Biometrics 1994;50:1088-101.
+    """
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 3:
@@ -211,14 +263,46 @@ def trim_fill(
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
-    maxiter: int = 100,
+    *,
+    max_iter: int = 100,
 ) -> TrimFillResult:
-    """Duval and Tweedie's trim and fill (formulas in the module docstring).
+    """Duval and Tweedie's trim and fill (metafor ``trimfill``).
 
-    ``side`` is where studies are missing; ``None`` estimates it from the sign of the
-    Egger slope. ``method``/``test``/``level`` are those of the model being corrected;
-    the filled data are refitted with the same ``test`` (metafor 3.8 refits with
-    ``test="z"`` whatever the model's test; with ``test="z"`` the results coincide).
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    estimator : {"L0", "R0"}
+        Estimator of the number k₀ of missing studies.
+    side : {"left", "right"}, optional
+        Where studies are missing; ``None`` takes the side opposite the sign of the
+        Egger slope.
+    method : str
+        τ² estimator of the model being corrected: FE, DL, REML, ML, PM, HE, SJ, EB or
+        HS, as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    max_iter : int
+        Most trim-and-re-estimate iterations before giving up.
+
+    Returns
+    -------
+    TrimFillResult
+        ``k0`` with ``se_k0`` and ``p_k0``, the ``side``, the data with the ``filled``
+        studies (``yi``, ``vi``) and their refitted ``fit``.
+
+    Notes
+    -----
+    L0: k₀ = (4Sᵣ − k(k + 1))/(2k − 1); R0: k₀ = γ* − 1 (module docstring), iterated
+    until k₀ is stable. The filled data are refitted with the same ``test`` (metafor 3.8
+    refits with ``test="z"``; with ``test="z"`` the results coincide). Needs k ≥ 3.
+
+    References
+    ----------
+    Duval S, Tweedie R. Trim and fill. Biometrics 2000;56:455-63. Duval S, Tweedie R.
+    J Am Stat Assoc 2000;95:89-98.
     """
     y0, v0 = as_effects(yi, vi)
     k = y0.size
@@ -244,8 +328,8 @@ def trim_fill(
     while k0 != k0_prev:
         k0_prev = k0
         iterations += 1
-        if iterations > maxiter:
-            raise ArithmeticError(f"trim and fill did not converge in {maxiter} iterations")
+        if iterations > max_iter:
+            raise ArithmeticError(f"trim and fill did not converge in {max_iter} iterations")
         beta = rma(y[: k - k0], v[: k - k0], method=method, tau2_ci=False).estimate
         dev = y - beta
         ranks = stats.rankdata(np.abs(dev), method="ordinal")  # R's ties.method="first"

@@ -30,10 +30,31 @@ def log_hr_from_ci(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Log hazard ratios and their variances ``(yi, vi)`` from HRs and confidence limits.
 
-    ``ci_level`` is one level for all studies or one per study (each in (0, 1)).
-    Raises ``ValueError`` naming the first offending entry (``hr[3]``, ``ci_low[0]``...)
-    when a ratio or limit is not > 0, when ``ci_low >= ci_high`` or when the estimate
-    lies outside its interval.
+    Parameters
+    ----------
+    hr, ci_low, ci_high : array_like
+        Hazard ratios and the limits of their confidence intervals (> 0).
+    ci_level : float or array_like
+        Level of the reported intervals: one for all studies or one per study, in (0, 1).
+        (``ci_level``, not ``level``: the level the paper reported, not the one asked of
+        the pooled fit.)
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+        log HR and ((log U − log L)/(2 z₍₁₊c₎/₂))².
+
+    Notes
+    -----
+    Raises :class:`ArgumentError` naming the first offending entry (``hr[3]``,
+    ``ci_low[0]``...) when a ratio or limit is not > 0, when ``ci_low >= ci_high`` or
+    when the estimate lies outside its interval.
+
+    References
+    ----------
+    Parmar MKB, Torri V, Stewart L. Extracting summary statistics to perform
+    meta-analyses of the published literature for survival endpoints. Stat Med
+    1998;17:2815-34. Tierney JF et al. Trials 2007;8:16.
     """
     h = as_vector(hr, "hr")
     lo = as_vector(ci_low, "ci_low")

@@ -142,8 +142,36 @@ def escalc(
     add: float = 0.5,
     to: ZeroCells = "only0",
 ) -> tuple[FloatArray, FloatArray]:
-    """``(yi, vi)`` for a 2×2-count ``measure`` (RR, OR or RD), as metafor's ``escalc``;
-    the formulas and the zero-cell rules are in the module docstring."""
+    """Effect sizes and sampling variances from 2×2 counts, as metafor's ``escalc``.
+
+    Parameters
+    ----------
+    measure : {"RR", "OR", "RD"}
+        Log risk ratio, log odds ratio or risk difference.
+    ai, bi, ci, di : array_like
+        Events and non-events in group 1 (``ai``, ``bi``) and group 2 (``ci``, ``di``).
+    add : float
+        Added to the cells of the tables chosen by ``to`` (default ½).
+    to : {"only0", "all", "if0all", "none"}
+        Which tables get ``add``: those with a zero cell (metafor's default), all, all if
+        any has a zero cell, none.
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+        The effect sizes and their sampling variances.
+
+    Notes
+    -----
+    RR: y = log p₁ − log p₂, v = 1/ai − 1/n1 + 1/ci − 1/n2; OR: y = log(ai·di/(bi·ci)),
+    v = 1/ai + 1/bi + 1/ci + 1/di; RD: y = p₁ − p₂, v = p₁(1−p₁)/n1 + p₂(1−p₂)/n2
+    (``vtype="LS"``).
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
+    """
     if measure not in MEASURES:
         allowed = ", ".join(MEASURES)
         raise ArgumentError("measure", f"{measure!r} is not one of {allowed}", allowed=allowed)
@@ -166,9 +194,30 @@ def _measure(name: str) -> Callable[..., tuple[FloatArray, FloatArray]]:
     ) -> tuple[FloatArray, FloatArray]:
         return escalc(name, ai, bi, ci, di, add=add, to=to)
 
-    effect.__doc__ = (
-        f"{MEASURES[name][1].capitalize()} and its variance: ``escalc({name!r}, ...)``."
-    )
+    what = MEASURES[name][1].capitalize()
+    effect.__doc__ = f"""{what} and its variance: ``escalc({name!r}, ...)``.
+
+    Parameters
+    ----------
+    ai, bi, ci, di : array_like
+        Events and non-events in group 1 (``ai``, ``bi``) and group 2 (``ci``, ``di``).
+    add, to
+        Zero-cell correction, as :func:`escalc`.
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+        The effect sizes and their sampling variances.
+
+    Notes
+    -----
+    Formulas in :func:`escalc` and the module docstring (metafor, ``vtype="LS"``).
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48.
+    """
     return effect
 
 
@@ -178,6 +227,28 @@ risk_difference = _measure("RD")
 
 
 def log_hr_from_logrank(o_minus_e: ArrayLike, v: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Log hazard ratio (O − E)/V and its variance 1/V from the log-rank statistic (Peto)."""
+    """Log hazard ratio and its variance from the log-rank statistic (Peto).
+
+    Parameters
+    ----------
+    o_minus_e : array_like
+        Observed minus expected events in group 1 (R ``survdiff``'s ``obs - exp``).
+    v : array_like
+        Variance of O − E (> 0).
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+        (O − E)/V and 1/V.
+
+    Notes
+    -----
+    The one-step (Peto) estimate; close to the Cox estimate when the effect is small and
+    the groups are balanced.
+
+    References
+    ----------
+    Parmar MKB, Torri V, Stewart L. Stat Med 1998;17:2815-34.
+    """
     oe, var = as_effects(o_minus_e, v, names=("o_minus_e", "v"))
     return oe / var, 1.0 / var

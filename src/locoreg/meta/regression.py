@@ -39,7 +39,40 @@ def meta_regression(
     *,
     mod_names: tuple[str, ...] | list[str] | None = None,
 ) -> MetaResult:
-    """Mixed-effects meta-regression of ``yi`` on ``mods`` (k × m, intercept added)."""
+    """Mixed-effects meta-regression of ``yi`` on ``mods`` (intercept added).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    mods : array_like
+        Moderators, shape (k,) or (k, m).
+    method : str
+        τ² estimator (FE, DL, REML, ML, PM, HE, SJ, EB, HS), as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    mod_names : sequence of str, optional
+        Names of the moderator columns.
+
+    Returns
+    -------
+    MetaResult
+        The coefficient table (``coef``, ``coef_se``, …), ``qm`` and the pseudo-R² ``r2``.
+
+    Notes
+    -----
+    :func:`rma` with moderators required; the formula form is
+    ``rma("yi", "vi", data=df, mods="~ x")``. Model and formulas: :mod:`locoreg.meta.rma`.
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
+    Raudenbush SW. Analyzing effect sizes: random-effects models. In: The Handbook of
+    Research Synthesis and Meta-Analysis, 2nd ed. Russell Sage 2009.
+    """
     return rma(yi, vi, method, test, level, mods=mods, mod_names=mod_names)
 
 
@@ -56,9 +89,31 @@ class Prediction:
 
 
 def predict(result: MetaResult, newmods: ArrayLike | None = None) -> Prediction:
-    """Predictions from ``result`` at ``newmods`` (n × m; a 1-D array is one row per
-    value when m = 1, else one row). ``None`` predicts the pooled effect of an
-    intercept-only model."""
+    """Predicted mean effects from a fitted model at moderator values (metafor ``predict``).
+
+    Parameters
+    ----------
+    result : MetaResult
+        A fit of :func:`rma` or :func:`meta_regression`.
+    newmods : array_like, optional
+        Moderator values, n × m (a 1-D array is one row per value when m = 1, else one
+        row); ``None`` predicts the pooled effect of an intercept-only model.
+
+    Returns
+    -------
+    Prediction
+        ``pred``, ``se``, ``ci_low``, ``ci_high`` and, except for fixed-effect models,
+        ``pi_low``, ``pi_high``.
+
+    Notes
+    -----
+    μ̂ = x₀β̂, SE = √(x₀ Var(β̂) x₀ᵀ), CI μ̂ ± c·SE, PI μ̂ ± c·√(SE² + τ̂²), c the normal
+    or the t quantile on k − p df (at least 1 df for the PI).
+
+    References
+    ----------
+    Viechtbauer W. J Stat Softw 2010;36(3):1-48.
+    """
     p = result.p
     if newmods is None:
         if p != 1:

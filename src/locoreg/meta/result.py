@@ -77,6 +77,10 @@ class MetaResult:
     #: pseudo-R² (percent) of a meta-regression, None for an intercept-only model
     r2: float | None = None
     vcov: FloatArray = field(default_factory=lambda: np.zeros((1, 1)), repr=False)
+    #: the moderator formula of the formula form (``rma("yi", "vi", data=df, mods="~ x")``)
+    formula: str | None = None
+    #: rows of ``data`` dropped for a missing value in a used column (R ``na.omit``)
+    n_dropped: int = 0
 
     def summary(self, *, ratio: bool = False) -> str:
         """The fit as metafor's ``print(rma)`` lays it out; ``ratio=True`` adds exp() of the
@@ -105,6 +109,8 @@ class MetaResult:
             iterations=self.iterations,
             weights=[_clean(x) for x in self.weights],
         )
+        if self.formula is not None:
+            out.update(formula=self.formula, n_dropped=self.n_dropped)
         if self.p > 1:
             out["coefficients"] = [
                 {

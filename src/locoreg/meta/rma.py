@@ -20,6 +20,8 @@ quantile with k − p df (knha), as ``predict()``.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,41 +43,53 @@ def _opt(x: float) -> float | None:
 
 
 def rma(
-    yi: ArrayLike,
-    vi: ArrayLike,
+    yi: ArrayLike | str,
+    vi: ArrayLike | str,
     method: Tau2Method | str = "REML",
     test: Test | str = "z",
     level: float = 0.95,
-    mods: ArrayLike | None = None,
+    mods: ArrayLike | str | None = None,
     *,
+    data: Any = None,
     mod_names: tuple[str, ...] | list[str] | None = None,
     threshold: float = 1e-5,
-    maxiter: int = 100,
+    max_iter: int = 100,
     tol: float = R_TOL,
     tau2_ci: bool = True,
 ) -> MetaResult:
     """Fit a fixed-effect (``method="FE"``), random-effects or mixed-effects model.
 
+    Two forms, as metafor's ``rma.uni``: arrays, ``rma(yi, vi, mods=X)``, or columns of a
+    data frame with a moderator formula, ``rma("yi", "vi", data=df, mods="~ year")``
+    (:mod:`locoreg.meta.formula`: R's treatment contrasts, rows with a missing value in
+    a used column dropped and counted in ``n_dropped``).
+
     Parameters
     ----------
-    yi, vi
-        Effect sizes (for example log hazard ratios) and their sampling variances (> 0).
-    method
+    yi, vi : array_like or str
+        Effect sizes (for example log hazard ratios) and their sampling variances (> 0);
+        with ``data``, column names (or one value per row).
+    method : str
         τ² estimator: FE, DL, REML, ML, PM, HE, SJ, EB or HS (metafor's definitions).
-    test
+    test : str
         ``"z"`` (normal) or ``"knha"`` (Knapp–Hartung, t with k − p df). As in metafor,
         k = 1 falls back to ``"z"``.
-    level
+    level : float
         Confidence level of the intervals, in (0, 1).
-    mods
-        Moderators, shape (k,) or (k, m); an intercept column is added.
-    threshold, maxiter, tol
+    mods : array_like or str, optional
+        Moderators, shape (k,) or (k, m); an intercept column is added. With ``data``, a
+        one-sided formula over its columns, such as ``"~ ablat + factor(alloc)"``.
+    data : pandas.DataFrame, optional
+        The studies, one per row, for the formula form.
+    mod_names : sequence of str, optional
+        Names of the moderator columns of the array form (default ``mod1``, ``mod2``, …).
+    threshold, max_iter, tol : float, int, float
         Convergence control, metafor's ``control = list(threshold, maxiter, tol)`` with its
         defaults: Fisher scoring (ML, REML, EB) stops when τ² changes by less than
         ``threshold``; the Paule–Mandel root search stops at ``tol`` (R ``uniroot``'s
-        default, ≈1.2e-4); both take at most ``maxiter`` steps. Non-convergence raises
+        default, ≈1.2e-4); both take at most ``max_iter`` steps. Non-convergence raises
         :class:`ConvergenceError` naming the method and the iterations.
-    tau2_ci
+    tau2_ci : bool
         Compute the Q-profile interval for τ² (default). Refits whose interval nobody
         reads (leave-one-out, cumulative, trim-and-fill iterations) pass False: it is the
         most expensive part of a fit (two root searches), and the fields are then None.
@@ -83,15 +97,44 @@ def rma(
     Returns
     -------
     MetaResult
+        Pooled effect (or coefficients), τ² with its Q-profile interval, I², H², Q, the
+        prediction interval and the per-study weights; ``formula`` and ``n_dropped`` for
+        the formula form.
+
+    Notes
+    -----
+    yᵢ = xᵢβ + uᵢ + εᵢ, εᵢ ~ N(0, vᵢ), uᵢ ~ N(0, τ²); with wᵢ = 1/(vᵢ + τ̂²),
+    β̂ = (XᵀWX)⁻¹XᵀWy and Var(β̂) = (XᵀWX)⁻¹ (z) or s²(XᵀWX)⁻¹ with t on k − p df (knha);
+    Q = Σ(1/vᵢ)(yᵢ − xᵢβ̂_FE)², I² = 100·τ̂²/(τ̂² + ṽ), H² = (τ̂² + ṽ)/ṽ; the Q-profile
+    interval for τ² and the prediction interval β̂ ± c·√(SE² + τ̂²). Details in the
+    module docstring.
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. Knapp G, Hartung J. Stat Med 2003;22:2693-710. Viechtbauer W.
+    Confidence intervals for the amount of heterogeneity in meta-analysis. Stat Med
+    2007;26:37-52.
     """
+    if data is not None or isinstance(yi, str) or isinstance(mods, str):
+        from locoreg.meta.formula import meta_frame
+
+        if mods is not None and not isinstance(mods, str):
+            raise ArgumentError("mods", "with data=, a one-sided formula such as '~ year'")
+        frame = meta_frame(yi, vi, mods, data)
+        res = rma(
+            frame.yi, frame.vi, method, test, level, frame.mods, mod_names=frame.names,
+            threshold=threshold, max_iter=max_iter, tol=tol, tau2_ci=tau2_ci,
+        )  # fmt: skip
+        return replace(res, formula=mods, n_dropped=frame.n_dropped)
     y, v = as_effects(yi, vi)
     level = as_level(level)
     for name, value, allowed in (("method", method, TAU2_METHODS), ("test", test, TESTS)):
         if value not in allowed:
             listed = ", ".join(allowed)
             raise ArgumentError(name, f"{value!r} is not one of {listed}", allowed=listed)
-    if maxiter < 1:
-        raise ArgumentError("maxiter", f"{maxiter} must be >= 1")
+    if max_iter < 1:
+        raise ArgumentError("max_iter", f"{max_iter} must be >= 1")
     if not threshold > 0:
         raise ArgumentError("threshold", f"{threshold} must be > 0")
     if not tol > 0:
@@ -106,7 +149,7 @@ def rma(
     if method == "FE" or k == 1:
         tau2 = 0.0
     else:
-        fit = estimate_tau2(y, v, X, method, threshold=threshold, maxiter=maxiter, tol=tol)
+        fit = estimate_tau2(y, v, X, method, threshold=threshold, maxiter=max_iter, tol=tol)
         tau2, tau2_se, iterations = fit.tau2, fit.se, fit.iterations
 
     # fixed effects given τ²
@@ -163,7 +206,7 @@ def rma(
 
     r2 = None
     if p > 1:
-        r2 = _pseudo_r2(y, v, X, beta, tau2, method, test, level, threshold, maxiter, tol)
+        r2 = _pseudo_r2(y, v, X, beta, tau2, method, test, level, threshold, max_iter, tol)
 
     return MetaResult(
         k=k,
@@ -308,7 +351,7 @@ def _pseudo_r2(
     test: str,
     level: float,
     threshold: float,
-    maxiter: int,
+    max_iter: int,
     tol: float,
 ) -> float | None:
     """Proportion of τ² accounted for by the moderators (Raudenbush 2009), percent:
@@ -326,8 +369,9 @@ def _pseudo_r2(
         return max(0.0, 100.0 * adj)
     try:
         tau2_re = rma(
-            y, v, method, test, level, threshold=threshold, maxiter=maxiter, tol=tol, tau2_ci=False
-        ).tau2
+            y, v, method, test, level,
+            threshold=threshold, max_iter=max_iter, tol=tol, tau2_ci=False,
+        ).tau2  # fmt: skip
     except ConvergenceError:
         return None
     if tau2_re == 0:

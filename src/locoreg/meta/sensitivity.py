@@ -131,7 +131,35 @@ def leave_one_out(
     test: str = "z",
     level: float = 0.95,
 ) -> LeaveOneOutResult:
-    """Refit the model k times, each time without one study (needs k ≥ 2)."""
+    """Refit the model k times, each time without one study (metafor ``leave1out``).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    method : str
+        τ² estimator of the refits (FE, DL, REML, ML, PM, HE, SJ, EB, HS), as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+
+    Returns
+    -------
+    LeaveOneOutResult
+        Row i is the fit without study i: ``estimate``, ``se``, ``statistic``,
+        ``p_value``, ``ci_low``, ``ci_high``, ``tau2``, ``i2``, ``h2``, ``q``, ``q_p``.
+
+    Notes
+    -----
+    Row i is :func:`rma` on {yⱼ, vⱼ: j ≠ i} (μ̂₍₋ᵢ₎, τ̂²₍₋ᵢ₎); needs k ≥ 2. The τ²
+    interval of each refit is not computed.
+
+    References
+    ----------
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
+    """
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 2:
@@ -161,9 +189,40 @@ def cumulative(
 ) -> CumulativeResult:
     """Cumulative meta-analysis: add the studies one at a time in the order of ``order``.
 
-    ``order`` is a sort key per study (for a chronological analysis, the publication
-    year); ties keep the input order (a stable sort, as R's ``order``). ``None`` adds the
-    studies in the order given. The first row is a single study (τ̂² = 0).
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    order : array_like, optional
+        A sort key per study (for a chronological analysis, the publication year); ties
+        keep the input order (a stable sort, as R's ``order``). ``None`` adds the studies
+        in the order given.
+    method : str
+        τ² estimator of the refits (FE, DL, REML, ML, PM, HE, SJ, EB, HS), as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    decreasing : bool
+        Sort ``order`` from the largest key.
+
+    Returns
+    -------
+    CumulativeResult
+        Row j is the fit on the first j + 1 studies; ``order`` holds the input indices in
+        the order they were added.
+
+    Notes
+    -----
+    Row j is :func:`rma` on the studies ``order[0..j]`` (metafor ``cumul``); the first row
+    is a single study (τ̂² = 0).
+
+    References
+    ----------
+    Lau J, Antman EM, Jimenez-Silva J, et al. Cumulative meta-analysis of therapeutic
+    trials for myocardial infarction. N Engl J Med 1992;327:248-54.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
     """
     y, v = as_effects(yi, vi)
     k = y.size
@@ -196,7 +255,38 @@ def influence(
     test: str = "z",
     level: float = 0.95,
 ) -> InfluenceResult:
-    """Outlier and influence diagnostics for every study (formulas in the module docstring)."""
+    """Outlier and influence diagnostics for every study (metafor ``influence.rma.uni``).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    method : str
+        τ² estimator of the refits (FE, DL, REML, ML, PM, HE, SJ, EB, HS), as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+
+    Returns
+    -------
+    InfluenceResult
+        Per study: ``rstudent``, ``dffits``, ``cook_d``, ``cov_r``, ``tau2_del``,
+        ``qe_del``, ``hat``, ``weight``, ``dfbetas`` and the ``is_influential`` flag.
+
+    Notes
+    -----
+    hᵢ = wᵢ/Σw; rᵢ = (yᵢ − μ̂₍₋ᵢ₎)/√(s²₍₋ᵢ₎(vᵢ + τ̂²₍₋ᵢ₎) + Var(μ̂₍₋ᵢ₎)); Cook's distance
+    (μ̂ − μ̂₍₋ᵢ₎)²/Var(μ̂); covariance ratio Var(μ̂₍₋ᵢ₎)/Var(μ̂); DFFITS and DFBETAS and
+    the flagging rule are in the module docstring. Needs k ≥ 2.
+
+    References
+    ----------
+    Viechtbauer W, Cheung MW-L. Outlier and influence diagnostics for meta-analysis. Res
+    Synth Methods 2010;1:112-25.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
+    """
     y, v = as_effects(yi, vi)
     k = y.size
     if k < 2:

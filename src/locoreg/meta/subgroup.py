@@ -70,8 +70,38 @@ def subgroup_analysis(
 ) -> SubgroupResult:
     """Random-effects fit per level of ``groups`` and the test of subgroup differences.
 
-    ``groups`` holds one label per study (converted to ``str``); at least two levels
-    are needed. See the module docstring for the two variants of ``tau2``.
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and their sampling variances (> 0), one per study.
+    groups : array_like
+        One label per study (converted to ``str``); at least two levels.
+    method : str
+        τ² estimator of the per-level fits (FE, DL, REML, ML, PM, HE, SJ, EB, HS), as :func:`rma`.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp–Hartung), as :func:`rma`.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    tau2 : {"separate", "common"}
+        ``"separate"``: one τ² per level and Q_between of the level estimates;
+        ``"common"``: the moderator test QM of one meta-regression on level indicators.
+
+    Returns
+    -------
+    SubgroupResult
+        ``levels`` (a :class:`MetaResult` per level), ``q_between``, its df and p-value.
+
+    Notes
+    -----
+    Q_between = Σ_g (θ̂_g − θ̄)²/s_g², θ̄ = Σ θ̂_g/s_g² / Σ 1/s_g², χ² on G − 1 df
+    (``"separate"``); QM of ``rma(yi, vi, mods = ~ factor(group))`` (``"common"``).
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR. Introduction to Meta-Analysis.
+    Wiley 2009, ch. 19.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. https://doi.org/10.18637/jss.v036.i03
     """
     y, v = as_effects(yi, vi)
     g = np.asarray(groups, dtype=object)

@@ -589,8 +589,54 @@ def cox(
     level: float = 0.95,
     max_iter: int = 20,
 ) -> CoxResult:
-    """Fit a Cox model (R ``coxph`` semantics; see the module docstring).
+    """Fit a Cox proportional hazards model (R ``coxph`` semantics).
 
+    Also ``cox("Surv(time, status) ~ x + strata(s)", data=df)`` (the formula front end,
+    :mod:`locoreg.survival.formula`) and ``cox(df, duration_col=..., event_col=...)``.
+
+    Parameters
+    ----------
+    time : array_like
+        Follow-up (stop) time of each row.
+    event : array_like
+        1 for an event, 0 for censoring.
+    X : array_like
+        Covariates, shape (n,) or (n, p).
+    ties : {"efron", "breslow"}
+        Handling of tied event times.
+    strata : array_like, optional
+        Stratum of each row: a separate baseline hazard per stratum.
+    weights : array_like, optional
+        Case weights (> 0).
+    robust : bool, optional
+        Sandwich variance; ``None`` is R's default (robust with a cluster or with
+        non-integer weights).
+    cluster : array_like, optional
+        Ids for the robust (per-cluster) sandwich variance.
+    entry : array_like, optional
+        Start of (start, stop] rows (time-varying covariates, left truncation).
+    offset : array_like, optional
+        A fixed term of the linear predictor.
+    penalty : float or array_like, optional
+        Ridge θ (scalar or one per covariate).
+    names : sequence of str, optional
+        Covariate names (default ``x1``, ``x2``, …).
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    max_iter : int
+        Most Newton–Raphson iterations.
+
+    Returns
+    -------
+    CoxResult
+        ``coef``, ``se``, ``z``, ``p_value``, ``hazard_ratio`` with ``ci_low``/``ci_high``,
+        ``loglik`` (initial, final), ``concordance``, the score, Wald and likelihood-ratio
+        tests; ``robust_var`` and ``robust_score_test`` for the sandwich variance.
+
+    Notes
+    -----
+    The log partial likelihood with Efron's handling of ties, the information matrix and
+    the Lin–Wei sandwich D'D are given in the module docstring.
     ``time`` is the stop time, ``entry`` the start of (start, stop] rows: a row is at risk
     at t iff ``entry < t <= time``. ``weights`` are case weights. The sandwich variance
     (per cluster) is used when ``robust=True``, when ``cluster`` is given (even with
@@ -612,6 +658,14 @@ def cox(
     Weights are case weights as in R: a row of weight 2 is two identical rows. Under Efron,
     tied deaths are counted (d), not weighed: splitting a death into two rows of weight 1/2
     changes the Efron correction (exactly as R does); Breslow depends on weights only.
+
+    References
+    ----------
+    Cox DR. Regression models and life-tables. J R Stat Soc B 1972;34:187-220. Efron B.
+    The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc
+    1977;72:557-65. Lin DY, Wei LJ. The robust inference for the Cox proportional hazards
+    model. J Am Stat Assoc 1989;84:1074-8. Therneau TM, Grambsch PM. Modeling Survival
+    Data: Extending the Cox Model. Springer 2000.
     """
     _check_options(ties, level, max_iter)
     data = _inputs(time, event, X, strata, weights, cluster, entry, offset, penalty, names)
@@ -777,6 +831,23 @@ def _km_transform(rs: RiskSets) -> FloatArray:
 def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> ZphResult:
     """Test of proportional hazards, R >= 3.0 ``cox.zph`` (score test form).
 
+    Parameters
+    ----------
+    fit : CoxResult
+        A fit of :func:`cox`.
+    transform : {"km", "rank", "identity", "log"}
+        The transform g of time (R's named transforms).
+    global_test : bool
+        Add the global test over all covariates.
+
+    Returns
+    -------
+    ZphResult
+        ``names`` (the covariates, then GLOBAL) with ``chisq``, ``df`` and ``p_value``;
+        the transformed event times ``x`` at ``time``.
+
+    Notes
+    -----
     Adds ``x_j g(t)`` for centred transformed time g and computes, at the fitted beta, the
     score test ``u' I^-1 u`` with ``u = (0, sum_deaths w g (x - abar))`` and the
     information of the augmented model; per covariate and GLOBAL (Grambsch & Therneau
@@ -785,6 +856,12 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
     Kaplan-Meier (the default), ``"rank"`` ``rank(t)`` (ties averaged), ``"identity"`` t
     and ``"log"`` ``log(t)`` (event times must be > 0). g centres the transform on its mean
     over the events. (R's user-supplied function transforms are not offered.)
+
+    References
+    ----------
+    Grambsch PM, Therneau TM. Proportional hazards tests and diagnostics based on
+    weighted residuals. Biometrika 1994;81:515-26. Therneau TM, Grambsch PM. Modeling
+    Survival Data. Springer 2000, ch. 6.
     """
     rs, gs = fit._rs, fit._gs
     if transform == "km":

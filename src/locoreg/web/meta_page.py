@@ -18,7 +18,7 @@ from locoreg.errors import FieldError, InputError
 from locoreg.evidence.base import load_evidence_base
 from locoreg.evidence.model import OutcomeKind
 from locoreg.meta.options import DEFAULT_METHOD, TAU2_METHODS, TESTS
-from locoreg.web.meta_diagnostics import diagnostics
+from locoreg.web.meta_diagnostics import DEFAULT_FORMULA, check_formula, diagnostics, with_formula
 from locoreg.web.meta_service import MetaRequest, run_meta
 
 # the form offers the default estimator first and the fixed-effect model last
@@ -70,7 +70,9 @@ def left_out_rows(outcome: OutcomeKind) -> list[dict[str, str]]:
     ]
 
 
-def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, Any]:
+def pooled_evidence(
+    outcome: str, method: str, test: str, by: str, mods: str = DEFAULT_FORMULA
+) -> dict[str, Any]:
     """Rows, the pooled result (with subgroups when ``by == "design"``) and a forest plot.
 
     The evidence base is fixed for the life of the process, so each choice is computed
@@ -80,7 +82,15 @@ def pooled_evidence(outcome: str, method: str, test: str, by: str) -> dict[str, 
     _choice("method", method, META_METHODS)
     _choice("test", test, META_TESTS)
     _choice("by", by, tuple(META_BY))
-    return _pooled(outcome, method, test, by)
+    formula = check_formula(mods)
+    pooled = _pooled(outcome, method, test, by)
+    if formula == DEFAULT_FORMULA:
+        return pooled
+    # another moderator formula: only the meta-regressions change (a few small fits)
+    diag = with_formula(
+        pooled["diagnostics"], pooled["rows"], method, test, pooled["grouped"], formula
+    )
+    return {**pooled, "diagnostics": diag}
 
 
 @lru_cache(maxsize=128)

@@ -277,15 +277,19 @@ def meta_page(
     method: str = "REML",
     test: str = "z",
     by: str = "design",
+    mods: str = "~ decade",
 ) -> HTMLResponse:
+    from locoreg.web.meta_diagnostics import MODERATORS
     from locoreg.web.meta_page import META_BY, META_METHODS, META_TESTS, pooled_evidence
 
+    mods_invalid = False
     problems: list[str] = []
     result: dict[str, Any] | None = None
     try:
-        result = pooled_evidence(outcome, method, test, by)
+        result = pooled_evidence(outcome, method, test, by, mods)
     except InputError as exc:
         problems = [str(e) for e in exc.errors]
+        mods_invalid = any(e.field == "mods" for e in exc.errors)
     return templates.TemplateResponse(
         request,
         "meta.html",
@@ -299,6 +303,9 @@ def meta_page(
             "methods": META_METHODS,
             "tests": META_TESTS,
             "bys": META_BY,
+            "mods": mods,
+            "mods_invalid": mods_invalid,
+            "moderators": MODERATORS,
         },
         status_code=422 if problems else 200,
     )
