@@ -29,6 +29,7 @@ class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    pdf = "pdf"
 
 
 class DataFormat(StrEnum):

@@ -84,23 +84,55 @@ def _print_text(assessment: object) -> None:
     console.print(f"[dim]{a.disclaimer} Versions: {versions}.[/dim]")
 
 
+def _write_pdf(patient: object, assessment: object, out: Path) -> None:
+    """The tumour-board PDF, written whole or not at all (temporary file, then rename)."""
+    import os
+    import tempfile
+
+    from locoreg.decision.model import Assessment
+    from locoreg.patient import Patient
+    from locoreg.report.pdf import content_record_id, render_assessment_pdf
+
+    assert isinstance(patient, Patient) and isinstance(assessment, Assessment)
+    entered = patient.model_dump(mode="json")
+    pdf = render_assessment_pdf(
+        assessment,
+        record_id=content_record_id(entered, assessment),
+        patient_input=entered,
+    )
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+        os.replace(tmp, out)
+    except OSError as exc:
+        fail(f"-o: cannot write {out}: {exc.strerror or exc}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def assess(
         file: Path = typer.Argument(..., help="Patient as JSON or YAML (CONTRACTS.md §1)."),
         format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+        output: Path | None = typer.Option(None, "--output", "-o", help="File for --format pdf."),
     ) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
         from locoreg.errors import InputError
         from locoreg.patient import load_patient
 
+        if (format is OutputFormat.pdf) != (output is not None):
+            fail("-o: --format pdf writes to a file: give both --format pdf and -o OUT.pdf")
+        if output is not None and not output.parent.is_dir():
+            fail(f"-o: cannot write {output}: directory {output.parent} does not exist")
         try:
             patient = load_patient(file)
         except InputError as exc:
             fail(exc)
         assessment = run(patient)
-        if format is OutputFormat.json:
+        if output is not None:
+            _write_pdf(patient, assessment, output)
+        elif format is OutputFormat.json:
             typer.echo(assessment.model_dump_json(indent=2))
         elif format is OutputFormat.markdown:
             from locoreg.report.markdown import assessment_markdown
