@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,14 @@ def test_an_invalid_patient_writes_no_pdf(tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", str(bad), "--format", "pdf", "-o", str(out)])
     assert result.exit_code == 2 and "age" in result.output
     assert not out.exists()
+
+
+def test_without_weasyprint_the_command_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails as if not installed
+    out = tmp_path / "x.pdf"
+    args = ["assess", str(_labelled(tmp_path)), "--format", "pdf", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "PDF output needs WeasyPrint" in result.output
+    assert "Traceback" not in result.output and not out.exists()

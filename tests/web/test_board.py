@@ -100,3 +100,12 @@ def test_one_records_pdf_is_served_inline(client: TestClient, board: tuple[str, 
     pages = pdf_pages(r.content)
     assert 1 <= len(pages) <= 4
     assert all("MDT-B 1 MN" in p and f"record {ids[2]}" in p for p in pages)
+
+
+def test_the_printable_summary_shares_the_forest_plot(
+    client: TestClient, board: tuple[str, list[str]]
+) -> None:
+    _, ids = board
+    summary = client.get(f"/assessments/{ids[0]}/summary").text
+    assert "Overall survival: trials vs registries" in summary and "<svg" in summary
+    assert "@page" not in summary  # the paged-media rules are the PDF's only

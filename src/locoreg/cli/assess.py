@@ -91,15 +91,17 @@ def _write_pdf(patient: object, assessment: object, out: Path) -> None:
 
     from locoreg.decision.model import Assessment
     from locoreg.patient import Patient
-    from locoreg.report.pdf import content_record_id, render_assessment_pdf
+    from locoreg.report.pdf import PdfUnavailable, content_record_id, render_assessment_pdf
 
     assert isinstance(patient, Patient) and isinstance(assessment, Assessment)
     entered = patient.model_dump(mode="json")
-    pdf = render_assessment_pdf(
-        assessment,
-        record_id=content_record_id(entered, assessment),
-        patient_input=entered,
-    )
+    try:
+        pdf = render_assessment_pdf(
+            assessment, record_id=content_record_id(entered, assessment), patient_input=entered
+        )
+    except PdfUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     try:
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:

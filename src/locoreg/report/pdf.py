@@ -62,8 +62,18 @@ def overall_survival_forest() -> str | None:
     return svg
 
 
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint cannot run here (not installed, or the system lacks Pango)."""
+
+
 def _document(sheet: BoardSheet, forest: str | None) -> Any:
-    from weasyprint import HTML
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: a system library (Pango) is missing
+        raise PdfUnavailable(
+            "PDF output needs WeasyPrint and the Pango library "
+            f"(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0): {exc}"
+        ) from exc
 
     html = render_assessment_html(
         sheet.assessment,
