@@ -33,7 +33,9 @@ def test_bad_language_and_misplaced_output_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "--lang: unsupported language 'fr'; allowed: en, es" in r.output
     r = runner.invoke(app, ["assess", str(EXAMPLE), "-f", "json", "-o", str(tmp_path / "x")])
-    assert r.exit_code == 2 and "only --format patient-html writes a file" in r.output
+    assert (
+        r.exit_code == 2 and "only --format pdf and --format patient-html write a file" in r.output
+    )
     assert not (tmp_path / "x").exists()
     r = runner.invoke(app, ["assess", str(EXAMPLE), "-f", "json", "--lang", "es"])
     assert r.exit_code == 2 and "only --format patient-html is translated" in r.output

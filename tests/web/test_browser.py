@@ -186,6 +186,7 @@ def test_nothing_overflows_a_390_px_screen_nor_breaks_the_csp(
         for name, path in [
             ("form", "/"),
             ("history", "/history"),
+            ("board", "/board"),
             ("result", f"/assessments/{record}"),
             ("evidence", "/evidence"),
             ("study", "/evidence/badwe2015"),

@@ -30,6 +30,7 @@ class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     patient_html = "patient-html"
+    pdf = "pdf"
 
 
 class DataFormat(StrEnum):

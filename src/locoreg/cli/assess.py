@@ -99,18 +99,48 @@ def _model_text(pred: dict[str, object]) -> str:
     return f"Prognosis from your registry's model: survival {parts}{med}. {pred['source']}."
 
 
+def _write_whole(out: Path, data: bytes) -> None:
+    """``data`` to ``out``, whole or not at all (a temporary file beside it, then renamed)."""
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        fail(f"-o: cannot write {out}: {exc.strerror or exc}")
+
+
 def _write(text: str, output: Path | None) -> None:
-    """``text`` to ``output`` (whole file or nothing: written beside it, then renamed)."""
+    """``text`` to standard output, or whole to ``output``."""
     if output is None:
         typer.echo(text)
-        return
-    partial = output.with_name(output.name + ".partial")
+    else:
+        _write_whole(output, text.encode("utf-8"))
+
+
+def _write_pdf(patient: object, assessment: object, out: Path) -> None:
+    """The tumour-board PDF (see :mod:`locoreg.report.pdf`)."""
+    from locoreg.decision.model import Assessment
+    from locoreg.patient import Patient
+    from locoreg.report.pdf import PdfUnavailable, content_record_id, render_assessment_pdf
+
+    assert isinstance(patient, Patient) and isinstance(assessment, Assessment)
+    entered = patient.model_dump(mode="json")
     try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(output)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        fail(f"--output: cannot write {output}: {exc.strerror}")
+        pdf = render_assessment_pdf(
+            assessment, record_id=content_record_id(entered, assessment), patient_input=entered
+        )
+    except PdfUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _write_whole(out, pdf)
 
 
 def register(app: typer.Typer) -> None:
@@ -122,7 +152,9 @@ def register(app: typer.Typer) -> None:
             None, "--model", help="Prognosis model from `locoreg model fit` (adds prognosis.model)."
         ),
         lang: str = typer.Option("en", "--lang", help="Language of the patient aid: en, es."),
-        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", help="Write to this file (--format pdf, patient-html)."
+        ),
     ) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
@@ -130,20 +162,27 @@ def register(app: typer.Typer) -> None:
         from locoreg.i18n import check_language
         from locoreg.patient import load_patient
 
+        if format is OutputFormat.pdf and output is None:
+            fail("-o: --format pdf writes to a file: give -o OUT.pdf")
+        if output is not None and format not in (OutputFormat.pdf, OutputFormat.patient_html):
+            fail("-o: only --format pdf and --format patient-html write a file")
+        if lang != "en" and format is not OutputFormat.patient_html:
+            fail("--lang: only --format patient-html is translated; the engine's texts are English")
+        if output is not None and not output.parent.is_dir():
+            fail(f"-o: cannot write {output}: directory {output.parent} does not exist")
         try:
             check_language(lang, "--lang")
             patient = load_patient(file)
         except InputError as exc:
             fail(exc)
         assessment = run(patient)
-        if format is OutputFormat.patient_html:
+        if format is OutputFormat.pdf:
+            assert output is not None  # checked above
+            _write_pdf(patient, assessment, output)
+        elif format is OutputFormat.patient_html:
             from locoreg.report.patient_aid import render_patient_aid
 
             _write(render_patient_aid(assessment, lang=lang), output)
-        elif output is not None:
-            fail("--output: only --format patient-html writes a file")
-        elif lang != "en":
-            fail("--lang: only --format patient-html is translated; the engine's texts are English")
         elif model is not None:
             from locoreg.cli.model import model_prognosis
 

@@ -120,6 +120,7 @@ def assessment_context(a: Assessment) -> dict[str, Any]:
 
 
 _FIELD_LABELS: dict[str, str] = {
+    "label": "Board label",
     "age": "Age",
     "sex": "Sex",
     "ecog": "ECOG",
@@ -206,8 +207,14 @@ def render_assessment_html(
     record_id: str | None = None,
     created_at: datetime | None = None,
     patient_input: dict[str, Any] | None = None,
+    forest: str | None = None,
+    pdf: bool = False,
 ) -> str:
-    """The standalone HTML page for one assessment (print-ready)."""
+    """The standalone HTML page for one assessment (print-ready).
+
+    ``forest``: the trials-vs-registries forest plot (inline SVG), shown when given;
+    ``pdf``: add the paged-media rules (A4, running header and footer) for WeasyPrint.
+    """
     template = _environment().get_template("assessment.html.j2")
     return template.render(
         **assessment_context(assessment),
@@ -215,4 +222,7 @@ def render_assessment_html(
         created_at=created_at,
         patient_rows=patient_rows(patient_input) if patient_input else [],
         studies=cited_studies(assessment.evidence),
+        board_label=(patient_input or {}).get("label"),
+        forest=forest,
+        pdf=pdf,
     )

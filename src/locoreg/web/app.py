@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from locoreg import __version__
 from locoreg.errors import InputError
 from locoreg.store import AuditStore
-from locoreg.web import api, hardening, pages, patient
+from locoreg.web import api, board, hardening, pages, patient
 from locoreg.web.problems import on_http_error, on_input_error, on_request_validation
 from locoreg.web.settings import Settings
 
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, store: AuditStore | None = None
     _include_cds(app)
     app.include_router(pages.router)
     app.include_router(patient.router)
+    app.include_router(board.router)
     app.mount("/static", _Assets(directory=STATIC_DIR), name="static")
     hardening.install(app, settings)
     return app

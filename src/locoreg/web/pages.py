@@ -141,6 +141,7 @@ async def submit(request: Request, store: StoreDep) -> Response:
 @router.get("/assessments/{record_id}", response_class=HTMLResponse)
 def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
     from locoreg.report.assessment import assessment_context, patient_rows
+    from locoreg.report.pdf import overall_survival_forest
     from locoreg.web.evidence_view import cite_all
 
     record = store.get_assessment(record_id)
@@ -156,25 +157,15 @@ def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespon
             "patient_label": patient_label(record.patient_input),
             "patient_rows": patient_rows(record.patient_input),
             "studies": cite_all(a.evidence),
-            "forest": _overall_survival_forest(),
+            "forest": overall_survival_forest(),
         },
     )
-
-
-def _overall_survival_forest() -> str | None:
-    """Pooled overall survival, trials vs observational studies (REML, z), as inline SVG."""
-    from locoreg.web.meta_page import pooled_evidence
-
-    try:
-        svg: str | None = pooled_evidence("overall_survival", "REML", "z", "design")["svg"]
-    except InputError:  # an evidence base without poolable hazard ratios: no figure
-        return None
-    return svg
 
 
 @router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)
 def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
     from locoreg.report.assessment import render_assessment_html
+    from locoreg.report.pdf import overall_survival_forest
 
     record = store.get_assessment(record_id)
     if record is None:
@@ -184,6 +175,7 @@ def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespo
         record_id=record.id,
         created_at=record.created_at,
         patient_input=record.patient_input,
+        forest=overall_survival_forest(),
     )
     return HTMLResponse(html)
 
