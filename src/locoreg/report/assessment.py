@@ -138,6 +138,7 @@ _FIELD_LABELS: dict[str, str] = {
     "surgical_risk": "Surgical risk",
     "resectable": "Resectable",
     "patient_preference": "Patient preference",
+    "visceral_crisis": "Visceral crisis",
 }
 
 
