@@ -57,7 +57,7 @@ METASTASIS_SITES: dict[str, tuple[Concept, ...]] = {
             "Condition",
             "SNOMED",
             "94381002",
-            False,
+            True,
         ),
     ),
     "brain": (
@@ -128,26 +128,31 @@ STAGING: dict[str, tuple[Concept, ...]] = {
         Concept(36305384, "ECOG Performance Status score", "Measurement", "LOINC", "89247-1", True),
     ),
 }
-# Surgery of the primary tumour (mastectomy or breast-conserving excision).
+# Surgery of the primary tumour (mastectomy or breast-conserving excision). 4286804 is SNOMED
+# "Excision of breast tissue" (69031006, whose synonym is "Mastectomy"); 4216180 is "Wire guided
+# local excision of breast lump" (it was written as "Partial mastectomy" from memory; public OHDSI
+# material names it otherwise, and its SNOMED code was not found). The site checks which of its
+# own procedure concepts descend from them (an excisional biopsy must not count as surgery).
 SURGERY = (
-    Concept(4286804, "Mastectomy", "Procedure", "SNOMED", "69031006", False),
-    Concept(4216180, "Partial mastectomy", "Procedure", "SNOMED", "64368001", False),
+    Concept(4286804, "Excision of breast tissue", "Procedure", "SNOMED", "69031006", True),
+    Concept(4216180, "Wire guided local excision of breast lump", "Procedure", "SNOMED", "", True),
 )
 # Systemic therapy (ingredients; RxNorm), read into the contract's optional columns.
 THERAPY: dict[str, tuple[Concept, ...]] = {
     "endocrine_therapy": (
-        Concept(1436678, "tamoxifen", "Drug", "RxNorm", "10324", False),
-        Concept(1315946, "letrozole", "Drug", "RxNorm", "72965", False),
+        Concept(1436678, "tamoxifen", "Drug", "RxNorm", "10324", True),
+        Concept(1315946, "letrozole", "Drug", "RxNorm", "72965", True),
     ),
     "chemotherapy": (
-        Concept(1378382, "paclitaxel", "Drug", "RxNorm", "56946", False),
-        Concept(1338512, "doxorubicin", "Drug", "RxNorm", "3639", False),
+        Concept(1378382, "paclitaxel", "Drug", "RxNorm", "56946", True),
+        Concept(1338512, "doxorubicin", "Drug", "RxNorm", "3639", True),
     ),
 }
 # Oncology extension: an episode "Disease First Occurrence" whose object is a breast cancer
-# concept dates the diagnosis when the site fills the episode table.
+# concept dates the diagnosis when the site fills the episode table. Its concept_code was not
+# found in public material (the one first written here was a guess), so it is left empty.
 DISEASE_FIRST_OCCURRENCE = Concept(
-    32528, "Disease First Occurrence", "Episode", "Episode", "OMOP4822243", False
+    32528, "Disease First Occurrence", "Episode", "Episode", "", True
 )
 FEMALE = Concept(8532, "FEMALE", "Gender", "Gender", "F", True)
 
