@@ -4,7 +4,7 @@ Each set is a list of ancestor concepts; the cohort uses every descendant
 through ``concept_ancestor`` (which holds each concept as its own descendant at
 level 0, so a set also matches its ancestors themselves). ``checked`` says
 whether the concept id and name were confirmed against public OMOP material
-while this was written (see docs/registry.md §OMOP for where); an unchecked id
+while this was written (docs/registry.md §OMOP gives the source of each); an unchecked id
 must be verified in the site's own vocabulary (Athena) before a real analysis.
 
 Concept ids of 2,000,000,000 and above are *local* concepts (the range the
@@ -102,26 +102,28 @@ RECEPTORS: dict[str, tuple[Concept, ...]] = {
 POSITIVE = Concept(9191, "Positive", "Meas Value", "SNOMED", "10828004", True)
 NEGATIVE = Concept(9189, "Negative", "Meas Value", "SNOMED", "260385009", True)
 # Clinical T and N (AJCC category text in value_source_value, e.g. "cT4b", "N1"),
-# ECOG (value_as_number).
+# ECOG (value_as_number). The T and N ids were 3004287 / 3005961 (written from memory, wrong):
+# the OMOP vocabulary shipped with OHDSI's Eunomia Synthea data gives LOINC 21905-5 and 21906-3
+# the ids 3008841 and 3007727.
 STAGING: dict[str, tuple[Concept, ...]] = {
     "t": (
         Concept(
-            3004287,
+            3008841,
             "Primary tumor.clinical [Class] Cancer",
             "Measurement",
             "LOINC",
             "21905-5",
-            False,
+            True,
         ),
     ),
     "n": (
         Concept(
-            3005961,
+            3007727,
             "Regional lymph nodes.clinical [Class] Cancer",
             "Measurement",
             "LOINC",
             "21906-3",
-            False,
+            True,
         ),
     ),
     "ecog": (
