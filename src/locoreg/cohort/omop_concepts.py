@@ -4,7 +4,7 @@ Each set is a list of ancestor concepts; the cohort uses every descendant
 through ``concept_ancestor`` (which holds each concept as its own descendant at
 level 0, so a set also matches its ancestors themselves). ``checked`` says
 whether the concept id and name were confirmed against public OMOP material
-while this was written (see docs/registry.md §OMOP for where); an unchecked id
+while this was written (docs/registry.md §OMOP gives the source of each); an unchecked id
 must be verified in the site's own vocabulary (Athena) before a real analysis.
 
 Concept ids of 2,000,000,000 and above are *local* concepts (the range the
@@ -57,7 +57,7 @@ METASTASIS_SITES: dict[str, tuple[Concept, ...]] = {
             "Condition",
             "SNOMED",
             "94381002",
-            False,
+            True,
         ),
     ),
     "brain": (
@@ -102,52 +102,59 @@ RECEPTORS: dict[str, tuple[Concept, ...]] = {
 POSITIVE = Concept(9191, "Positive", "Meas Value", "SNOMED", "10828004", True)
 NEGATIVE = Concept(9189, "Negative", "Meas Value", "SNOMED", "260385009", True)
 # Clinical T and N (AJCC category text in value_source_value, e.g. "cT4b", "N1"),
-# ECOG (value_as_number).
+# ECOG (value_as_number). The T and N ids were 3004287 / 3005961 (written from memory, wrong):
+# the OMOP vocabulary shipped with OHDSI's Eunomia Synthea data gives LOINC 21905-5 and 21906-3
+# the ids 3008841 and 3007727.
 STAGING: dict[str, tuple[Concept, ...]] = {
     "t": (
         Concept(
-            3004287,
+            3008841,
             "Primary tumor.clinical [Class] Cancer",
             "Measurement",
             "LOINC",
             "21905-5",
-            False,
+            True,
         ),
     ),
     "n": (
         Concept(
-            3005961,
+            3007727,
             "Regional lymph nodes.clinical [Class] Cancer",
             "Measurement",
             "LOINC",
             "21906-3",
-            False,
+            True,
         ),
     ),
     "ecog": (
         Concept(36305384, "ECOG Performance Status score", "Measurement", "LOINC", "89247-1", True),
     ),
 }
-# Surgery of the primary tumour (mastectomy or breast-conserving excision).
+# Surgery of the primary tumour (mastectomy or breast-conserving excision). 4286804 is SNOMED
+# "Excision of breast tissue" (69031006, whose synonym is "Mastectomy"); 4216180 is "Wire guided
+# local excision of breast lump" (it was written as "Partial mastectomy" from memory; public OHDSI
+# material names it otherwise, and its SNOMED code was not found). The site checks which of its
+# own procedure concepts descend from them (an excisional biopsy must not count as surgery).
 SURGERY = (
-    Concept(4286804, "Mastectomy", "Procedure", "SNOMED", "69031006", False),
-    Concept(4216180, "Partial mastectomy", "Procedure", "SNOMED", "64368001", False),
+    Concept(4286804, "Excision of breast tissue", "Procedure", "SNOMED", "69031006", True),
+    Concept(4216180, "Wire guided local excision of breast lump", "Procedure", "SNOMED", "", True),
 )
 # Systemic therapy (ingredients; RxNorm), read into the contract's optional columns.
 THERAPY: dict[str, tuple[Concept, ...]] = {
     "endocrine_therapy": (
-        Concept(1436678, "tamoxifen", "Drug", "RxNorm", "10324", False),
-        Concept(1315946, "letrozole", "Drug", "RxNorm", "72965", False),
+        Concept(1436678, "tamoxifen", "Drug", "RxNorm", "10324", True),
+        Concept(1315946, "letrozole", "Drug", "RxNorm", "72965", True),
     ),
     "chemotherapy": (
-        Concept(1378382, "paclitaxel", "Drug", "RxNorm", "56946", False),
-        Concept(1338512, "doxorubicin", "Drug", "RxNorm", "3639", False),
+        Concept(1378382, "paclitaxel", "Drug", "RxNorm", "56946", True),
+        Concept(1338512, "doxorubicin", "Drug", "RxNorm", "3639", True),
     ),
 }
 # Oncology extension: an episode "Disease First Occurrence" whose object is a breast cancer
-# concept dates the diagnosis when the site fills the episode table.
+# concept dates the diagnosis when the site fills the episode table. Its concept_code was not
+# found in public material (the one first written here was a guess), so it is left empty.
 DISEASE_FIRST_OCCURRENCE = Concept(
-    32528, "Disease First Occurrence", "Episode", "Episode", "OMOP4822243", False
+    32528, "Disease First Occurrence", "Episode", "Episode", "", True
 )
 FEMALE = Concept(8532, "FEMALE", "Gender", "Gender", "F", True)
 
