@@ -207,9 +207,9 @@ def pooled_logistic(
     dev_old = np.inf
     theta = np.zeros(k + p_cols)
     iteration = 0
+    p = 1.0 / (1.0 + np.exp(-eta))
     while iteration < max_iter:  # Newton iterations, not rows
         iteration += 1
-        p = 1.0 / (1.0 + np.exp(-eta))
         w = np.where(risk, p * (1.0 - p), 0.0)
         u = np.where(risk, w * eta + (y - p), 0.0)  # W z, z = eta + (y - p) / w
         info = np.empty((k + p_cols, k + p_cols))
