@@ -53,6 +53,7 @@ def main() -> None:
         time_dependent_rows,
     )
     from locoreg.cohort.load import load_registry
+    from locoreg.cohort.multiverse import run_multiverse
     from locoreg.cohort.select import extract
     from locoreg.cohort.simulate import simulate_registry, write_registry
 
@@ -80,6 +81,9 @@ def main() -> None:
         rows.append((f"load + check + extract {args.n:,} (DuckDB)", t, c))
         t, c, result = timed_cpu(lambda: run_ladder(table, LadderSettings()))
         rows.append((f"whole ladder, {args.n:,} patients", t, c))
+        t, c, _ = timed_cpu(lambda: run_multiverse(table, workers=2))
+        # CPU of this process only: the two worker processes do the fitting.
+        rows.append((f"multiverse, 136 specifications, 2 workers ({args.n:,})", t, c))
 
         names = covariate_names("full")
         model = propensity(table, names)

@@ -162,3 +162,23 @@ def test_bad_input() -> None:
         match_nearest([0.1, 0.2], [1, 0], caliper=-1)
     with pytest.raises(ValueError, match="hr"):
         e_value(-1.0)
+
+
+def test_pooled_logistic_equals_stacked_person_period_fit() -> None:
+    """Same model as propensity_score on the stacked rows [period indicators, x]."""
+    from locoreg.survival.causal import pooled_logistic
+
+    rng = np.random.default_rng(7)
+    n, periods = 400, 4
+    x = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n)])
+    at_risk = np.cumprod(rng.random((n, periods)) < 0.85, axis=1).astype(bool)
+    logit = -1.5 + 0.3 * np.arange(periods)[None, :] + (x @ [0.7, -0.5])[:, None]
+    outcome = at_risk & (rng.random((n, periods)) < 1 / (1 + np.exp(-logit)))
+    alpha, beta = pooled_logistic(x, at_risk, outcome)
+    rows_i, rows_k = np.nonzero(at_risk)
+    design = np.column_stack([np.eye(periods)[rows_k][:, 1:], x[rows_i]])
+    ref = propensity_score(design, outcome[rows_i, rows_k]).coef
+    np.testing.assert_allclose(alpha, ref[0] + np.concatenate([[0.0], ref[1:periods]]), rtol=1e-9)
+    np.testing.assert_allclose(beta, ref[periods:], rtol=1e-9)
+    with pytest.raises(ValueError, match="outcome both 0 and 1"):
+        pooled_logistic(x, at_risk, np.zeros_like(outcome))

@@ -95,9 +95,10 @@ def cox_first(
     )
 
 
-def logistic_fit(X: FloatArray, outcome: FloatArray) -> tuple[float, FloatArray]:
-    """Intercept and coefficients of a logistic model of ``outcome`` on ``X``."""
-    from locoreg.survival import propensity_score
+def pooled_logistic_fit(
+    X: FloatArray, at_risk: NDArray[np.bool_], outcome: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """Per-period intercepts and coefficients of a pooled logistic model (person-period)."""
+    from locoreg.survival.causal import pooled_logistic
 
-    coef = np.asarray(propensity_score(X, outcome.astype(bool)).coef, dtype=np.float64)
-    return float(coef[0]), coef[1:]
+    return pooled_logistic(X, at_risk, outcome)

@@ -55,7 +55,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from locoreg.cohort._fit import Estimate, HazardRatio, cox_first, logistic_fit
+from locoreg.cohort._fit import Estimate, HazardRatio, cox_first, pooled_logistic_fit
 from locoreg.cohort.select import AnalyticTable
 
 FloatArray = NDArray[np.float64]
@@ -73,15 +73,10 @@ def _no_surgery_probability(
     p = np.zeros((n, months))
     if active.any():
         cols = np.flatnonzero(active)
-        rows_i, rows_k = np.nonzero(at_risk[:, cols])
-        month = np.zeros((rows_i.size, cols.size))
-        month[np.arange(rows_i.size), rows_k] = 1.0
-        # One indicator per active month and no global intercept: the month
-        # indicators are the baseline hazard of each month.
-        Z = np.column_stack([month[:, 1:], X[rows_i]]) if cols.size > 1 else X[rows_i]
-        intercept, beta = logistic_fit(Z, operated[:, cols][rows_i, rows_k].astype(np.float64))
-        month_effect = np.concatenate([[0.0], beta[: cols.size - 1]])
-        lin = intercept + month_effect[None, :] + (X @ beta[cols.size - 1 :])[:, None]
+        # One intercept per active month (the baseline hazard of that month) and the
+        # baseline covariates, fitted on the person-month rows without stacking them.
+        month_effect, beta = pooled_logistic_fit(X, at_risk[:, cols], operated[:, cols])
+        lin = month_effect[None, :] + (X @ beta)[:, None]
         p[:, cols] = 1.0 / (1.0 + np.exp(-lin))
     return np.asarray(np.cumprod(1.0 - p, axis=1), dtype=np.float64)
 

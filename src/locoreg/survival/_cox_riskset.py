@@ -105,6 +105,13 @@ _blas_users = 0
 _blas_before: list[int] = []
 
 
+def set_blas_threads(count: int) -> None:
+    """Set every OpenBLAS loaded so far to ``count`` threads (one per process-pool worker:
+    several workers' BLAS threads on the same cores only wait for each other)."""
+    for _, put in _openblas_thread_controls():
+        put(count)
+
+
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Run BLAS single-threaded while any fit runs (the thread counts are restored when the

@@ -155,6 +155,82 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
+def pooled_logistic(
+    X: ArrayLike,
+    at_risk: ArrayLike,
+    outcome: ArrayLike,
+    *,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+) -> tuple[FloatArray, FloatArray]:
+    """Pooled (discrete-time) logistic regression on unit × period rows, without expanding them.
+
+    Parameters
+    ----------
+    X : array_like
+        Baseline covariates (n, p), the same in every period of a unit.
+    at_risk : array_like
+        Boolean (n, K): unit ``i`` contributes a row to period ``k``.
+    outcome : array_like
+        0/1 (n, K): the outcome of that row (ignored where not at risk).
+    max_iter, tol : as :func:`propensity_score` (glm's start and deviance rule).
+
+    Returns
+    -------
+    (alpha, beta)
+        ``alpha`` (K,): one intercept per period; ``beta`` (p,): covariate effects.
+
+    Notes
+    -----
+    The model ``logit p_ik = alpha_k + x_i' beta`` is the one :func:`propensity_score`
+    fits on the stacked rows ``[e_k, x_i]`` (one indicator per period, or an
+    intercept plus K − 1 indicators: the same fitted probabilities), by the same
+    iteratively reweighted least squares from the same start. Because every row of
+    unit ``i`` repeats ``x_i``, the cross-products reduce to per-unit and per-period
+    sums: with ``w_ik`` the IRLS weights (0 off risk),
+    ``X'WX = X' diag(sum_k w_ik) X``, period block ``diag(sum_i w_ik)``, cross block
+    ``w' X`` — O(n p²) per iteration instead of O(n K p²), and no (n K) × (K + p)
+    design matrix.
+    """
+    x = _as_matrix(X)
+    risk = np.asarray(at_risk, dtype=bool)
+    y = np.where(risk, np.asarray(outcome, dtype=np.float64), 0.0)
+    n, k = risk.shape
+    if x.shape[0] != n or y.shape != risk.shape:
+        raise ValueError("X, at_risk and outcome must have the same number of rows")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("outcome must be 0/1")
+    if not risk.any(axis=0).all() or not y.any() or y[risk].all():
+        raise ValueError("every period needs rows at risk, and outcome both 0 and 1")
+    p_cols = x.shape[1]
+    eta = np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0)  # glm's start
+    dev_old = np.inf
+    theta = np.zeros(k + p_cols)
+    iteration = 0
+    p = 1.0 / (1.0 + np.exp(-eta))
+    while iteration < max_iter:  # Newton iterations, not rows
+        iteration += 1
+        w = np.where(risk, p * (1.0 - p), 0.0)
+        u = np.where(risk, w * eta + (y - p), 0.0)  # W z, z = eta + (y - p) / w
+        info = np.empty((k + p_cols, k + p_cols))
+        info[:k, :k] = np.diag(w.sum(axis=0))
+        info[:k, k:] = w.T @ x
+        info[k:, :k] = info[:k, k:].T
+        info[k:, k:] = x.T @ (x * w.sum(axis=1)[:, None])
+        rhs = np.concatenate([u.sum(axis=0), x.T @ u.sum(axis=1)])
+        theta = np.linalg.solve(info, rhs)
+        eta = theta[None, :k] + (x @ theta[k:])[:, None]
+        p = 1.0 / (1.0 + np.exp(-eta))
+        ll = np.where(risk, y * np.log(p) + (1.0 - y) * np.log1p(-p), 0.0)
+        dev = -2.0 * float(np.sum(ll))
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            break
+        dev_old = dev
+    else:
+        raise ValueError("pooled_logistic did not converge (separation in X?)")
+    return np.asarray(theta[:k], dtype=np.float64), np.asarray(theta[k:], dtype=np.float64)
+
+
 @accepts_formula(  # formula front end: survival/formula.py; a Series aligned with data
     "iptw_weights", returns=cast("type[pd.Series[float]]", object)
 )
