@@ -9,13 +9,16 @@ emptied between tests. Without the variable the test is skipped with that reason
 from __future__ import annotations
 
 import os
+import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 POSTGRESQL_URL = os.environ.get("LOCOREG_TEST_POSTGRESQL_URL")
 
@@ -32,9 +35,25 @@ def temporary_database() -> Iterator[str]:
     try:
         yield make_url(POSTGRESQL_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str, attempts: int = 20) -> None:
+    """Drop the test database. FORCE ends the test's own leftover connections; it cannot
+    end a server process of another role (an autovacuum worker that has just started on
+    the new database), so a refusal is retried until that worker is done; a database left
+    behind is only a warning (it is never reused: every name is new)."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as exc:
+            if attempt == attempts - 1:
+                warnings.warn(f"test database {name} left behind: {exc.orig}", stacklevel=2)
+                return
+            time.sleep(0.25)
 
 
 @pytest.fixture
