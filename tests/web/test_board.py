@@ -109,3 +109,21 @@ def test_the_printable_summary_shares_the_forest_plot(
     summary = client.get(f"/assessments/{ids[0]}/summary").text
     assert "Overall survival: trials vs registries" in summary and "<svg" in summary
     assert "@page" not in summary  # the paged-media rules are the PDF's only
+
+
+def test_a_pdf_without_weasyprint_is_a_503_saying_what_to_install(
+    client: TestClient, board: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_weasyprint(name: str, *args: object, **kwargs: object) -> object:
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_weasyprint)
+    r = client.get(f"/assessments/{board[1][0]}/report.pdf")
+    assert r.status_code == 503
+    assert "Pango" in r.json()["detail"][0]["message"]

@@ -18,9 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locoreg import __version__
 from locoreg.errors import InputError
+from locoreg.report.pdf import PdfUnavailable
 from locoreg.store import AuditStore
 from locoreg.web import api, board, hardening, pages, patient
-from locoreg.web.problems import on_http_error, on_input_error, on_request_validation
+from locoreg.web.problems import (
+    on_http_error,
+    on_input_error,
+    on_pdf_unavailable,
+    on_request_validation,
+)
 from locoreg.web.settings import Settings
 
 log = logging.getLogger("locoreg.web")
@@ -47,6 +53,7 @@ def create_app(settings: Settings | None = None, store: AuditStore | None = None
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(PdfUnavailable, on_pdf_unavailable)
     app.include_router(api.router)
     _include_cds(app)
     app.include_router(pages.router)

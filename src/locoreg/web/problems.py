@@ -65,6 +65,11 @@ async def on_input_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.errors)
 
 
+async def on_pdf_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A PDF asked of a server without WeasyPrint/Pango: 503 saying what to install."""
+    return problem_response([FieldError("", str(exc))], 503)
+
+
 _API_PREFIXES = ("/api/", "/cds-services", "/healthz", "/openapi.json", "/static/")
 
 
