@@ -7,13 +7,24 @@ committed form: it is compiled in memory on first use (Babel's ``read_po`` and
 the same catalog and no compiled ``.mo`` can go stale. Fuzzy entries are not
 used. Codes and JSON keys never pass through here; they stay English.
 
+Code that builds sentences (the decision engine) marks them with :func:`gettext`
+(``_``) and :func:`ngettext`, which read the language of the current context:
+``with language("es"): ...`` sets it for one call and restores it after, so
+concurrent requests in different languages never see each other's. Tables that
+are defined at import time mark their sentences with :func:`N_` (extracted, not
+translated there) and translate them with :func:`gettext` where they are used;
+the English msgid therefore stays the identity of a rule (``rules_version``).
+
 Numbers and dates are formatted by locale with Babel (``format_decimal``,
 ``format_date``): "16.3" in English, "16,3" in Spanish.
 """
 
 from __future__ import annotations
 
-import gettext
+import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -50,11 +61,11 @@ def check_language(lang: str, field: str = "lang") -> str:
 
 
 @cache
-def translations(lang: str) -> gettext.NullTranslations:
+def translations(lang: str) -> _gettext.NullTranslations:
     """The catalog of ``lang`` (English: the identity)."""
     check_language(lang)
     if lang == DEFAULT_LANGUAGE:
-        return gettext.NullTranslations()
+        return _gettext.NullTranslations()
     with catalog_path(lang).open("rb") as po:
         catalog = read_po(po, locale=lang, domain=DOMAIN)
     compiled = BytesIO()
@@ -98,3 +109,42 @@ def number(value: float, lang: str, digits: int = 0) -> str:
 def day(value: date | datetime, lang: str) -> str:
     """A date in the locale's long form ("6 December 2026", "6 de diciembre de 2026")."""
     return format_date(value, format="long", locale="en_GB" if lang == "en" else lang)
+
+
+#: The language of the sentences being built in this context (thread, task).
+_current: ContextVar[str] = ContextVar("locoreg_language", default=DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def language(lang: str) -> Iterator[str]:
+    """Build sentences in ``lang`` inside the block (validated; restored after)."""
+    token = _current.set(check_language(lang))
+    try:
+        yield lang
+    finally:
+        _current.reset(token)
+
+
+def current_language() -> str:
+    """The language set by the innermost :func:`language` block (English outside any)."""
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language (the English msgid when untranslated)."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n`` in the current language."""
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction only; translate it with :func:`gettext` where used."""
+    return message
+
+
+def num(value: float, digits: int = 0) -> str:
+    """:func:`number` in the current language."""
+    return number(value, _current.get(), digits)

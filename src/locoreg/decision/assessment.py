@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from functools import cache
 
-from locoreg import DISCLAIMER, __version__
+from locoreg import DISCLAIMER, __version__, i18n
 from locoreg.decision.facts import Facts, derive
 from locoreg.decision.harms import trial_harms
 from locoreg.decision.model import (
@@ -227,8 +227,18 @@ def versions() -> dict[str, str]:
     }
 
 
-def assess(patient: Patient) -> Assessment:
-    """Assess one patient (CONTRACTS.md §2, contract v2)."""
+def assess(patient: Patient, *, lang: str = i18n.DEFAULT_LANGUAGE) -> Assessment:
+    """Assess one patient (CONTRACTS.md §2, contract v2).
+
+    ``lang`` is the language of the sentences (headline, factors, options, goals,
+    would-change, warnings, prognosis and harms texts); codes, enums and keys stay
+    English. The decision itself never depends on it.
+    """
+    with i18n.language(lang):
+        return _assess(patient)
+
+
+def _assess(patient: Patient) -> Assessment:
     f = derive(patient)
     rule = first_recommendation(f)
     assert rule.recommendation is not None and rule.headline is not None
