@@ -157,3 +157,34 @@ def test_printed_omop_sql_runs_in_postgres(runner: CliRunner, tmp_path: Path) ->
         assert np.allclose(
             np.asarray(g[1:], dtype=float), np.asarray(w[1:], dtype=float), equal_nan=True
         )
+
+
+def test_concepts_are_found_by_code_not_by_the_ids_written_here(tmp_path: Path) -> None:
+    """A site whose vocabulary gives the bone-metastasis concept another id (the id written in
+    omop_concepts could not be confirmed in public material) yields the same cohort: concept
+    sets are resolved from (vocabulary, code) in the site's own ``concept`` table."""
+    sim = simulate_registry(600, seed=5)
+    directory = write_omop(sim, tmp_path / "omop", seed=5)
+    con, _ = duckdb_registry(find_tables(directory))
+    want = con.execute("SELECT * FROM registry ORDER BY CAST(patient_id AS INTEGER)").df()
+    assert want["mets_bone"].any()
+
+    old, new = oc.METASTASIS_SITES["bone"][0].concept_id, 2_100_000_001
+    edit = duckdb.connect()
+    for table, columns in {
+        "concept": ("concept_id",),
+        "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
+        "condition_occurrence": ("condition_concept_id",),
+    }.items():
+        path = str(directory / f"{table}.parquet")
+        frame = edit.execute(f"SELECT * FROM '{path}'").df()
+        for column in columns:
+            assert (frame[column] == old).any() or table == "condition_occurrence"
+            frame[column] = frame[column].replace(old, new)
+        edit.register("frame", frame)
+        edit.execute(f"COPY (SELECT * FROM frame) TO '{path}' (FORMAT PARQUET)")
+        edit.unregister("frame")
+    con, _ = duckdb_registry(find_tables(directory))
+    got = con.execute("SELECT * FROM registry ORDER BY CAST(patient_id AS INTEGER)").df()
+    assert (got["mets_bone"].to_numpy() == want["mets_bone"].to_numpy()).all()
+    assert got.equals(want)

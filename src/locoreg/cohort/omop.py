@@ -68,10 +68,31 @@ FLOW: tuple[str, ...] = (
 )
 
 
+def _ancestors(concepts: tuple[oc.Concept, ...]) -> str:
+    """SQL condition on ``ancestor_concept_id`` selecting the set's ancestors.
+
+    A concept with a source code is found by its (vocabulary, code) in the site's own
+    ``concept`` table, so the cohort never depends on a concept id written here being
+    right: ids can differ between vocabulary releases, and one (bone metastasis) could not
+    be confirmed in public material. Only concepts without a known code are matched by id.
+    """
+    by_code = [c for c in concepts if c.code]
+    by_id = [c for c in concepts if not c.code]
+    terms = []
+    if by_code:
+        codes = " OR ".join(
+            f"(vocabulary_id = '{c.vocabulary}' AND concept_code = '{c.code}')" for c in by_code
+        )
+        terms.append(f"ancestor_concept_id IN (SELECT concept_id FROM concept WHERE {codes})")
+    if by_id:
+        terms.append(f"ancestor_concept_id IN ({oc.ids(tuple(by_id))})")
+    return " OR ".join(terms)
+
+
 def _descendants(concepts: tuple[oc.Concept, ...], label: str) -> str:
     return (
         f"SELECT descendant_concept_id AS concept_id, '{label}' AS label FROM concept_ancestor "
-        f"WHERE ancestor_concept_id IN ({oc.ids(concepts)})"
+        f"WHERE {_ancestors(concepts)}"
     )
 
 

@@ -4,8 +4,9 @@ Each set is a list of ancestor concepts; the cohort uses every descendant
 through ``concept_ancestor`` (which holds each concept as its own descendant at
 level 0, so a set also matches its ancestors themselves). ``checked`` says
 whether the concept id and name were confirmed against public OMOP material
-while this was written (docs/registry.md §OMOP gives the source of each); an unchecked id
-must be verified in the site's own vocabulary (Athena) before a real analysis.
+while this was written (docs/registry.md §OMOP gives the source of each). The cohort SQL
+finds a concept that has a ``code`` by its (vocabulary, code) in the site's ``concept``
+table, so these ids are references; only concepts without a code are matched by id.
 
 Concept ids of 2,000,000,000 and above are *local* concepts (the range the
 OMOP CDM leaves to sites): the synthetic database uses them for descendants
