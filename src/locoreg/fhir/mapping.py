@@ -73,7 +73,7 @@ def _codings(concept: Any) -> list[Mapping[str, Any]]:
     return [x for x in concept.get("coding") or [] if isinstance(x, Mapping)]
 
 
-def _has_code(concept: Any, system: str, codes: Iterable[str]) -> bool:
+def has_code(concept: Any, system: str, codes: Iterable[str]) -> bool:
     wanted = set(codes)
     return any(x.get("system") == system and x.get("code") in wanted for x in _codings(concept))
 
@@ -93,7 +93,7 @@ def _texts(concept: Any) -> list[str]:
     return out
 
 
-def _profiles(resource: Resource) -> set[str]:
+def profiles_of(resource: Resource) -> set[str]:
     meta = resource.get("meta") or {}
     # Profiles may carry a version suffix (``...|4.0.0``).
     return {str(p).split("|")[0] for p in meta.get("profile") or []}
@@ -238,14 +238,14 @@ def validate_resources(resources: Sequence[Resource]) -> list[FieldError]:
 
 
 @dataclass
-class _Index:
+class ResourceIndex:
     patients: list[Resource] = field(default_factory=list)
     conditions: list[Resource] = field(default_factory=list)
     observations: list[Resource] = field(default_factory=list)
     medications: list[Resource] = field(default_factory=list)
 
     @classmethod
-    def of(cls, resources: Iterable[Resource]) -> _Index:
+    def of(cls, resources: Iterable[Resource]) -> ResourceIndex:
         idx = cls()
         for r in resources:
             if not _usable(r):
@@ -266,17 +266,17 @@ class _Index:
 
     def observations_with(self, system: str, codes: Iterable[str]) -> list[Resource]:
         wanted = tuple(codes)
-        return [o for o in self.observations if _has_code(o.get("code"), system, wanted)]
+        return [o for o in self.observations if has_code(o.get("code"), system, wanted)]
 
 
 # --- the mapping -----------------------------------------------------------------------
 
 
-def _is_secondary(cond: Resource) -> bool:
+def is_secondary(cond: Resource) -> bool:
     code = cond.get("code")
     return (
-        c.PROFILE_SECONDARY in _profiles(cond)
-        or _has_code(code, c.SNOMED, [c.SECONDARY_SNOMED])
+        c.PROFILE_SECONDARY in profiles_of(cond)
+        or has_code(code, c.SNOMED, [c.SECONDARY_SNOMED])
         or any(
             x.get("system") == c.ICD10CM
             and str(x.get("code", "")).startswith(("C77", "C78", "C79"))
@@ -285,13 +285,13 @@ def _is_secondary(cond: Resource) -> bool:
     )
 
 
-def _is_primary_breast(cond: Resource) -> bool:
-    if _is_secondary(cond):
+def is_primary_breast(cond: Resource) -> bool:
+    if is_secondary(cond):
         return False
-    if c.PROFILE_PRIMARY in _profiles(cond):
+    if c.PROFILE_PRIMARY in profiles_of(cond):
         return True
     code = cond.get("code")
-    if _has_code(code, c.SNOMED, c.BREAST_CANCER_SNOMED):
+    if has_code(code, c.SNOMED, c.BREAST_CANCER_SNOMED):
         return True
     if any(
         x.get("system") == c.ICD10CM and str(x.get("code", "")).startswith("C50")
@@ -299,9 +299,9 @@ def _is_primary_breast(cond: Resource) -> bool:
     ):
         return True
     on_breast = any(
-        _has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in cond.get("bodySite") or []
+        has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in cond.get("bodySite") or []
     )
-    return on_breast and _has_code(code, c.SNOMED, [c.MALIGNANT_NEOPLASM_SNOMED])
+    return on_breast and has_code(code, c.SNOMED, [c.MALIGNANT_NEOPLASM_SNOMED])
 
 
 def _diagnosis_date(cond: Resource) -> date | None:
@@ -370,9 +370,28 @@ def _same_patient(reference: str, own: set[str]) -> bool:
     return len(parts) == 3 and f"{parts[1]}/{parts[2]}" in own and "://" in parts[0]
 
 
+def local_symptom(resource: Resource) -> str | None:
+    """The local symptom a Condition or Observation records, if any.
+
+    ``bodySite`` is a list on Condition and a single concept on Observation.
+    """
+    code = resource.get("code")
+    if (local := _first_code(code, c.LOCOREG_CS)) in c.SYMPTOM_LOCOREG:
+        return local
+    snomed = _first_code(code, c.SNOMED) or ""
+    if snomed in c.SYMPTOM_SNOMED_BREAST:
+        return c.SYMPTOM_SNOMED_BREAST[snomed]
+    sites = resource.get("bodySite")
+    sites = sites if isinstance(sites, list) else [sites]
+    on_breast = any(has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in sites)
+    if on_breast and snomed in c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE:
+        return c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE[snomed]
+    return None
+
+
 class _Mapper:
     def __init__(self, resources: Sequence[Resource], as_of: date):
-        self.idx = _Index.of(resources)
+        self.idx = ResourceIndex.of(resources)
         self.as_of = as_of
         self.errors: list[FieldError] = []
         self.out: dict[str, Any] = {}
@@ -418,7 +437,7 @@ class _Mapper:
     # Patient and primary tumour
 
     def _primary(self) -> Resource | None:
-        primaries = [x for x in self.idx.conditions if _is_primary_breast(x)]
+        primaries = [x for x in self.idx.conditions if is_primary_breast(x)]
         if not primaries:
             self.fail(
                 "Condition(PrimaryCancerCondition)",
@@ -516,7 +535,7 @@ class _Mapper:
     # Metastases and TNM
 
     def _metastases(self) -> list[Resource]:
-        secondaries = [x for x in self.idx.conditions if _is_secondary(x)]
+        secondaries = [x for x in self.idx.conditions if is_secondary(x)]
         by_site: dict[str, int | None] = {}
         for cond in secondaries:
             site = self._site(cond)
@@ -675,25 +694,6 @@ class _Mapper:
         return value
 
     @staticmethod
-    def _symptom(resource: Resource) -> str | None:
-        """The local symptom a Condition or Observation records, if any.
-
-        ``bodySite`` is a list on Condition and a single concept on Observation.
-        """
-        code = resource.get("code")
-        if (local := _first_code(code, c.LOCOREG_CS)) in c.SYMPTOM_LOCOREG:
-            return local
-        snomed = _first_code(code, c.SNOMED) or ""
-        if snomed in c.SYMPTOM_SNOMED_BREAST:
-            return c.SYMPTOM_SNOMED_BREAST[snomed]
-        sites = resource.get("bodySite")
-        sites = sites if isinstance(sites, list) else [sites]
-        on_breast = any(_has_code(s, c.SNOMED, c.BREAST_SITES_SNOMED) for s in sites)
-        if on_breast and snomed in c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE:
-            return c.SYMPTOM_SNOMED_NEEDS_BREAST_SITE[snomed]
-        return None
-
-    @staticmethod
     def _controlled(resource: Resource) -> bool:
         flags = [e.get("valueBoolean") for e in _extensions(resource, c.EXT_SYMPTOM_CONTROLLED)]
         return bool(flags) and all(f is True for f in flags)
@@ -703,7 +703,7 @@ class _Mapper:
         """An observed symptom is present unless the value says absent."""
         if obs.get("valueBoolean") is False:
             return False
-        return not _has_code(obs.get("valueCodeableConcept"), c.SNOMED, [c.ABSENT_SNOMED])
+        return not has_code(obs.get("valueCodeableConcept"), c.SNOMED, [c.ABSENT_SNOMED])
 
     def _symptoms(self) -> None:
         """Active symptom Conditions, plus symptom Observations whose latest says present.
@@ -713,7 +713,7 @@ class _Mapper:
         """
         found: dict[str, list[bool]] = {}
         for cond in self.idx.conditions:
-            symptom = self._symptom(cond)
+            symptom = local_symptom(cond)
             if symptom is None:
                 continue
             status = _first_code(
@@ -725,7 +725,7 @@ class _Mapper:
             found.setdefault(symptom, []).append(self._controlled(cond))
         observed: dict[str, list[Resource]] = {}
         for obs in self.idx.observations:
-            if (symptom := self._symptom(obs)) is not None:
+            if (symptom := local_symptom(obs)) is not None:
                 observed.setdefault(symptom, []).append(obs)
         for symptom, records in observed.items():
             # The latest observation decides: a later "absent" means it has resolved.
@@ -757,7 +757,7 @@ class _Mapper:
         related = [
             m
             for m in self.idx.medications
-            if _profiles(m) & {c.PROFILE_MEDICATION_STATEMENT, c.PROFILE_MEDICATION_REQUEST}
+            if profiles_of(m) & {c.PROFILE_MEDICATION_STATEMENT, c.PROFILE_MEDICATION_REQUEST}
             and m.get("status") not in {"not-taken", "draft"}
         ]
         if not related:

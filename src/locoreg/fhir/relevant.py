@@ -16,12 +16,12 @@ from typing import Any
 
 from locoreg.fhir import codes as c
 from locoreg.fhir.mapping import (
-    _has_code,
-    _Index,
-    _is_primary_breast,
-    _is_secondary,
-    _Mapper,
-    _profiles,
+    ResourceIndex,
+    has_code,
+    is_primary_breast,
+    is_secondary,
+    local_symptom,
+    profiles_of,
     resources_of,
 )
 
@@ -36,21 +36,21 @@ _MEDICATION_PROFILES = {c.PROFILE_MEDICATION_STATEMENT, c.PROFILE_MEDICATION_REQ
 
 def mapped_resources(bundle: Any) -> list[dict[str, Any]]:
     """The resources of ``bundle`` the mapping reads (call after a successful mapping)."""
-    idx = _Index.of(resources_of(bundle))
+    idx = ResourceIndex.of(resources_of(bundle))
     kept = [
         *idx.patients,
         *(
             r
             for r in idx.conditions
-            if _is_primary_breast(r) or _is_secondary(r) or _Mapper._symptom(r) is not None
+            if is_primary_breast(r) or is_secondary(r) or local_symptom(r) is not None
         ),
         *(
             r
             for r in idx.observations
-            if _has_code(r.get("code"), c.LOINC, MAPPED_LOINC)
-            or _has_code(r.get("code"), c.LOCOREG_CS, MAPPED_LOCOREG)
-            or _Mapper._symptom(r) is not None
+            if has_code(r.get("code"), c.LOINC, MAPPED_LOINC)
+            or has_code(r.get("code"), c.LOCOREG_CS, MAPPED_LOCOREG)
+            or local_symptom(r) is not None
         ),
-        *(r for r in idx.medications if _profiles(r) & _MEDICATION_PROFILES),
+        *(r for r in idx.medications if profiles_of(r) & _MEDICATION_PROFILES),
     ]
     return [dict(r) for r in kept]
