@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from locoreg.errors import FieldError, InputError
@@ -226,13 +226,7 @@ class NotPooled:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "citation": self.citation,
-            "design": self.design,
-            "label": self.label,
-            "reason": self.reason,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,14 +422,7 @@ class DroppedStudy:
     kept_instead: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "citation": self.citation,
-            "data_source": self.data_source,
-            "n_patients": self.n_patients,
-            "year": self.year,
-            "kept_instead": self.kept_instead,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
