@@ -94,11 +94,23 @@ def extract(
         None, help="Registry file (.csv or .parquet) following the contract."
     ),
     out: Path = typer.Option(..., "-o", "--output", help="Analytic table to write (.parquet)."),
-    omop: Path | None = typer.Option(
-        None, "--omop", help="Directory of OMOP CDM v5.4 tables (<table>.parquet or <table>/)."
+    omop: str | None = typer.Option(
+        None,
+        "--omop",
+        metavar="DIR_OR_URL",
+        help="OMOP CDM v5.4 tables: a directory (<table>.parquet or <table>/) or a database "
+        "URL (postgresql+psycopg://user@host/db, duckdb:///omop.duckdb); see docs/registry.md.",
+    ),
+    omop_schema: str | None = typer.Option(
+        None,
+        "--omop-schema",
+        help="Schema of the CDM tables in a database URL (default: public in PostgreSQL, "
+        "main in DuckDB).",
     ),
     engine: Engine = typer.Option(
-        Engine.duckdb, "--engine", help="Where the extraction runs (spark: with --omop)."
+        Engine.duckdb,
+        "--engine",
+        help="Where the extraction runs (spark: with --omop DIR).",
     ),
 ) -> None:
     """Extract the analytic table from a registry or OMOP CDM tables to a Parquet file."""
@@ -111,7 +123,7 @@ def extract(
         fail(f"--output: the analytic table is written as .parquet, got {out.name!r}")
     _check_dir(out)
     if (registry is None) == (omop is None):
-        fail("registry: give either a registry file or --omop DIR (not both)")
+        fail("registry: give either a registry file or --omop DIR_OR_URL (not both)")
     if engine is Engine.spark and omop is None:
         fail(
             "--engine: spark runs the OMOP extraction (--omop DIR); a registry file runs in DuckDB"
@@ -121,7 +133,7 @@ def extract(
         if omop is not None:
             from locoreg.cohort.omop import extract_omop
 
-            prov = extract_omop(omop, out, chosen, engine=engine.value)
+            prov = extract_omop(omop, out, chosen, engine=engine.value, schema=omop_schema)
         else:
             assert registry is not None
             reg = load_registry(

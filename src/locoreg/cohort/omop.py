@@ -256,20 +256,22 @@ SELECT * FROM cohort WHERE age BETWEEN 18 AND 110
 """.strip()
 
 
-def flow_sql(*, with_episode: bool = False) -> str:
+def flow_sql(*, with_episode: bool = False, in_cohort: bool = True) -> str:
     """Counts along the cohort definition (attrition), canonical dialect.
 
     Reads the cohort itself from the table or view ``registry`` (already built), so that
-    only the diagnosis, observation and metastasis steps are computed again.
+    only the diagnosis, observation and metastasis steps are computed again. With
+    ``in_cohort=False`` the last count is left out (the cohort was fetched elsewhere and
+    counted there: a read-only database holds no ``registry``).
     """
     body = registry_sql(with_episode=with_episode)
     head, _, _ = body.rpartition("SELECT * FROM cohort")
-    return (
-        head + "SELECT (SELECT COUNT(*) FROM dx) AS breast_cancer, "
+    counts = (
+        "SELECT (SELECT COUNT(*) FROM dx) AS breast_cancer, "
         "(SELECT COUNT(*) FROM observed) AS observed_at_diagnosis, "
-        "(SELECT COUNT(*) FROM mets) AS metastasis_in_window, "
-        "(SELECT COUNT(*) FROM registry) AS in_cohort"
+        "(SELECT COUNT(*) FROM mets) AS metastasis_in_window"
     )
+    return head + counts + (", (SELECT COUNT(*) FROM registry) AS in_cohort" if in_cohort else "")
 
 
 def omop_sql(dialect: Dialect | str = Dialect.duckdb, *, with_episode: bool = False) -> str:
@@ -287,6 +289,42 @@ class OmopSource:
     @property
     def with_episode(self) -> bool:
         return "episode" in self.tables
+
+    @property
+    def shown(self) -> str:
+        return self.directory.name
+
+    def prepare(self) -> list[str]:
+        """DuckDB statements to run before the tables can be read (none for Parquet)."""
+        return []
+
+    def relations(self) -> dict[str, str]:
+        """DuckDB relation of each table."""
+        return {name: f"read_parquet({_literal(glob)})" for name, glob in self.tables.items()}
+
+
+@dataclass(frozen=True)
+class DuckDBFile:
+    """OMOP tables in a DuckDB database file, attached read-only (never written)."""
+
+    path: Path
+    schema: str
+    tables: tuple[str, ...]
+
+    @property
+    def with_episode(self) -> bool:
+        return "episode" in self.tables
+
+    @property
+    def shown(self) -> str:
+        return self.path.name
+
+    def prepare(self) -> list[str]:
+        return [f"ATTACH {_literal(str(self.path))} AS omop (READ_ONLY)"]
+
+    def relations(self) -> dict[str, str]:
+        schema = '"' + self.schema.replace('"', '""') + '"'
+        return {name: f"omop.{schema}.{name}" for name in self.tables}
 
 
 def find_tables(directory: str | Path) -> OmopSource:
@@ -319,15 +357,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def duckdb_registry(source: OmopSource) -> tuple[Any, dict[str, int]]:
+def duckdb_registry(source: OmopSource | DuckDBFile) -> tuple[Any, dict[str, int]]:
     """A DuckDB connection holding the cohort as table ``registry``, and the attrition counts."""
     import duckdb
 
     from locoreg.errors import InputError
 
     con = duckdb.connect(":memory:")
-    for name, glob in source.tables.items():
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_literal(glob)})")
+    try:
+        for statement in source.prepare():
+            con.execute(statement)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise InputError.single("omop", f"cannot open {source.shown}: {first}") from None
+    for name, relation in source.relations().items():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {relation}")
     try:
         con.execute(f"CREATE TABLE registry AS {registry_sql(with_episode=source.with_episode)}")
         row: Any = con.execute(flow_sql(with_episode=source.with_episode)).fetchone()
@@ -338,34 +382,67 @@ def duckdb_registry(source: OmopSource) -> tuple[Any, dict[str, int]]:
 
 
 def extract_omop(
-    directory: str | Path, out: str | Path, selection: Any, *, engine: str = "duckdb"
+    where: str | Path,
+    out: str | Path,
+    selection: Any,
+    *,
+    engine: str = "duckdb",
+    schema: str | None = None,
 ) -> dict[str, Any]:
-    """Build the cohort from the OMOP tables in ``directory`` and write the analytic table.
+    """Build the cohort from the OMOP tables ``where`` and write the analytic table.
 
-    ``engine`` ``duckdb`` (embedded) or ``spark`` (PySpark, :mod:`locoreg.cohort.spark`);
-    both run the same translated SQL. Returns the provenance written into the file.
+    ``where`` is a directory of Parquet tables, or a database URL
+    (:func:`locoreg.cohort.omop_database.open_database`: PostgreSQL, where the cohort
+    SQL runs in the database, or a DuckDB file); ``schema`` names the schema of the CDM
+    tables in a database. ``engine`` ``duckdb`` (embedded) or ``spark`` (PySpark,
+    :mod:`locoreg.cohort.spark`, Parquet directories); every route runs the same
+    translated SQL. Returns the provenance written into the file (a URL without its
+    password).
     """
     import duckdb
 
     from locoreg.cohort.analytic import write_query
+    from locoreg.cohort.omop_database import is_url, open_database, postgres_registry
     from locoreg.cohort.select import extraction_sql
     from locoreg.errors import InputError
 
-    source = find_tables(directory)
-    if engine == "spark":
+    if engine not in ("duckdb", "spark"):
+        raise InputError.single("engine", f"unknown engine {engine!r}", "duckdb, spark")
+    source: OmopSource | DuckDBFile | Any
+    if is_url(str(where)):
+        if engine == "spark":
+            raise InputError.single(
+                "engine",
+                "spark reads OMOP tables from a Parquet directory; a database URL runs "
+                "the cohort SQL in that database",
+                "duckdb",
+            )
+        source = open_database(str(where), schema)
+    else:
+        if schema is not None:
+            raise InputError.single("omop-schema", "applies to a database URL only")
+        source = find_tables(where)
+    if not isinstance(source, OmopSource | DuckDBFile):
+        frame, flow = postgres_registry(source)
+        con = duckdb.connect(":memory:")
+        con.register("fetched", frame)
+        con.execute("CREATE TABLE registry AS SELECT * FROM fetched")
+        query = extraction_sql(selection, has_ecog=True)
+        where_ran = "PostgreSQL (cohort SQL in the database) + DuckDB embedded"
+    elif engine == "spark":
         from locoreg.cohort.spark import spark_extract
 
+        if not isinstance(source, OmopSource):
+            raise InputError.single("engine", "spark reads a Parquet directory", "duckdb")
         frame, flow = spark_extract(source, selection)
         con = duckdb.connect(":memory:")
         con.register("extracted", frame)
         query = "SELECT * FROM extracted ORDER BY patient_id"
-        where = "Spark (PySpark)"
-    elif engine == "duckdb":
+        where_ran = "Spark (PySpark)"
+    else:
         con, flow = duckdb_registry(source)
         query = extraction_sql(selection, has_ecog=True)
-        where = "DuckDB embedded"
-    else:
-        raise InputError.single("engine", f"unknown engine {engine!r}", "duckdb, spark")
+        where_ran = "DuckDB embedded"
     n_row: Any = con.execute(f"SELECT COUNT(*) FROM ({query})").fetchone()
     n = int(n_row[0])
     if n == 0:
@@ -373,9 +450,9 @@ def extract_omop(
             "selection", f"no patient left after selection ({selection.describe()})"
         )
     provenance: dict[str, Any] = {
-        "file": Path(directory).name,
+        "file": source.shown,
         "source": "OMOP CDM v5.4",
-        "extraction": f"OMOP cohort SQL + portable SQL, {where}"
+        "extraction": f"OMOP cohort SQL + portable SQL, {where_ran}"
         + (" (with the episode table)" if source.with_episode else ""),
         "engine": engine,
         "omop_flow": flow,
@@ -396,6 +473,7 @@ def extract_omop(
 __all__ = [
     "OPTIONAL_TABLES",
     "TABLES",
+    "DuckDBFile",
     "OmopSource",
     "duckdb_registry",
     "extract_omop",
