@@ -38,6 +38,7 @@ Cohort logic (concept ids in :mod:`locoreg.cohort.omop_concepts`):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,16 +280,22 @@ def omop_sql(dialect: Dialect | str = Dialect.duckdb, *, with_episode: bool = Fa
     return translate(registry_sql(with_episode=with_episode), dialect)
 
 
-@dataclass(frozen=True)
-class OmopSource:
-    """Where the OMOP tables are: one Parquet file (or a directory of them) per table."""
+class OmopTables:
+    """What every OMOP source has: the tables present (``episode`` is optional)."""
 
-    directory: Path
-    tables: dict[str, str]  # table name -> Parquet glob
+    tables: Mapping[str, str] | tuple[str, ...]
 
     @property
     def with_episode(self) -> bool:
         return "episode" in self.tables
+
+
+@dataclass(frozen=True)
+class OmopSource(OmopTables):
+    """Where the OMOP tables are: one Parquet file (or a directory of them) per table."""
+
+    directory: Path
+    tables: dict[str, str]  # table name -> Parquet glob
 
     @property
     def shown(self) -> str:
@@ -304,16 +311,12 @@ class OmopSource:
 
 
 @dataclass(frozen=True)
-class DuckDBFile:
+class DuckDBFile(OmopTables):
     """OMOP tables in a DuckDB database file, attached read-only (never written)."""
 
     path: Path
     schema: str
     tables: tuple[str, ...]
-
-    @property
-    def with_episode(self) -> bool:
-        return "episode" in self.tables
 
     @property
     def shown(self) -> str:

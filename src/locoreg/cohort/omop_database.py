@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from locoreg.cohort.omop import FLOW, OPTIONAL_TABLES, TABLES, DuckDBFile, flow_sql, registry_sql
+from locoreg.cohort.omop import (
+    FLOW,
+    OPTIONAL_TABLES,
+    TABLES,
+    DuckDBFile,
+    OmopTables,
+    flow_sql,
+    registry_sql,
+)
 from locoreg.cohort.sql import translate
 from locoreg.errors import FieldError, InputError
 
@@ -41,16 +49,12 @@ def is_url(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class PostgresDatabase:
+class PostgresDatabase(OmopTables):
     """OMOP tables in PostgreSQL (read through SQLAlchemy and psycopg)."""
 
     url: str
     schema: str
     tables: tuple[str, ...]
-
-    @property
-    def with_episode(self) -> bool:
-        return "episode" in self.tables
 
     @property
     def shown(self) -> str:
