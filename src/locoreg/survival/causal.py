@@ -190,7 +190,9 @@ def pooled_logistic(
     sums: with ``w_ik`` the IRLS weights (0 off risk),
     ``X'WX = X' diag(sum_k w_ik) X``, period block ``diag(sum_i w_ik)``, cross block
     ``w' X`` — O(n p²) per iteration instead of O(n K p²), and no (n K) × (K + p)
-    design matrix.
+    design matrix. The per-cell work of an iteration (weights, working responses, the
+    new fit and its deviance) is two compiled passes over the cells
+    (``_logistic_kernels``).
     """
     x = _as_matrix(X)
     risk = np.asarray(at_risk, dtype=bool)
@@ -202,27 +204,28 @@ def pooled_logistic(
         raise ValueError("outcome must be 0/1")
     if not risk.any(axis=0).all() or not y.any() or y[risk].all():
         raise ValueError("every period needs rows at risk, and outcome both 0 and 1")
+    from locoreg.survival import _logistic_kernels as kernels  # numba: on first use
+
     p_cols = x.shape[1]
+    risk = np.ascontiguousarray(risk)
+    y = np.ascontiguousarray(y)
     eta = np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0)  # glm's start
     dev_old = np.inf
     theta = np.zeros(k + p_cols)
     iteration = 0
     p = 1.0 / (1.0 + np.exp(-eta))
+    w, row_w, row_u, col_u = np.empty((n, k)), np.empty(n), np.empty(n), np.empty(k)
+    info = np.empty((k + p_cols, k + p_cols))
     while iteration < max_iter:  # Newton iterations, not rows
         iteration += 1
-        w = np.where(risk, p * (1.0 - p), 0.0)
-        u = np.where(risk, w * eta + (y - p), 0.0)  # W z, z = eta + (y - p) / w
-        info = np.empty((k + p_cols, k + p_cols))
+        kernels.irls_weights(risk, y, eta, p, w, row_w, row_u, col_u)
         info[:k, :k] = np.diag(w.sum(axis=0))
         info[:k, k:] = w.T @ x
         info[k:, :k] = info[:k, k:].T
-        info[k:, k:] = x.T @ (x * w.sum(axis=1)[:, None])
-        rhs = np.concatenate([u.sum(axis=0), x.T @ u.sum(axis=1)])
+        info[k:, k:] = x.T @ (x * row_w[:, None])
+        rhs = np.concatenate([col_u, x.T @ row_u])
         theta = np.linalg.solve(info, rhs)
-        eta = theta[None, :k] + (x @ theta[k:])[:, None]
-        p = 1.0 / (1.0 + np.exp(-eta))
-        ll = np.where(risk, y * np.log(p) + (1.0 - y) * np.log1p(-p), 0.0)
-        dev = -2.0 * float(np.sum(ll))
+        dev = kernels.logistic_fit(theta[:k], x @ theta[k:], risk, y, eta, p)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             break
         dev_old = dev
