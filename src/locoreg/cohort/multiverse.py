@@ -13,6 +13,7 @@ process); each worker receives the analytic table once, at start-up.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -138,6 +139,32 @@ def run_spec(
 
 
 _WORKER_TABLE: AnalyticTable | None = None
+# Imported once by the process that forks the workers, so that no worker imports them.
+_PRELOAD = (
+    "locoreg.cohort.multiverse",
+    "locoreg.survival.cox",
+    "locoreg.survival._cox_kernels",
+    "locoreg.survival._logistic_kernels",
+)
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    # forkserver, not fork: forking a process that already runs BLAS, DuckDB, progress-bar
+    # or test-runner threads can deadlock or kill the child (Python 3.14 makes this the
+    # default). The server imports the fitting code once; each worker is a fork of it.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", *_PRELOAD])
+    return ctx
+
+
+def start_workers() -> None:
+    """Start the process that forks the workers now, importing the fitting code.
+
+    A caller that then reads the registry overlaps the two (~1 s each); otherwise the
+    server starts with the first :func:`run_multiverse` that uses workers.
+    """
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def _init_worker(table: AnalyticTable) -> None:
@@ -175,11 +202,9 @@ def run_multiverse(
             if progress:
                 progress(done[spec])
     else:
-        # forkserver, not fork: forking a process that already runs BLAS or test-runner
-        # threads can deadlock or kill the child (Python 3.14 makes this the default).
         with ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("forkserver"),
+            mp_context=_context(),
             initializer=_init_worker,
             initargs=(table,),
         ) as pool:

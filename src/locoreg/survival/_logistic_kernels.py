@@ -62,17 +62,18 @@ def logistic_fit(
     eta: FloatArray,
     p: FloatArray,
 ) -> float:
-    """``eta = alpha_k + xb_i``, ``p = 1 / (1 + exp(-eta))`` in every cell; returns the
-    deviance ``-2 sum_{at risk} [y log p + (1 - y) log(1 - p)]`` (y is 0/1, so one log
-    per cell)."""
+    """``eta = alpha_k + xb_i`` and ``p = 1 / (1 + q)``, ``q = exp(-eta)``, in the cells at
+    risk (the others are never read); returns the deviance
+    ``-2 sum [y log p + (1 - y) log(1 - p)] = 2 sum [log(1 + q) + (1 - y) eta]``
+    (y is 0/1; one ``log1p`` per cell, and no log of a rounded p)."""
     n, k = risk.shape
-    loglik = 0.0
+    total = 0.0
     for i in range(n):
         for j in range(k):
-            e = alpha[j] + xb[i]
-            pij = 1.0 / (1.0 + math.exp(-e))
-            eta[i, j] = e
-            p[i, j] = pij
             if risk[i, j]:
-                loglik += math.log(pij) if y[i, j] == 1.0 else math.log1p(-pij)
-    return -2.0 * loglik
+                e = alpha[j] + xb[i]
+                q = math.exp(-e)
+                eta[i, j] = e
+                p[i, j] = 1.0 / (1.0 + q)
+                total += math.log1p(q) + (1.0 - y[i, j]) * e
+    return 2.0 * total
