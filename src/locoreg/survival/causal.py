@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from locoreg.survival._cox_riskset import single_threaded_blas
 from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import FloatArray, IntArray, as_float_vector, check_same_length
 
@@ -155,6 +156,7 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
+@single_threaded_blas()  # many small products: BLAS threads only wait (as in cox)
 def pooled_logistic(
     X: ArrayLike,
     at_risk: ArrayLike,
@@ -190,9 +192,9 @@ def pooled_logistic(
     sums: with ``w_ik`` the IRLS weights (0 off risk),
     ``X'WX = X' diag(sum_k w_ik) X``, period block ``diag(sum_i w_ik)``, cross block
     ``w' X`` — O(n p²) per iteration instead of O(n K p²), and no (n K) × (K + p)
-    design matrix. The per-cell work of an iteration (weights, working responses, the
-    new fit and its deviance) is two compiled passes over the cells
-    (``_logistic_kernels``).
+    design matrix. The per-cell work of an iteration (the new fit and its deviance, the
+    next weights and working responses) is numpy's vectorised exp and log1p and one
+    compiled pass over the cells (``_logistic_kernels``).
     """
     x = _as_matrix(X)
     risk = np.asarray(at_risk, dtype=bool)
@@ -209,23 +211,29 @@ def pooled_logistic(
     p_cols = x.shape[1]
     risk = np.ascontiguousarray(risk)
     y = np.ascontiguousarray(y)
-    eta = np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0)  # glm's start
+    w, row_w, row_u, col_u = np.empty((n, k)), np.empty(n), np.empty(n), np.empty(k)
+
+    def fitted(eta: FloatArray) -> float:
+        """The fit at ``eta``: its deviance; the next iteration's weights into w, row_*, col_u."""
+        q = np.exp(-eta)
+        return float(
+            kernels.irls_pass(risk, y, eta, 1.0 / (1.0 + q), np.log1p(q), w, row_w, row_u, col_u)
+        )
+
+    fitted(np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0))  # glm's start
     dev_old = np.inf
     theta = np.zeros(k + p_cols)
-    iteration = 0
-    p = 1.0 / (1.0 + np.exp(-eta))
-    w, row_w, row_u, col_u = np.empty((n, k)), np.empty(n), np.empty(n), np.empty(k)
     info = np.empty((k + p_cols, k + p_cols))
+    iteration = 0
     while iteration < max_iter:  # Newton iterations, not rows
         iteration += 1
-        kernels.irls_weights(risk, y, eta, p, w, row_w, row_u, col_u)
         info[:k, :k] = np.diag(w.sum(axis=0))
         info[:k, k:] = w.T @ x
         info[k:, :k] = info[:k, k:].T
         info[k:, k:] = x.T @ (x * row_w[:, None])
         rhs = np.concatenate([col_u, x.T @ row_u])
         theta = np.linalg.solve(info, rhs)
-        dev = kernels.logistic_fit(theta[:k], x @ theta[k:], risk, y, eta, p)
+        dev = fitted(theta[None, :k] + (x @ theta[k:])[:, None])
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             break
         dev_old = dev
