@@ -27,14 +27,16 @@ def irls_pass(
     log1p_q: FloatArray,
     w: FloatArray,
     row_w: FloatArray,
+    col_w: FloatArray,
     row_u: FloatArray,
     col_u: FloatArray,
 ) -> float:
     """Deviance ``-2 sum [y log p + (1 - y) log(1 - p)] = 2 sum [log(1 + q) + (1 - y) eta]``
     over the cells at risk (y is 0/1), and the IRLS weights ``w = p (1 - p)`` (0 off
-    risk) with their sums per unit (``row_w``), and the working responses
-    ``u = W z = w eta + (y - p)`` summed per unit (``row_u``) and per period (``col_u``)."""
+    risk) and the working responses ``u = W z = w eta + (y - p)``, each summed per unit
+    (``row_w``, ``row_u``) and per period (``col_w``, ``col_u``)."""
     n, k = risk.shape
+    col_w[:] = 0.0
     col_u[:] = 0.0
     total = 0.0
     for i in range(n):
@@ -47,6 +49,7 @@ def irls_pass(
                 uij = wij * eta[i, j] + (y[i, j] - pij)
                 w[i, j] = wij
                 sum_w += wij
+                col_w[j] += wij
                 sum_u += uij
                 col_u[j] += uij
                 total += log1p_q[i, j] + (1.0 - y[i, j]) * eta[i, j]

@@ -211,13 +211,16 @@ def pooled_logistic(
     p_cols = x.shape[1]
     risk = np.ascontiguousarray(risk)
     y = np.ascontiguousarray(y)
-    w, row_w, row_u, col_u = np.empty((n, k)), np.empty(n), np.empty(n), np.empty(k)
+    w, row_w, row_u = np.empty((n, k)), np.empty(n), np.empty(n)
+    col_w, col_u = np.empty(k), np.empty(k)
 
     def fitted(eta: FloatArray) -> float:
-        """The fit at ``eta``: its deviance; the next iteration's weights into w, row_*, col_u."""
+        """The fit at ``eta``: its deviance; the next iteration's weights into w, row_*, col_*."""
         q = np.exp(-eta)
         return float(
-            kernels.irls_pass(risk, y, eta, 1.0 / (1.0 + q), np.log1p(q), w, row_w, row_u, col_u)
+            kernels.irls_pass(
+                risk, y, eta, 1.0 / (1.0 + q), np.log1p(q), w, row_w, col_w, row_u, col_u
+            )
         )
 
     fitted(np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0))  # glm's start
@@ -227,7 +230,7 @@ def pooled_logistic(
     iteration = 0
     while iteration < max_iter:  # Newton iterations, not rows
         iteration += 1
-        info[:k, :k] = np.diag(w.sum(axis=0))
+        info[:k, :k] = np.diag(col_w)
         info[:k, k:] = w.T @ x
         info[k:, :k] = info[:k, k:].T
         info[k:, k:] = x.T @ (x * row_w[:, None])
