@@ -372,7 +372,7 @@ def multiverse(
     ),
 ) -> None:
     """Estimate the surgery HR under every defensible specification (specification curve)."""
-    from locoreg.cohort.multiverse import EXCLUSIONS, default_specs
+    from locoreg.cohort.multiverse import EXCLUSIONS, default_specs, start_workers
 
     _check_output(plot, "--plot")
     if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
@@ -385,6 +385,8 @@ def multiverse(
             f"--exclusions: unknown {', '.join(unknown) or '(none given)'} "
             f"(allowed: {', '.join(EXCLUSIONS)})"
         )
+    if workers > 1:
+        start_workers()  # the workers' imports overlap with reading the registry
     _, table, cohort = _load(file, registry, ALL_PATIENTS)
     specs = default_specs(wanted)
     # The bar goes to stderr, so it never mixes with the JSON or the table on stdout.

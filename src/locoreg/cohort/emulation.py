@@ -50,7 +50,9 @@ bias. Int J Epidemiol 2020;49:1719–29.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,16 +63,102 @@ from locoreg.cohort.select import AnalyticTable
 FloatArray = NDArray[np.float64]
 
 
-def _no_surgery_probability(
-    X: FloatArray, time: FloatArray, surgery_at: FloatArray, bounds: FloatArray
-) -> FloatArray:
-    """``K[i, k]``: modelled probability of no surgery by ``bounds[k + 1]`` (pooled logistic)."""
-    n, months = X.shape[0], bounds.size - 1
+@dataclass(frozen=True, eq=False)
+class CloneLayout:
+    """The clone rows of one table and grace period, all but their weights.
+
+    Rows (in :func:`clone_rows`'s order) are the "no surgery" clones' month rows
+    while at risk, their rows after the grace period, the "surgery" clones' grace
+    period rows and their operated survivors' rows after it. A row's weight reads the
+    censoring model at ``(weight_patient, weight_month)``: ``1 / K`` (``weight_kind``
+    0), ``1 / (1 - K)`` (1) or 1 (2). ``order`` sorts the rows as the Cox fit reads
+    them (stop time, deaths first), so that the fits of several censoring models on
+    these rows sort them once.
+    """
+
+    bounds: FloatArray  # month boundaries of the grace period, 0 ... grace
+    at_risk: NDArray[np.bool_]  # (n, months): alive, followed and not operated at the start
+    operated: NDArray[np.bool_]  # (n, months): operated within the month, while at risk
+    start: FloatArray
+    stop: FloatArray
+    event: FloatArray
+    arm: FloatArray  # 1 = surgery
+    patient: NDArray[np.int64]
+    weight_patient: NDArray[np.int64]
+    weight_month: NDArray[np.int64]
+    weight_kind: NDArray[np.int8]
+    order: NDArray[np.intp]
+
+
+def _layout(table: AnalyticTable, grace: float) -> CloneLayout:
+    if not grace > 0:
+        raise ValueError(f"grace must be > 0 months, got {grace!r}")
+    t, dead = table.time, table.event
+    s = np.where(table.surgery == 1, np.maximum(table.surgery_time, 1e-9), np.inf)
+    within = (s <= grace) & (s < t)  # operated within the grace period, while followed
+    s_within = np.where(within, s, np.inf)
+    bounds = np.minimum(np.arange(int(np.ceil(grace)) + 1, dtype=np.float64), grace)
     lo, hi = bounds[:-1], bounds[1:]
-    at_risk = (time[:, None] > lo) & (surgery_at[:, None] > lo)
-    operated = at_risk & (surgery_at[:, None] <= hi)
+    at_risk = (t[:, None] > lo) & (s_within[:, None] > lo)
+    operated = at_risk & (s_within[:, None] <= hi)
+    idx = np.arange(table.n)
+    last = np.full(table.n, lo.size - 1)
+
+    # "No surgery" arm: one row per month of the grace period while at risk, then one after it.
+    ri, rk = np.nonzero(at_risk)
+    c_stop = np.minimum(np.minimum(hi[rk], t[ri]), s_within[ri])
+    c_event = dead[ri] * (~within[ri]) * (t[ri] <= hi[rk])
+    after = ~within & (t > grace)
+    # "Surgery" arm: the grace period (weight 1), then the operated survivors, weighted.
+    s_after = within & (t > grace)
+
+    start = np.concatenate(
+        [lo[rk], np.full(after.sum(), grace), np.zeros(table.n), np.full(s_after.sum(), grace)]
+    )
+    stop = np.concatenate([c_stop, t[after], np.minimum(t, grace), t[s_after]])
+    event = np.concatenate([c_event, dead[after], dead * (t <= grace), dead[s_after]]).astype(
+        np.float64
+    )
+    arm = np.concatenate([np.zeros(ri.size + after.sum()), np.ones(table.n + s_after.sum())])
+    patient = np.concatenate([idx[ri], idx[after], idx, idx[s_after]]).astype(np.int64)
+    kind = np.concatenate(
+        [
+            np.zeros(ri.size + after.sum(), dtype=np.int8),
+            np.full(table.n, 2, dtype=np.int8),
+            np.ones(s_after.sum(), dtype=np.int8),
+        ]
+    )
+    month = np.concatenate([rk, last[after], last, last[s_after]]).astype(np.int64)
+    # The Cox engine's own order ((start, stop] rows: a stable sort by stop time, deaths
+    # first among ties), found once for every censoring model fitted on these rows.
+    with np.errstate(over="ignore"):
+        nudged = np.where(event == 1, stop, np.nextafter(stop, np.inf))
+    order = np.argsort(nudged, kind="stable")
+    return CloneLayout(
+        bounds, at_risk, operated, start, stop, event, arm, patient, patient, month, kind, order
+    )
+
+
+# Layouts of live tables, by (id(table), grace); an entry leaves with its table.
+_LAYOUTS: dict[tuple[int, float], CloneLayout] = {}
+
+
+def clone_layout(table: AnalyticTable, grace: float) -> CloneLayout:
+    """The clone rows of ``table`` for ``grace``, built once per table object: the
+    multiverse fits three censoring models (adjustment sets) on the same rows."""
+    key = (id(table), float(grace))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _LAYOUTS[key] = _layout(table, grace)
+        weakref.finalize(table, _LAYOUTS.pop, key, None)
+    return layout
+
+
+def _no_surgery_probability(X: FloatArray, layout: CloneLayout) -> FloatArray:
+    """``K[i, k]``: modelled probability of no surgery by ``bounds[k + 1]`` (pooled logistic)."""
+    at_risk, operated = layout.at_risk, layout.operated
     active = operated.any(axis=0)  # months with at least one surgery
-    p = np.zeros((n, months))
+    p = np.zeros(at_risk.shape)
     if active.any():
         cols = np.flatnonzero(active)
         # One intercept per active month (the baseline hazard of that month) and the
@@ -81,71 +169,49 @@ def _no_surgery_probability(
     return np.asarray(np.cumprod(1.0 - p, axis=1), dtype=np.float64)
 
 
+def _weights(table: AnalyticTable, names: Sequence[str], layout: CloneLayout) -> FloatArray:
+    """IPCW of every clone row under the censoring model adjusted for ``names``."""
+    X, _ = table.design(names)
+    k = _no_surgery_probability(X, layout)[layout.weight_patient, layout.weight_month]
+    kind = layout.weight_kind
+    with np.errstate(divide="ignore"):
+        return np.where(kind == 0, 1.0 / k, np.where(kind == 1, 1.0 / (1.0 - k), 1.0))
+
+
 def clone_rows(
     table: AnalyticTable, names: Sequence[str], grace: float
 ) -> dict[str, NDArray[np.float64] | NDArray[np.int64]]:
     """Stacked clone rows: start, stop, event, arm (1 = surgery), weight, patient."""
-    if not grace > 0:
-        raise ValueError(f"grace must be > 0 months, got {grace!r}")
-    t, dead = table.time, table.event
-    s = np.where(table.surgery == 1, np.maximum(table.surgery_time, 1e-9), np.inf)
-    within = (s <= grace) & (s < t)  # operated within the grace period, while followed
-    s_within = np.where(within, s, np.inf)
-    bounds = np.minimum(np.arange(int(np.ceil(grace)) + 1, dtype=np.float64), grace)
-    X, _ = table.design(names)
-    K = _no_surgery_probability(X, t, s_within, bounds)
-    k_end = K[:, -1]
-    idx = np.arange(table.n)
-
-    # "No surgery" arm: one row per month of the grace period while at risk, then one after it.
-    lo, hi = bounds[:-1], bounds[1:]
-    at_risk = (t[:, None] > lo) & (s_within[:, None] > lo)
-    ri, rk = np.nonzero(at_risk)
-    c_start = lo[rk]
-    c_stop = np.minimum(np.minimum(hi[rk], t[ri]), s_within[ri])
-    c_event = dead[ri] * (~within[ri]) * (t[ri] <= hi[rk])
-    c_weight = 1.0 / K[ri, rk]
-    after = ~within & (t > grace)
-    # "Surgery" arm: the grace period (weight 1), then the operated survivors, weighted.
-    s_after = within & (t > grace)
-    with np.errstate(divide="ignore"):
-        surgery_weight = 1.0 / (1.0 - k_end[s_after])
-
-    start = np.concatenate(
-        [c_start, np.full(after.sum(), grace), np.zeros(table.n), np.full(s_after.sum(), grace)]
-    )
-    stop = np.concatenate([c_stop, t[after], np.minimum(t, grace), t[s_after]])
-    event = np.concatenate([c_event, dead[after], dead * (t <= grace), dead[s_after]]).astype(
-        np.float64
-    )
-    arm = np.concatenate([np.zeros(ri.size + after.sum()), np.ones(table.n + s_after.sum())])
-    weight = np.concatenate([c_weight, 1.0 / k_end[after], np.ones(table.n), surgery_weight])
-    patient = np.concatenate([idx[ri], idx[after], idx, idx[s_after]]).astype(np.int64)
+    layout = clone_layout(table, grace)
     return {
-        "start": start,
-        "stop": stop,
-        "event": event,
-        "arm": arm,
-        "weight": weight,
-        "patient": patient,
+        "start": layout.start,
+        "stop": layout.stop,
+        "event": layout.event,
+        "arm": layout.arm,
+        "weight": _weights(table, names, layout),
+        "patient": layout.patient,
     }
 
 
 def _fit(
     table: AnalyticTable, names: Sequence[str], grace: float, robust: bool = True
-) -> tuple[HazardRatio, dict[str, NDArray[np.float64] | NDArray[np.int64]]]:
-    rows = clone_rows(table, names, grace)
+) -> tuple[HazardRatio, FloatArray]:
+    """The weighted Cox fit on the clone rows, given in the engine's sorted order; and
+    the weights."""
+    layout = clone_layout(table, grace)
+    weights = _weights(table, names, layout)
+    order = layout.order
     fit = cox_first(
-        rows["stop"].astype(np.float64),
-        rows["event"].astype(np.float64),
-        rows["arm"].astype(np.float64)[:, None],
-        entry=rows["start"].astype(np.float64),
-        weights=rows["weight"].astype(np.float64),
+        layout.stop[order],
+        layout.event[order],
+        layout.arm[order][:, None],
+        entry=layout.start[order],
+        weights=weights[order],
         robust=robust,
-        cluster=rows["patient"].astype(np.int64) if robust else None,
+        cluster=layout.patient[order] if robust else None,
         n_patients=table.n,
     )
-    return fit, rows
+    return fit, weights
 
 
 def emulated_trial(
@@ -157,11 +223,11 @@ def emulated_trial(
     seed: int | None = None,
 ) -> Estimate:
     """Hazard ratio of "surgery within ``grace`` months" vs "no surgery within ``grace`` months"."""
-    fit, rows = _fit(table, names, grace)
+    fit, weights = _fit(table, names, grace)
     extras: dict[str, float | int | str] = {
         "grace_months": grace,
-        "clone_rows": int(rows["stop"].size),
-        "weight_max": float(rows["weight"].max()),
+        "clone_rows": int(weights.size),
+        "weight_max": float(weights.max()),
         "ci_method": "robust (cluster = patient)",
     }
     hr, lo, hi = fit.hr, fit.ci_low, fit.ci_high

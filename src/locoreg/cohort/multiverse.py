@@ -13,6 +13,7 @@ process); each worker receives the analytic table once, at start-up.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -125,7 +126,13 @@ def run_spec(
     table: AnalyticTable, spec: Spec, trim: float = 0.01, caliper: float = 0.2
 ) -> SpecResult:
     """Fit one specification; a failure is recorded, not raised."""
-    sub = table.subset(_keep(table, spec.exclusion))
+    return _fit_spec(table.subset(_keep(table, spec.exclusion)), spec, trim, caliper)
+
+
+def _fit_spec(
+    sub: AnalyticTable, spec: Spec, trim: float = 0.01, caliper: float = 0.2
+) -> SpecResult:
+    """Fit ``spec`` on ``sub``, the table after the spec's exclusion."""
     names = COVARIATE_SETS.get(spec.covariates, ())
     settings = LadderSettings(trim=trim, caliper=caliper)
     try:
@@ -137,7 +144,81 @@ def run_spec(
     return SpecResult(spec, e.hr, e.ci_low, e.ci_high, e.n)
 
 
+# Relative cost of one specification (CPU seconds per specification, 50,000 patients,
+# measured with benchmarks/bench_cohort.py; the emulated trial grows with the months of
+# its grace period, its censoring model's person-month rows).
+_COST: dict[str, float] = {
+    "naive": 0.02,
+    "adjusted": 0.04,
+    "iptw": 0.05,
+    "matched": 0.06,
+    "landmark": 0.06,
+    "time_dependent": 0.08,
+}
+
+
+def _cost(spec: Spec) -> float:
+    if spec.method == "emulated_trial":
+        return 0.1 + 0.02 * float(spec.parameter or 6.0)
+    return _COST.get(spec.method, 0.1)
+
+
+def _groups(specs: Iterable[Spec]) -> list[tuple[Spec, ...]]:
+    """Specifications that share work, longest group first.
+
+    Emulated trials with the same exclusion and grace period share their clone rows,
+    their row order and the censoring model's person-month layout (only the
+    adjustment set differs): run together, these are built once
+    (:func:`locoreg.cohort.emulation.clone_layout`). Every other specification is a
+    group of its own. Longest first, so that the pool's workers finish together.
+    """
+    by_key: dict[tuple[str, ...], list[Spec]] = {}
+    for spec in specs:
+        shared = spec.method == "emulated_trial"
+        key = (spec.exclusion, str(spec.parameter)) if shared else (spec.label,)
+        by_key.setdefault(key, []).append(spec)
+    groups = [tuple(group) for group in by_key.values()]
+    return sorted(groups, key=lambda g: -sum(_cost(s) for s in g))
+
+
+def run_group(table: AnalyticTable, group: tuple[Spec, ...]) -> list[SpecResult]:
+    """Fit a group of :func:`_groups` on ``table`` (one subset per exclusion)."""
+    subsets: dict[str, AnalyticTable] = {}
+    out = []
+    for spec in group:
+        if spec.exclusion not in subsets:
+            subsets[spec.exclusion] = table.subset(_keep(table, spec.exclusion))
+        out.append(_fit_spec(subsets[spec.exclusion], spec))
+    return out
+
+
 _WORKER_TABLE: AnalyticTable | None = None
+# Imported once by the process that forks the workers, so that no worker imports them.
+_PRELOAD = (
+    "locoreg.cohort.multiverse",
+    "locoreg.survival.cox",
+    "locoreg.survival._cox_kernels",
+    "locoreg.survival._logistic_kernels",
+)
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    # forkserver, not fork: forking a process that already runs BLAS, DuckDB, progress-bar
+    # or test-runner threads can deadlock or kill the child (Python 3.14 makes this the
+    # default). The server imports the fitting code once; each worker is a fork of it.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", *_PRELOAD])
+    return ctx
+
+
+def start_workers() -> None:
+    """Start the process that forks the workers now, importing the fitting code.
+
+    A caller that then reads the registry overlaps the two (~1 s each); otherwise the
+    server starts with the first :func:`run_multiverse` that uses workers.
+    """
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def _init_worker(table: AnalyticTable) -> None:
@@ -152,9 +233,9 @@ def _init_worker(table: AnalyticTable) -> None:
     set_blas_threads(1)
 
 
-def _run_in_worker(spec: Spec) -> SpecResult:
+def _run_in_worker(group: tuple[Spec, ...]) -> list[SpecResult]:
     assert _WORKER_TABLE is not None, "worker not initialised"
-    return run_spec(_WORKER_TABLE, spec)
+    return run_group(_WORKER_TABLE, group)
 
 
 def run_multiverse(
@@ -164,29 +245,36 @@ def run_multiverse(
     workers: int = 1,
     progress: Callable[[SpecResult], None] | None = None,
 ) -> MultiverseResult:
-    """Run every specification; results come back in the order of ``specs``."""
+    """Run every specification; results come back in the order of ``specs``.
+
+    The specifications run in groups that share work (:func:`_groups`), the longest
+    first; each group in one process. A specification's estimate does not depend on
+    its group: the groups share built rows, not fitted values (tested against
+    spec-by-spec fits).
+    """
     specs = default_specs() if specs is None else specs
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     done: dict[Spec, SpecResult] = {}
-    if workers == 1:
-        for spec in specs:
-            done[spec] = run_spec(table, spec)
+
+    def record(results: list[SpecResult]) -> None:
+        for res in results:
+            done[res.spec] = res
             if progress:
-                progress(done[spec])
+                progress(res)
+
+    groups = _groups(specs)
+    if workers == 1:
+        for group in groups:
+            record(run_group(table, group))
     else:
-        # forkserver, not fork: forking a process that already runs BLAS or test-runner
-        # threads can deadlock or kill the child (Python 3.14 makes this the default).
         with ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("forkserver"),
+            mp_context=_context(),
             initializer=_init_worker,
             initargs=(table,),
         ) as pool:
-            futures = [pool.submit(_run_in_worker, spec) for spec in specs]
+            futures = [pool.submit(_run_in_worker, group) for group in groups]
             for fut in as_completed(futures):
-                res = fut.result()
-                done[res.spec] = res
-                if progress:
-                    progress(res)
+                record(fut.result())
     return MultiverseResult(tuple(done[s] for s in specs))

@@ -1,4 +1,5 @@
-"""The numba settings shared by the compiled loops (``_cox_kernels``, ``_concordance_kernels``).
+"""The numba settings shared by the compiled loops (``_cox_kernels``, ``_concordance_kernels``,
+``_table_kernels``, ``_logistic_kernels``).
 
 ``kernel`` compiles a function to machine code on its first call, releasing the GIL while it
 runs (``nogil``: the engine's two worker threads run kernels in parallel), without bounds

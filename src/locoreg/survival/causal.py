@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from locoreg.survival._cox_riskset import single_threaded_blas
 from locoreg.survival._dispatch import accepts_formula
 from locoreg.survival._util import FloatArray, IntArray, as_float_vector, check_same_length
 
@@ -155,6 +156,7 @@ def propensity_score(
     return PropensityModel(np.asarray(beta, dtype=np.float64), se, p, eta, dev, iteration)
 
 
+@single_threaded_blas()  # many small products: BLAS threads only wait (as in cox)
 def pooled_logistic(
     X: ArrayLike,
     at_risk: ArrayLike,
@@ -190,7 +192,9 @@ def pooled_logistic(
     sums: with ``w_ik`` the IRLS weights (0 off risk),
     ``X'WX = X' diag(sum_k w_ik) X``, period block ``diag(sum_i w_ik)``, cross block
     ``w' X`` — O(n p²) per iteration instead of O(n K p²), and no (n K) × (K + p)
-    design matrix.
+    design matrix. The per-cell work of an iteration (the new fit and its deviance, the
+    next weights and working responses) is numpy's vectorised exp and log1p and one
+    compiled pass over the cells (``_logistic_kernels``).
     """
     x = _as_matrix(X)
     risk = np.asarray(at_risk, dtype=bool)
@@ -202,27 +206,37 @@ def pooled_logistic(
         raise ValueError("outcome must be 0/1")
     if not risk.any(axis=0).all() or not y.any() or y[risk].all():
         raise ValueError("every period needs rows at risk, and outcome both 0 and 1")
+    from locoreg.survival import _logistic_kernels as kernels  # numba: on first use
+
     p_cols = x.shape[1]
-    eta = np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0)  # glm's start
+    risk = np.ascontiguousarray(risk)
+    y = np.ascontiguousarray(y)
+    w, row_w, row_u = np.empty((n, k)), np.empty(n), np.empty(n)
+    col_w, col_u = np.empty(k), np.empty(k)
+
+    def fitted(eta: FloatArray) -> float:
+        """The fit at ``eta``: its deviance; the next iteration's weights into w, row_*, col_*."""
+        q = np.exp(-eta)
+        return float(
+            kernels.irls_pass(
+                risk, y, eta, 1.0 / (1.0 + q), np.log1p(q), w, row_w, col_w, row_u, col_u
+            )
+        )
+
+    fitted(np.where(risk, np.log((y + 0.5) / (1.5 - y)), 0.0))  # glm's start
     dev_old = np.inf
     theta = np.zeros(k + p_cols)
+    info = np.empty((k + p_cols, k + p_cols))
     iteration = 0
-    p = 1.0 / (1.0 + np.exp(-eta))
     while iteration < max_iter:  # Newton iterations, not rows
         iteration += 1
-        w = np.where(risk, p * (1.0 - p), 0.0)
-        u = np.where(risk, w * eta + (y - p), 0.0)  # W z, z = eta + (y - p) / w
-        info = np.empty((k + p_cols, k + p_cols))
-        info[:k, :k] = np.diag(w.sum(axis=0))
+        info[:k, :k] = np.diag(col_w)
         info[:k, k:] = w.T @ x
         info[k:, :k] = info[:k, k:].T
-        info[k:, k:] = x.T @ (x * w.sum(axis=1)[:, None])
-        rhs = np.concatenate([u.sum(axis=0), x.T @ u.sum(axis=1)])
+        info[k:, k:] = x.T @ (x * row_w[:, None])
+        rhs = np.concatenate([col_u, x.T @ row_u])
         theta = np.linalg.solve(info, rhs)
-        eta = theta[None, :k] + (x @ theta[k:])[:, None]
-        p = 1.0 / (1.0 + np.exp(-eta))
-        ll = np.where(risk, y * np.log(p) + (1.0 - y) * np.log1p(-p), 0.0)
-        dev = -2.0 * float(np.sum(ll))
+        dev = fitted(theta[None, :k] + (x @ theta[k:])[:, None])
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             break
         dev_old = dev

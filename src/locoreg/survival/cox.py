@@ -295,6 +295,15 @@ def _codes(name: str, values: ArrayLike, n: int) -> NDArray[np.intp]:
         raise ArgumentError(name, f"{name} contains NaN")
     if arr.dtype.kind == "O" and any(v is None for v in arr.tolist()):
         raise ArgumentError(name, f"{name} contains missing values (None)")
+    if arr.dtype.kind in "iu" and arr.shape[0]:
+        low = int(arr.min())
+        span = int(arr.max()) - low + 1
+        if span <= 4 * arr.shape[0]:
+            # Dense integer ids (patients, pairs): the same codes as np.unique's inverse
+            # (rank among the distinct values) by counting, without sorting the rows.
+            present = np.zeros(span, dtype=np.intp)
+            present[arr - low] = 1
+            return np.asarray((np.cumsum(present) - 1)[arr - low], dtype=np.intp)
     try:
         return np.unique(arr, return_inverse=True)[1].astype(np.intp)
     except TypeError as exc:  # e.g. a mix of numbers and strings
