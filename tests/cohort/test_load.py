@@ -145,6 +145,37 @@ def test_parquet_is_checked_too(small_csv: Path, tmp_path: Path) -> None:
     assert len(errors) == 1 and errors[0].startswith("row 10, her2: cannot read 'equivocal'")
 
 
+def test_typed_parquet_gives_what_its_text_gives(small_csv: Path, tmp_path: Path) -> None:
+    """Parquet columns of the contract's type (BOOLEAN, BIGINT, DOUBLE) are taken as they
+    are, without a round trip through text: same problems, same registry, same types."""
+    header, rows = _rows(small_csv)
+    rows[2]["survival_months"] = "-2.25"
+    rows[3]["age"] = "61.5"  # the column becomes DOUBLE: not a whole number
+    rows[5]["surgery_months"] = "0.1"
+    as_text = _write(tmp_path / "typed.csv", header, rows)
+    parquet = tmp_path / "typed.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{as_text}')) TO '{parquet}' (FORMAT PARQUET)")
+    types = dict(
+        duckdb.sql(f"SELECT column_name, column_type FROM (DESCRIBE '{parquet}')").fetchall()
+    )
+    assert (types["age"], types["dead"], types["survival_months"]) == (
+        "DOUBLE",
+        "BOOLEAN",
+        "DOUBLE",
+    )
+    assert types["year_of_diagnosis"] == "BIGINT"
+    text, typed = (load_registry(p, on_error="exclude") for p in (as_text, parquet))
+    assert typed.problems == text.problems
+    messages = {(p.column, p.message) for p in typed.problems}
+    assert ("age", "cannot read '61.5' as a whole number") in messages
+    assert ("survival_months", "value -2.25 is below the minimum 0") in messages
+    assert typed.excluded_by_rule == text.excluded_by_rule
+    table = "SELECT * FROM registry ORDER BY _row"
+    assert typed.con.execute(table).fetchall() == text.con.execute(table).fetchall()
+    schema = "SELECT column_name, column_type FROM (DESCRIBE registry)"
+    assert typed.con.execute(schema).fetchall() == text.con.execute(schema).fetchall()
+
+
 def test_unreadable_files(tmp_path: Path) -> None:
     assert _errors(tmp_path / "nope.csv")[0].startswith("file: no such file")
     other = tmp_path / "reg.xlsx"

@@ -46,6 +46,24 @@ def test_cache_directory_falls_back_to_what_is_writable(
         assert got == expected
 
 
+def test_shared_temporary_directory_must_be_private(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Cached machine code is loaded and run: a fallback directory that another user could
+    write (group/world-writable, or a symlink to elsewhere) is not used."""
+    monkeypatch.setattr(_jit.config, "CACHE_DIR", "", raising=False)
+    monkeypatch.setattr(_jit.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(_jit, "_writable", lambda directory: directory.parent == tmp_path)
+    got = _jit._cache_directory()
+    assert got is not None and (Path(got).stat().st_mode & 0o777) == 0o700
+    Path(got).chmod(0o777)
+    assert _jit._cache_directory() is None
+    Path(got).rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    Path(got).symlink_to(tmp_path / "elsewhere")
+    assert _jit._cache_directory() is None
+
+
 def test_user_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_jit.config, "CACHE_DIR", "/somewhere/else", raising=False)
     monkeypatch.setattr(_jit, "_writable", lambda directory: False)

@@ -296,10 +296,21 @@ def analyze(
             "--multiverse: only with --report OUT.html (the curve goes into the report); "
             "`locoreg cohort multiverse FILE` prints the specifications"
         )
-    from locoreg.cohort.ladder import LadderSettings, run_ladder
-    from locoreg.cohort.summary import as_json
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
 
-    _, table, cohort = _load(file, registry, selection.arguments())
+    # DuckDB reads and checks the registry in C++ without holding the GIL, on one core for
+    # a file of one row group (50,000 patients): meanwhile this thread imports the analysis
+    # and pools the evidence base, which then cost no wall time (benchmarks/README.md).
+    with ThreadPoolExecutor(1, thread_name_prefix="locoreg-load") as pool:
+        loading = pool.submit(copy_context().run, _load, file, registry, selection.arguments())
+        from locoreg.cohort.ladder import LadderSettings, run_ladder
+        from locoreg.cohort.summary import as_json
+        from locoreg.report.cohort import randomised_trials, rct_reference
+
+        _import_engines(report is not None)
+        evidence = randomised_trials()
+        _, table, cohort = loading.result()
     settings = LadderSettings(**{**asdict(ladder), "covariates": ladder.covariates.value})
     import warnings
 
@@ -313,9 +324,6 @@ def analyze(
             f"analysis: {exc} ({table.n} patients with the {settings.covariates!r} adjustment "
             "set; a smaller cohort may need --covariates minimal)"
         )
-    from locoreg.report.cohort import randomised_trials, rct_reference
-
-    evidence = randomised_trials()
     rct = rct_reference(evidence)
     if report is not None:
         from locoreg.report.cohort import write_cohort_report
@@ -334,6 +342,20 @@ def analyze(
         print(json.dumps(as_json(result, cohort, rct), indent=2, allow_nan=False, default=float))
     else:
         _print_text(result, cohort, rct)
+
+
+def _import_engines(with_report: bool) -> None:
+    """Import the third-party engines ``analyze`` is going to need (while the registry loads).
+
+    numba compiles the survival engine's kernels (imported by the first Cox fit otherwise);
+    matplotlib's figure and SVG writer and jinja2 draw and render the report.
+    """
+    import numba  # noqa: F401
+
+    if with_report:
+        import jinja2  # noqa: F401
+        import matplotlib.backends.backend_svg
+        import matplotlib.figure  # noqa: F401
 
 
 def _run_multiverse(table: Any, specs: list[Any], workers: int, *, quiet: bool) -> Any:

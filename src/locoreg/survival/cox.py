@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg, stats
+from scipy import linalg
 
 from ._concordance import concordance as _concordance
 from ._cox_riskset import (
@@ -44,6 +44,7 @@ from ._cox_riskset import (
     single_threaded_blas,
 )
 from ._dispatch import accepts_formula
+from ._dist import chi2_sf, norm_ppf, norm_sf
 from .errors import ArgumentError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ChiSquareTest:
 
 
 def _chisq(stat: float, df: int) -> ChiSquareTest:
-    return ChiSquareTest(float(stat), int(df), float(stats.chi2.sf(stat, df)))
+    return ChiSquareTest(float(stat), int(df), float(chi2_sf(stat, df)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +124,7 @@ class CoxResult:
 
     @property
     def p_value(self) -> FloatArray:
-        return 2.0 * stats.norm.sf(np.abs(self.z))
+        return 2.0 * norm_sf(np.abs(self.z))
 
     @property
     def hazard_ratio(self) -> FloatArray:
@@ -131,11 +132,11 @@ class CoxResult:
 
     @property
     def ci_low(self) -> FloatArray:
-        return np.exp(self.coef - stats.norm.ppf(0.5 + self.level / 2) * self.se)
+        return np.exp(self.coef - norm_ppf(0.5 + self.level / 2) * self.se)
 
     @property
     def ci_high(self) -> FloatArray:
-        return np.exp(self.coef + stats.norm.ppf(0.5 + self.level / 2) * self.se)
+        return np.exp(self.coef + norm_ppf(0.5 + self.level / 2) * self.se)
 
     @property
     def linear_predictor(self) -> FloatArray:
@@ -809,7 +810,7 @@ def predict_survival(
         quad = np.einsum("mtp,pq,mtq->mt", d, vmat, d)
         se[rows] = risk[:, None] * np.sqrt(v_cum[None, :] + quad)
     surv = np.exp(-cumhaz)
-    zq = stats.norm.ppf(0.5 + fit.level / 2)
+    zq = norm_ppf(0.5 + fit.level / 2)
     return SurvivalPrediction(
         times=t,
         survival=surv,
@@ -876,7 +877,9 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
     if transform == "km":
         tt = _km_transform(rs)
     elif transform == "rank":
-        tt = stats.rankdata(rs.stop)
+        from scipy.stats import rankdata  # the only use of scipy.stats (slow to import)
+
+        tt = rankdata(rs.stop)
     elif transform == "identity":
         tt = rs.stop.copy()
     elif transform == "log":
@@ -922,7 +925,7 @@ def cox_zph(fit: CoxResult, transform: str = "km", global_test: bool = True) -> 
         names=fit.names + (("GLOBAL",) if global_test else ()),
         chisq=chisq,
         df=df,
-        p_value=stats.chi2.sf(chisq, df),
+        p_value=chi2_sf(chisq, df),
         transform=transform,
         x=tt[rs.death],
         time=rs.stop[rs.death],

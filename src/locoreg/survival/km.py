@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import norm
 
 from locoreg.survival._dispatch import accepts_formula
+from locoreg.survival._dist import norm_ppf
 from locoreg.survival._util import (
     FloatArray,
     IntArray,
@@ -211,7 +211,7 @@ def _confint(
     surv: FloatArray, se_log: FloatArray, conf_type: str, level: float
 ) -> tuple[FloatArray, FloatArray]:
     """Pointwise limits exactly as R ``survfit_confint`` (NaN where R gives NA)."""
-    z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
+    z = float(norm_ppf(1.0 - (1.0 - level) / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
             half = z * se_log * surv

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import chi2
 
 from locoreg.survival._dispatch import accepts_formula
+from locoreg.survival._dist import chi2_sf
 from locoreg.survival._util import (
     FloatArray,
     as_float_vector,
@@ -279,7 +279,7 @@ def logrank(
             # Degenerate weights (e.g. gamma > 0 with every event at the first time):
             # the generalised inverse gives the statistic on the informative directions.
             statistic = float(diff @ np.linalg.pinv(vv) @ diff)
-    p_value = float(chi2.sf(statistic, max(df, 1))) if df >= 1 else 1.0
+    p_value = float(chi2_sf(statistic, max(df, 1))) if df >= 1 else 1.0
     return LogRankResult(
         statistic,
         df,

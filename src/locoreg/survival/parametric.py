@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import linalg, special, stats
+from scipy import linalg, special
 
 from locoreg.survival._dispatch import accepts_formula
+from locoreg.survival._dist import chi2_sf, norm_logpdf, norm_ppf, norm_sf
 from locoreg.survival._util import FloatArray, as_float_vector, check_same_length
 
 if TYPE_CHECKING:
@@ -92,15 +93,15 @@ class SurvregResult:
 
     @property
     def p_value(self) -> FloatArray:
-        return 2.0 * stats.norm.sf(np.abs(self.z))
+        return 2.0 * norm_sf(np.abs(self.z))
 
     @property
     def ci_low(self) -> FloatArray:
-        return self.params - stats.norm.ppf(0.5 + self.level / 2) * self.se
+        return self.params - norm_ppf(0.5 + self.level / 2) * self.se
 
     @property
     def ci_high(self) -> FloatArray:
-        return self.params + stats.norm.ppf(0.5 + self.level / 2) * self.se
+        return self.params + norm_ppf(0.5 + self.level / 2) * self.se
 
     @property
     def time_ratio(self) -> FloatArray:
@@ -136,8 +137,8 @@ def _derivatives(
         return g, g1, g2
     # lognormal: log phi at events; log(1 - Phi) and the Mills ratio when censored
     log_sf = special.log_ndtr(-z)
-    lam = np.exp(stats.norm.logpdf(z) - log_sf)
-    g = event * stats.norm.logpdf(z) + (1.0 - event) * log_sf
+    lam = np.exp(norm_logpdf(z) - log_sf)
+    g = event * norm_logpdf(z) + (1.0 - event) * log_sf
     g1 = event * (-z) + (1.0 - event) * (-lam)
     g2 = event * -1.0 + (1.0 - event) * (-lam * (lam - z))
     return g, g1, g2
@@ -320,7 +321,7 @@ def survreg(
     if cov.shape[1] > 0:
         loglik0 = _newton(design[:, :1], y, ev, w, distribution, fixed, max_iter)[2]
         stat = 2.0 * (loglik - loglik0)
-        chisq = ChiSquare(stat, cov.shape[1], float(stats.chi2.sf(stat, cov.shape[1])))
+        chisq = ChiSquare(stat, cov.shape[1], float(chi2_sf(stat, cov.shape[1])))
     return SurvregResult(
         coef=beta,
         scale=float(np.exp(log_sigma)),

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from locoreg.survival._dispatch import accepts_formula
+from locoreg.survival._dist import norm_ppf, norm_sf
 from locoreg.survival._util import FloatArray, as_float_vector, check_same_length
 from locoreg.survival.km import KaplanMeier, kaplan_meier
 
@@ -94,7 +94,7 @@ def rmst_of_curve(fit: KaplanMeier, tau: float) -> tuple[float, float]:
 
 
 def _contrast(estimate: float, se: float, z: float) -> Contrast:
-    p = float(2.0 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
+    p = float(2.0 * norm_sf(abs(estimate / se))) if se > 0 else float("nan")
     return Contrast(estimate, se, estimate - z * se, estimate + z * se, p)
 
 
@@ -163,7 +163,7 @@ def rmst(
                 f"({t[rows].max():g}); choose tau within every group's follow-up"
             )
         values[k], ses[k] = rmst_of_curve(kaplan_meier(t[rows], e[rows]), tau)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     difference = ratio = None
     if len(levels) == 2:
         difference = _contrast(

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+
+from ._dist import norm_ppf, norm_sf
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -237,8 +238,8 @@ def format_survreg(fit: SurvregResult) -> str:
 
 def normal_ci(estimate: float, se: float, level: float) -> tuple[float, float, float]:
     """``estimate -/+ z se`` and the two-sided p-value of estimate = 0."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = float(2.0 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
+    z = float(norm_ppf(0.5 + level / 2))
+    p = float(2.0 * norm_sf(abs(estimate / se))) if se > 0 else float("nan")
     return estimate - z * se, estimate + z * se, p
 
 
