@@ -103,7 +103,11 @@ def test_write_report_file(tmp_path: Path, fitted: tuple[AnalyticTable, LadderRe
     table, result = fitted
     cohort = {"file": "r.parquet", "rows_in_file": 1500, "rows_excluded": 0, "selection": "all"}
     out = write_cohort_report(tmp_path / "r.html", result, table, cohort, evidence=TrialEvidence())
-    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    # The figures' words are text (searchable, read by screen readers), not glyph outlines.
+    assert "Number at risk</text>" in html
+    assert 'id="DejaVuSans-' not in html
 
 
 def test_specification_curve_and_balance_plot_text() -> None:
@@ -121,15 +125,15 @@ def test_specification_curve_and_balance_plot_text() -> None:
         reference_label="pooled RCTs",
     )
     assert svg.startswith("<svg")
-    # matplotlib writes tick labels and legend entries as comments <!-- text -->.
-    labels = re.findall(r"<!-- (.*?) -->", svg)
+    # Text stays text in the SVG (svg.fonttype "none"): tick labels and legend entries.
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     for tick in ("0.4", "0.5", "0.7", "1"):
         assert tick in labels, tick
     assert not any("10^" in t for t in labels)
     for text in ("method: naive", "method: time_dependent", "pooled RCTs", "does not"):
         assert text in labels, text
     svg = love_plot(["age", "ECOG"], {"before": [0.4, -0.5], "matched": [0.05, 0.02]})
-    labels = re.findall(r"<!-- (.*?) -->", svg)
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert {"age", "ECOG", "before", "matched"} <= set(labels)
 
 

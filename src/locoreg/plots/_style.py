@@ -88,7 +88,8 @@ def figure_svg(fig: Any, path: str | Path | None = None) -> str:
     if path is not None and Path(path).suffix.lower() != ".svg":
         save(fig, path)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with style():  # text as <text> (svg.fonttype), whoever drew the figure
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     if getattr(fig.canvas, "manager", None) is not None:  # made by pyplot: release it
         import matplotlib.pyplot as plt
 
