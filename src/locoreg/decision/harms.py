@@ -127,9 +127,14 @@ def _worse_proportion(s: Study, o: Outcome) -> Harm | None:
             continue
         free_of_event = metric.startswith("free_of")
         if (local < other) if free_of_event else (local > other):
-            unit = "%" if metric.endswith("percent") else ""
-            # what the record could not confirm, first clause only (e.g. the time point)
-            caveat = f"; {o.not_found.split(';')[0].split(' (')[0]}" if o.not_found else ""
+            percent = metric.endswith("percent")
+            # what the record could not confirm, first clause only (e.g. the time point),
+            # quoted as the record words it
+            caveat = (
+                _("; %(record_note)s") % {"record_note": o.not_found.split(";")[0].split(" (")[0]}
+                if o.not_found
+                else ""
+            )
             return Harm(
                 finding=_(
                     "%(trial)s: %(outcome)s, %(local)s with local therapy vs %(other)s without "
@@ -138,8 +143,8 @@ def _worse_proportion(s: Study, o: Outcome) -> Harm | None:
                 % {
                     "trial": _trial(s),
                     "outcome": o.label,
-                    "local": _g(local) + unit,
-                    "other": _g(other) + unit,
+                    "local": _percent(local) if percent else _g(local),
+                    "other": _percent(other) if percent else _g(other),
                     "p": _p(o.p_value),
                     "caveat": caveat,
                 },
@@ -179,6 +184,10 @@ def _shorter_median(s: Study, o: Outcome) -> Harm | None:
 def _g(value: float) -> str:
     """A figure as the record gives it (up to 4 decimals), in the current language."""
     return num(value, 4)
+
+
+def _percent(value: float) -> str:
+    return _("%(value)s%%") % {"value": _g(value)}
 
 
 def _p(p_value: str) -> str:
