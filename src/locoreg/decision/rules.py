@@ -780,16 +780,13 @@ FACTOR_RULES: tuple[Rule, ...] = (
         direction=D.neutral,
         finding=lambda f: (
             (
-                _(
-                    "limited visceral disease "
-                    "(sites: %(sites)s; %(lesions)s outside bone%(unknown)s)"
-                )
+                _("limited visceral disease (sites: %(sites)s; %(lesions)s%(unknown)s)")
                 if f.visceral
-                else _("limited disease (sites: %(sites)s; %(lesions)s outside bone%(unknown)s)")
+                else _("limited disease (sites: %(sites)s; %(lesions)s%(unknown)s)")
             )
             % {
                 "sites": _sites_text(f),
-                "lesions": lesions_text(f.non_bone_lesions),
+                "lesions": lesions_text(f.non_bone_lesions, outside_bone=True),
                 "unknown": _(", some counts unknown") if f.non_bone_counts_unknown else "",
             }
         ),

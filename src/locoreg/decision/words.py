@@ -58,10 +58,15 @@ def months_text(months: float) -> str:
     return ngettext("%(n)s month", "%(n)s months", 1 if months == 1 else 2) % {"n": num(months, 2)}
 
 
-def lesions_text(lesions: float) -> str:
-    return ngettext("%(n)s lesion", "%(n)s lesions", 1 if lesions == 1 else 2) % {
-        "n": num(lesions, 2)
-    }
+def lesions_text(lesions: float, *, outside_bone: bool = False) -> str:
+    """'1 lesion', '3 lesions' ('… outside bone') in the current language."""
+    n = 1 if lesions == 1 else 2
+    text = (
+        ngettext("%(n)s lesion outside bone", "%(n)s lesions outside bone", n)
+        if outside_bone
+        else ngettext("%(n)s lesion", "%(n)s lesions", n)
+    )
+    return text % {"n": num(lesions, 2)}
 
 
 def capital(text: str) -> str:
