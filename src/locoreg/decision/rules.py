@@ -469,7 +469,7 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
             N_("assessment of the response before any elective local decision"),
         ),
         explanation=N_(
-            # "4 months" is MIN_MONTHS_ON_THERAPY (tests/decision/test_rules.py checks it)
+            # "4 months" is MIN_MONTHS_ON_THERAPY (tests/decision/test_languages.py checks it)
             "Start or continue systemic therapy and assess the response after about "
             "4 months (restage now when it has not been evaluated by then). "
             "Response selects the patients for whom local therapy can be discussed (E2108 "
