@@ -28,19 +28,21 @@ def test_json_in_spanish_keeps_codes_and_keys() -> None:
     assert [f["factor"] for f in es["factors"]] == [f["factor"] for f in en["factors"]]
     assert es["headline"] == (
         "Continúe el tratamiento sistémico; el tratamiento local del tumor primario no se "
-        "ofrece de forma sistemática: el paciente rechaza el tratamiento local."
+        "ofrece de rutina: el paciente rechaza el tratamiento local."
     )
 
 
 def test_text_and_markdown_translate_labels_and_titles() -> None:
     text = _run("--lang", "es")
-    assert "Sin tratamiento local sistemático  (no_routine_local_therapy)" in text
+    assert "Sin tratamiento local de rutina  (no_routine_local_therapy)" in text
     assert "En contra del tratamiento local" in text and "Opciones de tratamiento local" in text
     assert "Preferencia del paciente: rechaza el tratamiento local." in text
     assert "For local therapy" not in text and "Local therapy options" not in text
     markdown = _run("-f", "markdown", "--lang", "es")
-    assert markdown.startswith("## Sin tratamiento local sistemático\n")
-    assert "### Factores" in markdown and "| factor | hallazgo | pesa | evidencia |" in markdown
+    assert markdown.startswith("## Sin tratamiento local de rutina\n")
+    assert (
+        "### Factores" in markdown and "| factor | hallazgo | orientación | evidencia |" in markdown
+    )
     assert "| Preferencia del paciente | rechaza el tratamiento local | en contra del" in markdown
     assert "Código de la recomendación: `no_routine_local_therapy`" in markdown
     assert "### Factors" in _run("-f", "markdown")  # English stays the default
