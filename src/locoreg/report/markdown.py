@@ -16,6 +16,7 @@ from locoreg.decision.model import (
     modality_label,
     recommendation_label,
 )
+from locoreg.decision.words import capital
 from locoreg.i18n import gettext as _
 from locoreg.i18n import num
 
@@ -46,7 +47,7 @@ def option_lines(a: Assessment) -> list[str]:
     """One line per local modality: suitable or not, why, what it involves, evidence."""
     suitable, not_suitable = _("suitable"), _("not suitable")
     return [
-        f"{_capital(modality_label(o.modality))}: "
+        f"{capital(modality_label(o.modality))}: "
         f"{suitable if o.suitable else not_suitable} — {o.reason}. {o.details} "
         f"[{', '.join(o.evidence)}]"
         for o in a.local_therapy_options
@@ -70,10 +71,6 @@ def stage_text(a: Assessment) -> str:
     if a.stage:
         return _("Stage %(stage)s") % {"stage": a.stage}
     return a.stage_text or _("Stage not assigned")
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def assessment_markdown(a: Assessment) -> str:
