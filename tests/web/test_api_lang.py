@@ -3,10 +3,12 @@ record English; a stored record read in Spanish only when a re-run reaches its d
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
 from locoreg.store import AuditStore
-from web.support import EXAMPLES, load_example
+from web.support import EXAMPLES, ROOT, load_example
 
 EXAMPLE = EXAMPLES / "discuss_inflammatory_t4d.json"
 CODES = ("recommendation", "rules_fired", "evidence", "versions", "indicator", "stage")
@@ -67,3 +69,14 @@ def test_an_unknown_language_is_a_422_and_writes_nothing(
     created = client.post("/api/assessments", json=load_example(EXAMPLE)).json()
     r = client.get(f"/api/assessments/{created['id']}?lang=xx")
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "lang"
+
+
+def test_a_fhir_bundle_answers_in_spanish_too(client: TestClient) -> None:
+    bundle = json.loads((ROOT / "examples" / "fhir" / "palliative_bleeding.json").read_text())
+    r = client.post("/api/assessments/fhir?lang=es", json=bundle)
+    assert r.status_code == 201, r.text
+    assert r.headers["content-language"] == "es"
+    assert r.json()["headline"].startswith("Tratamiento local paliativo por sangrado")
+    stored = client.get(r.headers["location"]).json()["assessment"]
+    assert stored["headline"].startswith("Palliative local treatment")
+    assert client.post("/api/assessments/fhir?lang=de", json=bundle).status_code == 422
