@@ -22,6 +22,7 @@ Numbers and dates are formatted by locale with Babel (``format_decimal``,
 from __future__ import annotations
 
 import gettext as _gettext
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -100,9 +102,11 @@ def negotiate(requested: str | None, accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def number(value: float, lang: str, digits: int = 0) -> str:
-    """``value`` rounded to at most ``digits`` decimals in the locale's notation."""
-    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+def number(value: float, lang: str, digits: int = 0, *, exact: bool = False) -> str:
+    """``value`` rounded to at most ``digits`` decimals in the locale's notation
+    (``exact``: always ``digits`` decimals, "0.90" / "0,90")."""
+    decimals = ("0" if exact else "#") * digits
+    pattern = f"#,##0.{decimals}" if digits else "#,##0"
     return format_decimal(round(value, digits), format=pattern, locale=lang)
 
 
@@ -145,6 +149,22 @@ def N_(message: str) -> str:
     return message
 
 
-def num(value: float, digits: int = 0) -> str:
+def num(value: float, digits: int = 0, *, exact: bool = False) -> str:
     """:func:`number` in the current language."""
-    return number(value, _current.get(), digits)
+    return number(value, _current.get(), digits, exact=exact)
+
+
+def and_list(items: list[str]) -> str:
+    """``items`` joined as a list in the current language ("a, b and c", "a, b y c").
+
+    Spanish writes "e" for "y" before a word starting with the sound /i/ ("i-", "hi-",
+    not "hie-"): "ulceración e infección".
+    """
+    lang = _current.get()
+    text = format_list(items, style="standard", locale="en_GB" if lang == "en" else lang)
+    last = items[-1] if items else ""
+    if lang == "es" and len(items) > 1 and re.match(r"(?i)h?i(?!e)", last):
+        head = text[: -len(last)]
+        if head.endswith(" y "):
+            text = f"{head[:-3]} e {last}"
+    return text

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from locoreg.i18n import gettext as _
 from locoreg.patient import N_CATEGORIES, T_CATEGORIES
 
 
@@ -105,10 +106,14 @@ def stage_group_reason(t: str | None, n: str | None, m: str) -> str:
     """Plain words for the stage group, including why none could be assigned."""
     group = stage_group(t, n, m)
     if group is not None:
-        return f"AJCC 8th edition anatomic stage {group.value}"
+        return _("AJCC 8th edition anatomic stage %(group)s") % {"group": group.value}
     t_parent, n_parent = _T_PARENT[t or "TX"], _N_PARENT[n or "NX"]
     if "TX" in (t_parent,) or "NX" in (n_parent,):
-        return "no anatomic stage group: T or N not assessable (TX/NX) with M0"
+        return _("no anatomic stage group: T or N not assessable (TX/NX) with M0")
     if (t_parent, n_parent) == ("T0", "N0"):
-        return "no anatomic stage group: no evidence of primary tumour or nodal disease (T0 N0)"
-    return f"no anatomic stage group in the AJCC table for {t} {n} {m}"
+        return _("no anatomic stage group: no evidence of primary tumour or nodal disease (T0 N0)")
+    return _("no anatomic stage group in the AJCC table for %(t)s %(n)s %(m)s") % {
+        "t": t,
+        "n": n,
+        "m": m,
+    }

@@ -37,8 +37,9 @@ def test_bad_language_and_misplaced_output_exit_2(tmp_path: Path) -> None:
         r.exit_code == 2 and "only --format pdf and --format patient-html write a file" in r.output
     )
     assert not (tmp_path / "x").exists()
-    r = runner.invoke(app, ["assess", str(EXAMPLE), "-f", "json", "--lang", "es"])
-    assert r.exit_code == 2 and "only --format patient-html is translated" in r.output
+    # every format takes --lang since the engine speaks Spanish (tests/cli/test_assess_lang.py)
+    r = runner.invoke(app, ["assess", str(EXAMPLE), "-f", "json", "--lang", "fr"])
+    assert r.exit_code == 2 and "--lang: unsupported language 'fr'" in r.output
     r = runner.invoke(
         app, ["assess", str(EXAMPLE), "-f", "patient-html", "-o", str(tmp_path / "no/dir.html")]
     )

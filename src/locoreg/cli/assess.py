@@ -11,10 +11,12 @@ from locoreg.cli._common import OutputFormat, fail
 
 
 def _print_text(assessment: object) -> None:
+    """The assessment on the terminal, labels in the current language."""
     from rich.console import Console
     from rich.panel import Panel
 
-    from locoreg.decision.model import FACTOR_LABELS, RECOMMENDATION_LABELS, Assessment, Direction
+    from locoreg.decision.model import Assessment, Direction, factor_label, recommendation_label
+    from locoreg.i18n import gettext as _
     from locoreg.report.markdown import (
         harm_lines,
         months_text,
@@ -34,15 +36,15 @@ def _print_text(assessment: object) -> None:
     console.print(
         Panel(
             f"[bold]{a.headline}[/bold]",
-            title=f"{RECOMMENDATION_LABELS[a.recommendation]}  ({a.recommendation.value})"
+            title=f"{recommendation_label(a.recommendation)}  ({a.recommendation.value})"
             f"  ·  {stage_text(a)}",
             title_align="left",
         )
     )
     groups = (
-        ("For local therapy", Direction.favours_local_therapy),
-        ("Against local therapy", Direction.against_local_therapy),
-        ("Neutral", Direction.neutral),
+        (_("For local therapy"), Direction.favours_local_therapy),
+        (_("Against local therapy"), Direction.against_local_therapy),
+        (_("Neutral"), Direction.neutral),
     )
     for title, direction in groups:
         chosen = [f for f in a.factors if f.direction is direction]
@@ -50,53 +52,79 @@ def _print_text(assessment: object) -> None:
             continue
         console.print(f"[bold {style[direction]}]{title}[/]")
         for f in chosen:
-            name = FACTOR_LABELS[f.factor]
             console.print(
-                f"  • [bold]{name}[/bold]: {f.finding}. {f.explanation} "
+                f"  • [bold]{factor_label(f.factor)}[/bold]: {f.finding}. {f.explanation} "
                 f"[dim]\\[{', '.join(f.evidence)}][/dim]"
             )
     for title, items in (
-        ("Local therapy options", option_lines(a)),
-        ("Harms (trial signals against local therapy)", harm_lines(a)),
+        (_("Local therapy options"), option_lines(a)),
+        (_("Harms (trial signals against local therapy)"), harm_lines(a)),
     ):
         if items:
             console.print(f"[bold]{title}[/bold]")
             for item in items:
                 console.print(f"  • {item}", markup=False)
-    console.print(f"[bold]Prognosis[/bold]  median overall survival {months_text(a)}")
+    console.print(
+        "[bold]"
+        + _("Prognosis")
+        + "[/bold]  "
+        + _("median overall survival %(months)s") % {"months": months_text(a)}
+    )
     console.print(f"  {a.prognosis.basis}", markup=False)
     for line in reference_lines(a):
         console.print(f"  • {line}", markup=False)
-    console.print(f"[bold]Local control[/bold]  {a.local_control.summary}")
+    console.print("[bold]" + _("Local control") + f"[/bold]  {a.local_control.summary}")
     if a.local_control.applies and a.local_control.overall_survival:
         console.print(f"  {a.local_control.overall_survival}")
     for title, items in (
-        ("Goals of care", a.goals_of_care),
-        ("What would change the recommendation", a.would_change),
-        ("Missing data", a.missing),
-        ("Warnings", a.warnings),
+        (_("Goals of care"), a.goals_of_care),
+        (_("What would change the recommendation"), a.would_change),
+        (_("Missing data"), a.missing),
+        (_("Warnings"), a.warnings),
     ):
         if items:
             console.print(f"[bold]{title}[/bold]")
             for item in items:
                 console.print(f"  • {item}")
-    console.print(f"[bold]Evidence[/bold]  {', '.join(a.evidence)}")
+    console.print("[bold]" + _("Evidence") + f"[/bold]  {', '.join(a.evidence)}")
     versions = ", ".join(f"{k} {v}" for k, v in a.versions.items())
-    console.print(f"[dim]{a.disclaimer} Versions: {versions}.[/dim]")
+    console.print(
+        f"[dim]{a.disclaimer} " + _("Versions: %(versions)s.") % {"versions": versions} + "[/dim]"
+    )
 
 
 def _model_text(pred: dict[str, object]) -> str:
-    """One paragraph for `--model` in text output."""
+    """One paragraph for `--model` in text output (current language)."""
+    from locoreg.i18n import gettext as _
+    from locoreg.i18n import num
+
     surv = pred["survival"]
     interval = pred["survival_interval"]
     assert isinstance(surv, dict) and isinstance(interval, dict)
     parts = ", ".join(
-        f"{h} months {100 * p:.0f}% ({100 * interval[h][0]:.0f}–{100 * interval[h][1]:.0f}%)"
+        _("%(h)s months %(p)s%% (%(low)s–%(high)s%%)")
+        % {
+            "h": h,
+            "p": num(100 * p),
+            "low": num(100 * interval[h][0]),
+            "high": num(100 * interval[h][1]),
+        }
         for h, p in surv.items()
     )
     median = pred["median_os_months"]
-    med = f"; median {median:g} months" if isinstance(median, float) else ""
-    return f"Prognosis from your registry's model: survival {parts}{med}. {pred['source']}."
+    med = (
+        _("; median %(months)s months") % {"months": num(median, 2)}
+        if isinstance(median, float)
+        else ""
+    )
+    return (
+        _("Prognosis from your registry's model: survival %(survival)s%(median)s.")
+        % {
+            "survival": parts,
+            "median": med,
+        }
+        + f" {pred['source']}."
+    )
 
 
 def _write_whole(out: Path, data: bytes) -> None:
@@ -151,7 +179,12 @@ def register(app: typer.Typer) -> None:
         model: Path | None = typer.Option(
             None, "--model", help="Prognosis model from `locoreg model fit` (adds prognosis.model)."
         ),
-        lang: str = typer.Option("en", "--lang", help="Language of the patient aid: en, es."),
+        lang: str = typer.Option(
+            "en",
+            "--lang",
+            help="Language of the texts (engine sentences, labels, patient aid): en, es. "
+            "Codes and JSON keys stay English.",
+        ),
         output: Path | None = typer.Option(
             None, "--output", "-o", help="Write to this file (--format pdf, patient-html)."
         ),
@@ -159,15 +192,13 @@ def register(app: typer.Typer) -> None:
         """Assess one patient: recommendation, factors, prognosis, local control, evidence."""
         from locoreg.decision import assess as run
         from locoreg.errors import InputError
-        from locoreg.i18n import check_language
+        from locoreg.i18n import check_language, language
         from locoreg.patient import load_patient
 
         if format is OutputFormat.pdf and output is None:
             fail("-o: --format pdf writes to a file: give -o OUT.pdf")
         if output is not None and format not in (OutputFormat.pdf, OutputFormat.patient_html):
             fail("-o: only --format pdf and --format patient-html write a file")
-        if lang != "en" and format is not OutputFormat.patient_html:
-            fail("--lang: only --format patient-html is translated; the engine's texts are English")
         if output is not None and not output.parent.is_dir():
             fail(f"-o: cannot write {output}: directory {output.parent} does not exist")
         try:
@@ -175,29 +206,46 @@ def register(app: typer.Typer) -> None:
             patient = load_patient(file)
         except InputError as exc:
             fail(exc)
-        assessment = run(patient)
-        if format is OutputFormat.pdf:
-            assert output is not None  # checked above
-            _write_pdf(patient, assessment, output)
-        elif format is OutputFormat.patient_html:
-            from locoreg.report.patient_aid import render_patient_aid
+        assessment = run(patient, lang=lang)
+        with language(lang):
+            _deliver(format, patient, assessment, model, lang, output)
 
-            _write(render_patient_aid(assessment, lang=lang), output)
-        elif model is not None:
-            from locoreg.cli.model import model_prognosis
 
-            data = assessment.model_dump(mode="json")
-            data["prognosis"]["model"] = model_prognosis(model, patient)
-            if format is OutputFormat.json:
-                typer.echo(json.dumps(data, indent=2))
-            else:
-                _print_text(assessment)
-                typer.echo(_model_text(data["prognosis"]["model"]))
-        elif format is OutputFormat.json:
-            typer.echo(assessment.model_dump_json(indent=2))
-        elif format is OutputFormat.markdown:
-            from locoreg.report.markdown import assessment_markdown
+def _deliver(
+    format: OutputFormat,
+    patient: object,
+    assessment: object,
+    model: Path | None,
+    lang: str,
+    output: Path | None,
+) -> None:
+    """Write ``assessment`` in ``format`` (inside ``language(lang)``: labels follow it)."""
+    from locoreg.decision.model import Assessment
+    from locoreg.patient import Patient
 
-            typer.echo(assessment_markdown(assessment))
+    assert isinstance(patient, Patient) and isinstance(assessment, Assessment)
+    if format is OutputFormat.pdf:
+        assert output is not None  # checked above
+        _write_pdf(patient, assessment, output)
+    elif format is OutputFormat.patient_html:
+        from locoreg.report.patient_aid import render_patient_aid
+
+        _write(render_patient_aid(assessment, lang=lang), output)
+    elif model is not None:
+        from locoreg.cli.model import model_prognosis
+
+        data = assessment.model_dump(mode="json")
+        data["prognosis"]["model"] = model_prognosis(model, patient)
+        if format is OutputFormat.json:
+            typer.echo(json.dumps(data, indent=2))
         else:
             _print_text(assessment)
+            typer.echo(_model_text(data["prognosis"]["model"]))
+    elif format is OutputFormat.json:
+        typer.echo(assessment.model_dump_json(indent=2))
+    elif format is OutputFormat.markdown:
+        from locoreg.report.markdown import assessment_markdown
+
+        typer.echo(assessment_markdown(assessment))
+    else:
+        _print_text(assessment)

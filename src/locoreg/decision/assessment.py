@@ -18,10 +18,10 @@ from locoreg import DISCLAIMER, __version__, i18n
 from locoreg.decision.facts import Facts, derive
 from locoreg.decision.harms import trial_harms
 from locoreg.decision.model import (
-    RECOMMENDATION_LABELS,
     Assessment,
     Factor,
     Recommendation,
+    recommendation_label,
 )
 from locoreg.decision.options import local_therapy_options
 from locoreg.decision.prognosis import local_control, prognosis
@@ -31,6 +31,9 @@ from locoreg.decision.rules import (
     first_recommendation,
     missing_facts,
 )
+from locoreg.decision.words import capital
+from locoreg.i18n import N_, and_list
+from locoreg.i18n import gettext as _
 from locoreg.patient import LocalSymptom, Patient, PatientPreference, Response, SystemicTherapy
 from locoreg.staging import stage_group, stage_group_reason
 
@@ -41,24 +44,28 @@ def _missing(f: Facts) -> list[str]:
         return []
     out: list[str] = []
     if not p.histology_confirmed:
-        out.append("histological confirmation of the primary (core biopsy)")
+        out.append(_("histological confirmation of the primary (core biopsy)"))
     out += [
-        f"{name} status"
-        for name, value in (("ER", p.er), ("PR", p.pr), ("HER2", p.her2))
+        _(status)
+        for status, value in (
+            (N_("ER status"), p.er),
+            (N_("PR status"), p.pr),
+            (N_("HER2 status"), p.her2),
+        )
         if value.value == "unknown"
     ]
     if f.ecog_unknown:
-        out.append("ECOG performance status (surgery is not offered without it)")
+        out.append(_("ECOG performance status (surgery is not offered without it)"))
     if f.resectable_unknown:
-        out.append("resectability with negative margins (surgeon's assessment)")
+        out.append(_("resectability with negative margins (surgeon's assessment)"))
     if f.lesions_unknown:
-        out.append("number of lesions at one or more sites (restage)")
+        out.append(_("number of lesions at one or more sites (restage)"))
     if p.t is None:
-        out.append("clinical T category")
+        out.append(_("clinical T category"))
     if p.n is None:
-        out.append("clinical N category")
+        out.append(_("clinical N category"))
     if p.systemic_therapy is not None and p.systemic_therapy.response is Response.not_evaluated:
-        out.append("response to systemic therapy (not evaluated)")
+        out.append(_("response to systemic therapy (not evaluated)"))
     return out
 
 
@@ -66,23 +73,28 @@ def _warnings(f: Facts) -> list[str]:
     p = f.patient
     out = []
     if f.male:
-        out.append("The trials enrolled women; evidence for men is extrapolated.")
+        out.append(_("The trials enrolled women; evidence for men is extrapolated."))
     if f.stage_iv and f.tis:
         out.append(
-            "Tis with M1: an in-situ primary does not explain distant metastases; review the "
-            "pathology (a missed invasive component or another primary) and confirm the "
-            "metastasis."
+            _(
+                "Tis with M1: an in-situ primary does not explain distant metastases; review the "
+                "pathology (a missed invasive component or another primary) and confirm the "
+                "metastasis."
+            )
         )
     if f.t0 and p.local_symptoms:
-        out.append("Local symptoms recorded with T0 (no primary tumour): check the input.")
+        out.append(_("Local symptoms recorded with T0 (no primary tumour): check the input."))
     if f.confirm_metastasis and not f.tis:
         out.append(
-            "M1 rests on a single lesion or only on distant nodes or skin: confirm the "
-            "metastasis (biopsy where feasible) before treating the disease as stage IV."
+            _(
+                "M1 rests on a single lesion or only on distant nodes or skin: confirm the "
+                "metastasis (biopsy where feasible) before treating the disease as stage IV."
+            )
         )
     return out
 
 
+#: A change to the patient, described by an English msgid (shown translated).
 Counterfactual = tuple[str, Callable[[Patient], Patient | None]]
 
 
@@ -103,9 +115,9 @@ def _add_bleeding(p: Patient) -> Patient | None:
 
 
 COUNTERFACTUALS: tuple[Counterfactual, ...] = (
-    ("uncontrolled bleeding from the primary", _add_bleeding),
+    (N_("uncontrolled bleeding from the primary"), _add_bleeding),
     (
-        "the local symptoms controlled by systemic therapy, wound care or radiotherapy",
+        N_("the local symptoms controlled by systemic therapy, wound care or radiotherapy"),
         lambda p: (
             p.model_copy(update={"local_symptoms_controlled": True})
             if p.local_symptoms and not p.local_symptoms_controlled
@@ -113,7 +125,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         ),
     ),
     (
-        "progression on systemic therapy",
+        N_("progression on systemic therapy"),
         lambda p: (
             None
             if p.systemic_therapy and p.systemic_therapy.response is Response.progressive_disease
@@ -121,11 +133,11 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         ),
     ),
     (
-        "a partial response (or stable disease) after at least 4 months of systemic therapy",
+        N_("a partial response (or stable disease) after at least 4 months of systemic therapy"),
         lambda p: _with_therapy(p, Response.partial_response),
     ),
     (
-        "the patient declining surgery (open to radiotherapy)",
+        N_("the patient declining surgery (open to radiotherapy)"),
         lambda p: (
             p.model_copy(update={"patient_preference": PatientPreference.declines_surgery})
             if p.patient_preference
@@ -134,7 +146,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         ),
     ),
     (
-        "the patient declining all local therapy",
+        N_("the patient declining all local therapy"),
         lambda p: (
             None
             if p.patient_preference is PatientPreference.declines_local_therapy
@@ -144,7 +156,7 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         ),
     ),
     (
-        "the patient no longer declining local therapy",
+        N_("the patient no longer declining local therapy"),
         lambda p: (
             p.model_copy(update={"patient_preference": PatientPreference.undecided})
             if p.patient_preference
@@ -153,23 +165,23 @@ COUNTERFACTUALS: tuple[Counterfactual, ...] = (
         ),
     ),
     (
-        "the primary judged not resectable with negative margins",
+        N_("the primary judged not resectable with negative margins"),
         lambda p: None if p.resectable is False else p.model_copy(update={"resectable": False}),
     ),
     (
-        "ECOG recorded as 0–1",
+        N_("ECOG recorded as 0–1"),
         lambda p: p.model_copy(update={"ecog": 1}) if p.ecog is None else None,
     ),
     (
-        "loss of fitness (ECOG 3 or worse)",
+        N_("loss of fitness (ECOG 3 or worse)"),
         lambda p: None if (p.ecog or 0) >= 3 else p.model_copy(update={"ecog": 3}),
     ),
     (
-        "a visceral crisis",
+        N_("a visceral crisis"),
         lambda p: None if p.visceral_crisis else p.model_copy(update={"visceral_crisis": True}),
     ),
     (
-        "the visceral crisis resolved",
+        N_("the visceral crisis resolved"),
         lambda p: p.model_copy(update={"visceral_crisis": False}) if p.visceral_crisis else None,
     ),
 )
@@ -183,21 +195,34 @@ def _recommend(p: Patient) -> Recommendation:
 
 def _would_change(p: Patient, f: Facts, current: Recommendation) -> list[str]:
     if not f.stage_iv:
-        return ["Distant metastases confirmed (M1) with an intact primary: the assessment applies."]
+        return [
+            _("Distant metastases confirmed (M1) with an intact primary: the assessment applies.")
+        ]
     if f.t0:
-        return ["None within this tool: without an intact primary there is nothing to treat."]
+        return [_("None within this tool: without an intact primary there is nothing to treat.")]
     out = []
     if f.workup_incomplete:
-        out.append("Once histology and ER, PR and HER2 are known, repeat the assessment.")
+        out.append(_("Once histology and ER, PR and HER2 are known, repeat the assessment."))
     if current is Recommendation.complete_workup and not f.workup_incomplete:
-        out.append(" and ".join(missing_facts(f)).capitalize() + ", then repeat the assessment.")
+        out.append(
+            _("%(facts)s, then repeat the assessment.")
+            % {"facts": capital(and_list(missing_facts(f)))}
+        )
     for description, change in COUNTERFACTUALS:
         other = change(p)
         if other is None:
             continue
         rec = _recommend(other)
         if rec is not current:
-            out.append(f"With {description}: {RECOMMENDATION_LABELS[rec].lower()} ({rec.value}).")
+            label = recommendation_label(rec)
+            out.append(
+                _("With %(change)s: %(recommendation)s (%(code)s).")
+                % {
+                    "change": _(description),
+                    "recommendation": label[:1].lower() + label[1:],
+                    "code": rec.value,
+                }
+            )
     return out
 
 
@@ -281,7 +306,7 @@ def _assess(patient: Patient) -> Assessment:
         harms=harms,
         prognosis=prog,
         local_control=local,
-        goals_of_care=list(rule.goals_of_care),
+        goals_of_care=rule.goals,
         would_change=_would_change(patient, f, rec),
         missing=_missing(f),
         evidence=evidence,
@@ -290,5 +315,5 @@ def _assess(patient: Patient) -> Assessment:
         indicator=rule.indicator,
         stage_text=stage_group_reason(patient.t, patient.n, patient.m.value),
         rules_fired=[rule.id, *(r.id for r in fired)],
-        disclaimer=DISCLAIMER,
+        disclaimer=_(DISCLAIMER),
     )

@@ -14,6 +14,8 @@ from functools import cache
 
 from locoreg.evidence.base import EvidenceBase, load_evidence_base
 from locoreg.evidence.model import Outcome, OutcomeKind, Study
+from locoreg.i18n import gettext as _
+from locoreg.i18n import num
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +29,15 @@ class Effect:
     studies: tuple[str, ...]
 
     def text(self) -> str:
-        """'HR 0.42, 95% CI 0.33–0.53' (the level always stated: E2108 and JCOG1017 use 90%)."""
-        return (
-            f"HR {self.estimate:.2f}, {self.ci_level:.0%} CI {self.ci_low:.2f}–{self.ci_high:.2f}"
-        )
+        """'HR 0.42, 95% CI 0.33–0.53' in the current language (the level always stated:
+        E2108 and JCOG1017 use 90%). Built when asked, so a cached Effect serves every
+        language."""
+        return _("HR %(hr)s, %(level)s%% CI %(low)s–%(high)s") % {
+            "hr": num(self.estimate, 2, exact=True),
+            "level": num(100 * self.ci_level),
+            "low": num(self.ci_low, 2, exact=True),
+            "high": num(self.ci_high, 2, exact=True),
+        }
 
 
 def base() -> EvidenceBase:

@@ -24,11 +24,14 @@ and with the record's own caveat on the direction of its hazard ratio.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from locoreg.decision.figures import base
 from locoreg.decision.model import Harm
 from locoreg.evidence.model import Design, Measure, Outcome, OutcomeKind, Study, p_value_number
+from locoreg.i18n import current_language, num
+from locoreg.i18n import gettext as _
 
 HARM_OUTCOMES = frozenset(
     {
@@ -80,15 +83,28 @@ def _significant(s: Study, o: Outcome, also: list[str]) -> Harm | None:
         or not _against_local_therapy(o)
     ):
         return None
-    level = "" if o.ci_level in (None, 0.95) else f"{o.ci_level:.0%} CI "
+    level = (
+        ""
+        if o.ci_level in (None, 0.95)
+        else _("%(level)s%% CI ") % {"level": num(100 * (o.ci_level or 0.95))}
+    )
     # Read from another record (e.g. a Cochrane table), not the trial's own report: say so.
-    secondary = f", as summarised by {', '.join(also)}" if also else ""
+    secondary = _(", as summarised by %(records)s") % {"records": ", ".join(also)} if also else ""
     return Harm(
-        finding=(
-            f"{_trial(s)}: {o.label}, {o.measure.value} {o.estimate:g} "
-            f"({level}{o.ci_low:g}–{o.ci_high:g}) "
-            f"with local therapy — worse than without it{secondary}"
-        ),
+        finding=_(
+            "%(trial)s: %(outcome)s, %(measure)s %(estimate)s (%(level)s%(low)s–%(high)s) with "
+            "local therapy — worse than without it%(secondary)s"
+        )
+        % {
+            "trial": _trial(s),
+            "outcome": o.label,
+            "measure": o.measure.value,
+            "estimate": _g(o.estimate),
+            "level": level,
+            "low": _g(o.ci_low),
+            "high": _g(o.ci_high),
+            "secondary": secondary,
+        },
         evidence=list(dict.fromkeys([s.id, *also])),
     )
 
@@ -111,15 +127,27 @@ def _worse_proportion(s: Study, o: Outcome) -> Harm | None:
             continue
         free_of_event = metric.startswith("free_of")
         if (local < other) if free_of_event else (local > other):
-            unit = "%" if metric.endswith("percent") else ""
-            # what the record could not confirm, first clause only (e.g. the time point)
-            caveat = f"; {o.not_found.split(';')[0].split(' (')[0]}" if o.not_found else ""
+            percent = metric.endswith("percent")
+            # what the record could not confirm, first clause only (e.g. the time point),
+            # quoted as the record words it
+            caveat = (
+                _("; %(record_note)s") % {"record_note": o.not_found.split(";")[0].split(" (")[0]}
+                if o.not_found
+                else ""
+            )
             return Harm(
-                finding=(
-                    f"{_trial(s)}: {o.label}, {local:g}{unit} with local therapy vs "
-                    f"{other:g}{unit} without (p = {o.p_value.strip()}) — worse with local "
-                    f"therapy{caveat}"
-                ),
+                finding=_(
+                    "%(trial)s: %(outcome)s, %(local)s with local therapy vs %(other)s without "
+                    "(p = %(p)s) — worse with local therapy%(caveat)s"
+                )
+                % {
+                    "trial": _trial(s),
+                    "outcome": o.label,
+                    "local": _percent(local) if percent else _g(local),
+                    "other": _percent(other) if percent else _g(other),
+                    "p": _p(o.p_value),
+                    "caveat": caveat,
+                },
                 evidence=[s.id],
             )
     return None
@@ -134,22 +162,49 @@ def _shorter_median(s: Study, o: Outcome) -> Harm | None:
         return None
     if o.ci_low is not None and o.ci_low > 1 and not o.converted:
         return None  # already listed as a significant signal
-    caveat = "not statistically significant"
+    caveat = _("not statistically significant")
     if o.estimate is not None and o.ci_low is not None and o.ci_high is not None:
-        caveat += f" (HR {o.estimate:g}, {o.ci_low:g}–{o.ci_high:g})"
+        caveat += " " + _("(HR %(hr)s, %(low)s–%(high)s)") % {
+            "hr": _g(o.estimate),
+            "low": _g(o.ci_low),
+            "high": _g(o.ci_high),
+        }
     if o.converted:
-        caveat += "; the source does not state the direction of its hazard ratio"
+        caveat += _("; the source does not state the direction of its hazard ratio")
     return Harm(
-        finding=(
-            f"{_trial(s)}: median overall survival {local:g} months with local therapy vs "
-            f"{other:g} months without — {caveat}"
-        ),
+        finding=_(
+            "%(trial)s: median overall survival %(local)s months with local therapy vs "
+            "%(other)s months without — %(caveat)s"
+        )
+        % {"trial": _trial(s), "local": _g(local), "other": _g(other), "caveat": caveat},
         evidence=[s.id],
     )
 
 
+def _g(value: float) -> str:
+    """A figure as the record gives it (up to 4 decimals), in the current language."""
+    return num(value, 4)
+
+
+def _percent(value: float) -> str:
+    return _("%(value)s%%") % {"value": _g(value)}
+
+
+def _p(p_value: str) -> str:
+    """A printed p-value ("0.0014", "< 0.001"), its numbers in the current language's notation
+    with the decimals the source printed."""
+    return re.sub(
+        r"\d+\.(\d+)",
+        lambda m: num(float(m.group()), len(m.group(1)), exact=True),
+        p_value.strip(),
+    )
+
+
 @cache
-def _harms(snapshot: str) -> tuple[Harm, ...]:
+def _harms(snapshot: str, lang: str) -> tuple[Harm, ...]:
+    """The signals of ``snapshot`` with their findings in ``lang`` (the current language
+    when called: the cache is keyed on it so that one language's text never serves
+    another)."""
     b = base()
     by_url = {(s.citation.url or ""): s.id for s in b.studies if s.citation.url}
     out: list[Harm] = []
@@ -163,4 +218,4 @@ def _harms(snapshot: str) -> tuple[Harm, ...]:
 
 def trial_harms() -> list[Harm]:
     """Every harm signal of the current evidence snapshot (see the module docstring)."""
-    return list(_harms(base().snapshot))
+    return list(_harms(base().snapshot, current_language()))

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from locoreg.i18n import N_, gettext
+
 
 class Recommendation(StrEnum):
     """Recommendations, listed in order of precedence (first match wins)."""
@@ -23,14 +25,20 @@ class Recommendation(StrEnum):
     no_routine_local_therapy = "no_routine_local_therapy"
 
 
+#: English labels (the msgids); :func:`recommendation_label` gives them in the current language.
 RECOMMENDATION_LABELS: dict[Recommendation, str] = {
-    Recommendation.out_of_scope: "Out of scope (not de novo stage IV with an intact primary)",
-    Recommendation.complete_workup: "Complete the work-up",
-    Recommendation.palliative_local_therapy: "Palliative local therapy",
-    Recommendation.systemic_therapy_first: "Systemic therapy first",
-    Recommendation.discuss_local_therapy: "Discuss local therapy (case by case)",
-    Recommendation.no_routine_local_therapy: "No routine local therapy",
+    Recommendation.out_of_scope: N_("Out of scope (not de novo stage IV with an intact primary)"),
+    Recommendation.complete_workup: N_("Complete the work-up"),
+    Recommendation.palliative_local_therapy: N_("Palliative local therapy"),
+    Recommendation.systemic_therapy_first: N_("Systemic therapy first"),
+    Recommendation.discuss_local_therapy: N_("Discuss local therapy (case by case)"),
+    Recommendation.no_routine_local_therapy: N_("No routine local therapy"),
 }
+
+
+def recommendation_label(rec: Recommendation) -> str:
+    """The label of ``rec`` in the current language (:func:`locoreg.i18n.language`)."""
+    return gettext(RECOMMENDATION_LABELS[rec])
 
 
 class Direction(StrEnum):
@@ -75,9 +83,42 @@ class Indicator(StrEnum):
     critical = "critical"
 
 
+#: English labels (the msgids); :func:`factor_label` gives them in the current language.
 FACTOR_LABELS: dict[FactorName, str] = {
-    name: name.value.replace("_", " ").capitalize() for name in FactorName
-} | {FactorName.her2_status_and_response: "HER2 status and response"}
+    FactorName.local_symptoms: N_("Local symptoms"),
+    FactorName.surgical_risk: N_("Surgical risk"),
+    FactorName.resectability: N_("Resectability"),
+    FactorName.patient_preference: N_("Patient preference"),
+    FactorName.distant_disease_burden: N_("Distant disease burden"),
+    FactorName.response_to_systemic_therapy: N_("Response to systemic therapy"),
+    FactorName.her2_status_and_response: N_("HER2 status and response"),
+    FactorName.performance_status: N_("Performance status"),
+    FactorName.tumour_subtype: N_("Tumour subtype"),
+}
+
+
+def factor_label(name: FactorName) -> str:
+    """The label of factor ``name`` in the current language."""
+    return gettext(FACTOR_LABELS[name])
+
+
+DIRECTION_LABELS: dict[Direction, str] = {
+    Direction.favours_local_therapy: N_("for local therapy"),
+    Direction.against_local_therapy: N_("against local therapy"),
+    Direction.neutral: N_("neutral"),
+}
+
+MODALITY_LABELS: dict[Modality, str] = {
+    Modality.surgery: N_("surgery"),
+    Modality.radiotherapy: N_("radiotherapy"),
+    Modality.supportive_local_care: N_("supportive local care"),
+}
+
+
+def modality_label(modality: Modality) -> str:
+    """The modality in words, lower case, in the current language."""
+    return gettext(MODALITY_LABELS[modality])
+
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

@@ -29,10 +29,15 @@ from dataclasses import dataclass
 from locoreg.decision import figures
 from locoreg.decision.facts import Facts
 from locoreg.decision.model import IntervalKind, LocalControl, Prognosis, ReferenceMedian
+from locoreg.decision.words import subtype_text
 from locoreg.evidence.model import OutcomeKind
+from locoreg.i18n import N_, num
+from locoreg.i18n import gettext as _
 from locoreg.patient import MetastaticSite, Response
 
-REGISTRY_LABEL = "median from diagnosis, unselected registry patients, not conditional on response"
+REGISTRY_LABEL = N_(
+    "median from diagnosis, unselected registry patients, not conditional on response"
+)
 _NO_PROGRESSION = frozenset(
     {Response.complete_response, Response.partial_response, Response.stable_disease}
 )
@@ -40,7 +45,8 @@ _NO_PROGRESSION = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class RegistryFigure:
-    """A registry median held in the evidence base: study, subgroup and who it describes."""
+    """A registry median held in the evidence base: study, subgroup and who it describes
+    (``population``: English msgid, shown translated)."""
 
     population: str
     study: str
@@ -55,29 +61,29 @@ class RegistryFigure:
 
 BY_SUBTYPE: dict[str, tuple[RegistryFigure, ...]] = {
     "HR+/HER2+": (
-        RegistryFigure("HR+/HER2+ de novo stage IV (SEER)", "seer_subtype2021", "HR+/HER2+"),
+        RegistryFigure(N_("HR+/HER2+ de novo stage IV (SEER)"), "seer_subtype2021", "HR+/HER2+"),
     ),
     "triple-negative": (
         RegistryFigure(
-            "triple-negative de novo stage IV (SEER)", "seer_subtype2021", "triple negative"
+            N_("triple-negative de novo stage IV (SEER)"), "seer_subtype2021", "triple negative"
         ),
     ),
 }
 BY_SITE: dict[MetastaticSite, tuple[RegistryFigure, ...]] = {
     MetastaticSite.bone: (
         RegistryFigure(
-            "any bone involvement at diagnosis (SEER 2010–14)",
+            N_("any bone involvement at diagnosis (SEER 2010–14)"),
             "gong2018",
             "bone metastases at diagnosis (not bone-only)",
         ),
         RegistryFigure(
-            "any bone involvement at diagnosis (SEER 2012–16)",
+            N_("any bone involvement at diagnosis (SEER 2012–16)"),
             "seer_bone2020",
             "bone metastases at diagnosis",
         ),
     ),
 }
-ALL_DE_NOVO = (RegistryFigure("all de novo stage IV (SEER)", "taskindoust2021", "overall"),)
+ALL_DE_NOVO = (RegistryFigure(N_("all de novo stage IV (SEER)"), "taskindoust2021", "overall"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +106,18 @@ def _without_progression_for(months: float) -> Callable[[Facts], bool]:
 
 TRIAL_REFERENCES: tuple[TrialReference, ...] = (
     TrialReference(
-        "E2108", "khan2022", "≥ 4 months of systemic therapy without progression",
+        "E2108", "khan2022", N_("≥ 4 months of systemic therapy without progression"),
         _without_progression_for(4.0),
     ),
     TrialReference(
-        "JCOG1017", "shien2023", "≥ 3 months of systemic therapy without progression",
+        "JCOG1017", "shien2023", N_("≥ 3 months of systemic therapy without progression"),
         _without_progression_for(3.0),
     ),
     TrialReference(
-        "Tata Memorial", "badwe2015", "age ≤ 65", lambda f: f.patient.age <= 65
+        "Tata Memorial", "badwe2015", N_("age ≤ 65"), lambda f: f.patient.age <= 65
     ),
     TrialReference(
-        "MF07-01", "soran2021", "randomised at diagnosis, before systemic therapy",
+        "MF07-01", "soran2021", N_("randomised at diagnosis, before systemic therapy"),
         lambda f: not f.therapy_started,
     ),
 )  # fmt: skip
@@ -130,12 +136,13 @@ def _references(f: Facts) -> list[ReferenceMedian]:
         )
         out.append(
             ReferenceMedian(
-                population=(
-                    f"{t.name} trial arms: {other:g} months without and {local:g} months with "
+                population=_(
+                    "%(trial)s trial arms: %(without)s months without and %(with)s months with "
                     "local therapy (selected trial patients, not a figure for this patient)"
-                ),
+                )
+                % {"trial": t.name, "without": num(other, 2), "with": num(local, 2)},
                 months=other,
-                eligibility=t.eligibility,
+                eligibility=_(t.eligibility),
                 evidence=[t.study],
             )
         )
@@ -144,17 +151,17 @@ def _references(f: Facts) -> list[ReferenceMedian]:
 
 def _not_described(f: Facts) -> str | None:
     if f.poor_performance:
-        return (
-            f"ECOG {f.patient.ecog}: no published median describes this population (registries "
-            "do not report by performance status; the trials enrolled fit patients)."
-        )
+        return _(
+            "ECOG %(ecog)s: no published median describes this population (registries do not "
+            "report by performance status; the trials enrolled fit patients)."
+        ) % {"ecog": f.patient.ecog}
     if f.brain:
-        return (
+        return _(
             "Brain metastases: no published median for this population was found; brain "
             "metastases had the worst survival of the metastatic patterns."
         )
     if f.visceral_crisis:
-        return "Visceral crisis: no published median describes this population."
+        return _("Visceral crisis: no published median describes this population.")
     return None
 
 
@@ -164,8 +171,10 @@ def prognosis(f: Facts) -> Prognosis:
         return Prognosis(
             median_os_months=None,
             interval_months=None,
-            basis="Not applicable: the figures held are for de novo stage IV disease "
-            "with an intact primary.",
+            basis=_(
+                "Not applicable: the figures held are for de novo stage IV disease with an "
+                "intact primary."
+            ),
         )
     why_none = _not_described(f)
     if why_none is not None:
@@ -174,8 +183,8 @@ def prognosis(f: Facts) -> Prognosis:
             median_os_months=None,
             interval_months=None,
             interval_kind=IntervalKind.none,
-            population="not described by any source held",
-            basis=why_none + " No figure is borrowed from another population.",
+            population=_("not described by any source held"),
+            basis=why_none + " " + _("No figure is borrowed from another population."),
             evidence=evidence,
             references=[] if f.poor_performance else _references(f),
         )
@@ -188,14 +197,24 @@ def prognosis(f: Facts) -> Prognosis:
     months = [x.months for x in chosen]
     notes = ""
     if f.subtype in ("HR+/HER2-", "HR-/HER2+"):
-        notes = f" No published median was found for {f.subtype} de novo stage IV."
+        notes = " " + _("No published median was found for %(subtype)s de novo stage IV.") % {
+            "subtype": subtype_text(f.subtype)
+        }
     if f.n_sites >= 4:
-        notes += " With four or more metastatic sites 5-year survival was 9%, against 31% with one."
+        notes += " " + _(
+            "With four or more metastatic sites 5-year survival was 9%, against 31% with one."
+        )
     basis = (
-        f"{head.months:g} months: {REGISTRY_LABEL}; population: {head.population}. "
-        "Range of the published medians of the populations the patient belongs to: "
-        + "; ".join(f"{x.population} {x.months:g}" for x in chosen)
-        + "."
+        _(
+            "%(months)s months: %(label)s; population: %(population)s. Range of the published "
+            "medians of the populations the patient belongs to: %(medians)s."
+        )
+        % {
+            "months": num(head.months, 2),
+            "label": _(REGISTRY_LABEL),
+            "population": _(head.population),
+            "medians": "; ".join(f"{_(x.population)} {num(x.months, 2)}" for x in chosen),
+        }
         + notes
     )
     evidence = list(dict.fromkeys(x.study for x in chosen))
@@ -208,7 +227,7 @@ def prognosis(f: Facts) -> Prognosis:
         interval_kind=(
             IntervalKind.range_of_published_medians if len(distinct) > 1 else IntervalKind.none
         ),
-        population=head.population,
+        population=_(head.population),
         basis=basis,
         evidence=list(dict.fromkeys(evidence)),
         references=_references(f),
@@ -227,10 +246,12 @@ def local_control(f: Facts, applies: bool) -> LocalControl:
         return LocalControl(
             applies=False,
             summary=(
-                "Not shown: the trial figures on local control describe fit patients whose "
-                "disease was controlled on systemic therapy, which does not apply here."
+                _(
+                    "Not shown: the trial figures on local control describe fit patients whose "
+                    "disease was controlled on systemic therapy, which does not apply here."
+                )
                 if f.in_scope
-                else "Not applicable outside de novo stage IV disease with an intact primary."
+                else _("Not applicable outside de novo stage IV disease with an intact primary.")
             ),
         )
     kind = OutcomeKind.locoregional_progression
@@ -242,22 +263,24 @@ def local_control(f: Facts, applies: bool) -> LocalControl:
     mf = figures.effect("soran2021", OutcomeKind.overall_survival)
     return LocalControl(
         applies=True,
-        summary=(
-            f"Locoregional progression at 3 years: {with_lt:g}% with early local therapy vs "
-            f"{without:g}% with continued systemic therapy (E2108, patients without "
-            f"progression after 4–8 months). JCOG1017 local relapse-free survival with "
-            f"surgery: {lrfs.text()}."
-        ),
+        summary=_(
+            "Locoregional progression at 3 years: %(with)s%% with early local therapy vs "
+            "%(without)s%% with continued systemic therapy (E2108, patients without "
+            "progression after 4–8 months). JCOG1017 local relapse-free survival with "
+            "surgery: %(lrfs)s."
+        )
+        % {"with": num(with_lt, 2), "without": num(without, 2), "lrfs": lrfs.text()},
         with_local_therapy_pct=with_lt,
         without_local_therapy_pct=without,
         horizon_years=3.0,
         local_relapse_free_survival_hr=lrfs.estimate,
         local_relapse_free_survival_ci=(lrfs.ci_low, lrfs.ci_high),
-        overall_survival=(
-            f"Overall survival was not changed by local therapy in the randomised trials: "
-            f"pooled {pooled.text()} over {len(pooled.studies)} trials (random effects, "
-            f"computed from the current evidence snapshot). MF07-01 alone, which randomised at "
-            f"diagnosis, reported longer survival in its 10-year report: {mf.text()}."
-        ),
+        overall_survival=_(
+            "Overall survival was not changed by local therapy in the randomised trials: "
+            "pooled %(pooled)s over %(trials)s trials (random effects, computed from the "
+            "current evidence snapshot). MF07-01 alone, which randomised at diagnosis, "
+            "reported longer survival in its 10-year report: %(mf)s."
+        )
+        % {"pooled": pooled.text(), "trials": num(len(pooled.studies)), "mf": mf.text()},
         evidence=list(dict.fromkeys(["khan2022", "shien2023", *pooled.studies, "soran2021"])),
     )

@@ -22,20 +22,43 @@ from dataclasses import dataclass
 
 from locoreg.decision.facts import MIN_MONTHS_ON_THERAPY, Facts
 from locoreg.decision.figures import render
-from locoreg.decision.model import Direction, FactorName, Indicator, Modality, Recommendation
+from locoreg.decision.model import (
+    Direction,
+    FactorName,
+    Indicator,
+    Modality,
+    Recommendation,
+    modality_label,
+)
 from locoreg.decision.options import REASSESS, local_therapy_options
+from locoreg.decision.words import (
+    capital,
+    lesions_text,
+    months_text,
+    site_text,
+    subtype_text,
+    symptoms_text,
+)
+from locoreg.i18n import N_, num
+from locoreg.i18n import gettext as _
 from locoreg.patient import LocalSymptom, MetastaticSite
 
 Text = Callable[[Facts], str]
 
 
 def _fixed(text: str) -> Text:
-    return lambda _f: text
+    """A finding that does not depend on the patient (``text`` marked with ``N_``)."""
+    return lambda _f: _(text)
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One row of the table."""
+    """One row of the table.
+
+    ``explanation`` and ``goals_of_care`` hold the English msgids (marked with ``N_``): they
+    are the rule's identity (:func:`~locoreg.decision.assessment.rules_version` hashes
+    them) and are translated where shown (:attr:`text`, :attr:`goals`).
+    """
 
     id: str
     when: Callable[[Facts], bool]
@@ -63,8 +86,14 @@ class Rule:
 
     @property
     def text(self) -> str:
-        """The explanation with its figures resolved against the current snapshot."""
-        return render(self.explanation)
+        """The explanation in the current language, its figures resolved against the
+        current snapshot."""
+        return render(_(self.explanation))
+
+    @property
+    def goals(self) -> list[str]:
+        """The goals of care in the current language."""
+        return [_(g) for g in self.goals_of_care]
 
 
 # Evidence groups reused by several rules.
@@ -81,75 +110,72 @@ F = FactorName
 D = Direction
 R = Recommendation
 
-_SYMPTOM_WORDS = {
-    LocalSymptom.bleeding: "bleeding",
-    LocalSymptom.ulceration: "ulceration",
-    LocalSymptom.infection: "infection",
-    LocalSymptom.fungation: "fungation",
-    LocalSymptom.pain: "pain",
-    LocalSymptom.impending_ulceration: "impending ulceration",
-    LocalSymptom.nodal_complication: "a nodal complication (plexopathy, lymphoedema or venous "
-    "obstruction)",
-}
 _T4_WORDS = {
-    "T4": "T4 (subcategory not recorded): chest wall or skin involvement",
-    "T4a": "T4a: extension to the chest wall",
-    "T4b": "T4b: skin ulceration, satellite skin nodules or skin oedema (peau d'orange)",
-    "T4c": "T4c: both chest-wall extension and skin involvement (T4a and T4b)",
+    "T4": N_("T4 (subcategory not recorded): chest wall or skin involvement"),
+    "T4a": N_("T4a: extension to the chest wall"),
+    "T4b": N_("T4b: skin ulceration, satellite skin nodules or skin oedema (peau d'orange)"),
+    "T4c": N_("T4c: both chest-wall extension and skin involvement (T4a and T4b)"),
+}
+_RISK_WORDS = {
+    "low": N_("low surgical risk"),
+    "standard": N_("standard surgical risk"),
+    "high": N_("high surgical risk"),
 }
 _RESPONSE_WORDS = {
-    "complete_response": "complete response",
-    "partial_response": "partial response",
-    "stable_disease": "stable disease",
-    "progressive_disease": "progressive disease",
-    "not_evaluated": "response not yet evaluated",
+    "complete_response": N_("complete response"),
+    "partial_response": N_("partial response"),
+    "stable_disease": N_("stable disease"),
+    "progressive_disease": N_("progressive disease"),
+    "not_evaluated": N_("response not yet evaluated"),
 }
-
-
-def symptoms_text(symptoms: frozenset[LocalSymptom]) -> str:
-    words = [_SYMPTOM_WORDS[s] for s in sorted(symptoms)]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _plural(n: float, word: str) -> str:
-    return f"{n:g} {word}" + ("" if n == 1 else "s")
+#: The work-up items of a complete_workup, keyed by what is missing.
+_WORKUP_WORDS = {
+    "histology": N_("histological confirmation (core biopsy)"),
+    "er": N_("ER status"),
+    "pr": N_("PR status"),
+    "her2": N_("HER2 status"),
+}
 
 
 def therapy_text(f: Facts) -> str:
     if not f.therapy_started:
-        return "systemic therapy not started"
+        return _("systemic therapy not started")
     assert f.response is not None and f.months_on_therapy is not None
-    return (
-        f"{_RESPONSE_WORDS[f.response.value]} after {_plural(f.months_on_therapy, 'month')} "
-        "of systemic therapy"
-    )
+    return _("%(response)s after %(months)s of systemic therapy") % {
+        "response": _(_RESPONSE_WORDS[f.response.value]),
+        "months": months_text(f.months_on_therapy),
+    }
 
 
-def missing_workup(f: Facts) -> list[str]:
+def _missing_workup_keys(f: Facts) -> list[str]:
     p = f.patient
-    out = [] if p.histology_confirmed else ["histological confirmation (core biopsy)"]
+    out = [] if p.histology_confirmed else ["histology"]
     out += [
-        f"{name} status"
-        for name, value in (("ER", p.er), ("PR", p.pr), ("HER2", p.her2))
+        key
+        for key, value in (("er", p.er), ("pr", p.pr), ("her2", p.her2))
         if value.value == "unknown"
     ]
     return out
 
 
+def missing_workup(f: Facts) -> list[str]:
+    return [_(_WORKUP_WORDS[k]) for k in _missing_workup_keys(f)]
+
+
 def _sites_text(f: Facts) -> str:
-    return ", ".join(sorted(s.value.replace("_", " ") for s in f.patient.sites)) or "none"
+    return ", ".join(sorted(site_text(s) for s in f.patient.sites)) or _("none")
 
 
 def heavy_reasons(f: Facts) -> list[str]:
     reasons = []
     if f.brain:
-        reasons.append("brain metastasis")
+        reasons.append(_("brain metastasis"))
     if f.visceral_crisis:
-        reasons.append("visceral crisis")
+        reasons.append(_("visceral crisis"))
     if f.n_sites >= 3:
-        reasons.append(f"{f.n_sites} distinct sites")
+        reasons.append(_("%(n)s distinct sites") % {"n": num(f.n_sites)})
     if f.non_bone_lesions > 5:
-        reasons.append(f"{f.non_bone_lesions} lesions outside bone")
+        reasons.append(_("%(n)s lesions outside bone") % {"n": num(f.non_bone_lesions)})
     return reasons
 
 
@@ -160,16 +186,16 @@ def _awaiting_note(f: Facts) -> str:
         return ""
     note = ""
     if LocalSymptom.nodal_complication in waiting:
-        note += (
-            " Nodal complication: start systemic therapy; palliative radiotherapy if it is not "
+        note += " " + _(
+            "Nodal complication: start systemic therapy; palliative radiotherapy if it is not "
             "relieved, sooner if a neurological deficit or venous obstruction progresses."
         )
     rest = waiting - {LocalSymptom.nodal_complication}
     if rest:
-        note += (
-            f" {symptoms_text(rest).capitalize()} from the primary: systemic therapy first; "
-            "palliative local therapy if not controlled once it has started."
-        )
+        note += " " + _(
+            "%(symptoms)s from the primary: systemic therapy first; palliative local therapy "
+            "if not controlled once it has started."
+        ) % {"symptoms": capital(symptoms_text(rest))}
     return note
 
 
@@ -180,14 +206,14 @@ def _out_of_scope_m0(f: Facts) -> str:
     from locoreg.staging import stage_group_reason
 
     p = f.patient
-    return (
-        f"Not stage IV (M0; {stage_group_reason(p.t, p.n, p.m.value)}): outside the scope of "
-        "this tool, which addresses the intact primary in de novo stage IV disease."
-    )
+    return _(
+        "Not stage IV (M0; %(stage)s): outside the scope of this tool, which addresses the "
+        "intact primary in de novo stage IV disease."
+    ) % {"stage": stage_group_reason(p.t, p.n, p.m.value)}
 
 
 def _out_of_scope_t0(_f: Facts) -> str:
-    return (
+    return _(
         "No breast primary (T0), stage IV: there is no intact primary to treat; outside the "
         "scope of this tool. Systemic therapy follows the metastatic disease."
     )
@@ -195,52 +221,59 @@ def _out_of_scope_t0(_f: Facts) -> str:
 
 def _palliative(f: Facts) -> str:
     options = {o.modality: o for o in local_therapy_options(f, palliative=True)}
-    head = f"Palliative local treatment for uncontrolled {symptoms_text(f.palliation_reasons)}"
     surgery = options[Modality.surgery]
+    reassess = _(REASSESS)
     if f.declines_local_therapy:
         how = (
-            "the patient declines local therapy, so supportive local care (dressings, "
-            "haemostatic measures, wound care) is the only option"
+            _(
+                "the patient declines local therapy, so supportive local care (dressings, "
+                "haemostatic measures, wound care) is the only option"
+            )
             if Modality.supportive_local_care in options
-            else "the patient declines local therapy: no local option; symptom control "
-            "(analgesia) with systemic therapy"
+            else _(
+                "the patient declines local therapy: no local option; symptom control "
+                "(analgesia) with systemic therapy"
+            )
         )
     elif not any(o.suitable for o in options.values()):
-        how = (
-            f"no local modality is suitable ({surgery.reason}); symptom control (analgesia) "
-            "and best supportive care"
-        )
+        how = _(
+            "no local modality is suitable (%(reason)s); symptom control (analgesia) and best "
+            "supportive care"
+        ) % {"reason": surgery.reason}
     else:
-        suitable = [o.modality.value.replace("_", " ") for o in options.values() if o.suitable]
-        how = "options: " + ", ".join(suitable)
+        suitable = [modality_label(o.modality) for o in options.values() if o.suitable]
+        how = _("options: %(options)s") % {"options": ", ".join(suitable)}
         if not surgery.suitable:
             how += (
-                f"; surgery: {REASSESS}"
-                if REASSESS in surgery.reason
-                else f"; surgery not suitable ({surgery.reason})"
+                _("; surgery: %(reassess)s") % {"reassess": reassess}
+                if reassess in surgery.reason
+                else _("; surgery not suitable (%(reason)s)") % {"reason": surgery.reason}
             )
-    parts = [f"{head}: {how}."]
+    parts = [
+        _("Palliative local treatment for uncontrolled %(symptoms)s: %(how)s.")
+        % {"symptoms": symptoms_text(f.palliation_reasons), "how": how}
+    ]
     if f.workup_incomplete:
         parts.append(
-            "Complete the work-up in parallel (" + ", ".join(missing_workup(f)) + "); "
-            "do not delay palliation."
+            _("Complete the work-up in parallel (%(missing)s); do not delay palliation.")
+            % {"missing": ", ".join(missing_workup(f))}
         )
     if f.progression:
-        parts.append("The disease is progressing: change systemic therapy.")
+        parts.append(_("The disease is progressing: change systemic therapy."))
     elif not f.therapy_started:
-        parts.append("Start systemic therapy.")
+        parts.append(_("Start systemic therapy."))
     return " ".join(parts)
 
 
 def _complete_workup(f: Facts) -> str:
-    text = "Complete the work-up first: " + ", ".join(missing_workup(f)) + "."
+    text = _("Complete the work-up first: %(missing)s.") % {"missing": ", ".join(missing_workup(f))}
     if f.progression:
-        text += " The disease is progressing: change systemic therapy."
+        text += " " + _("The disease is progressing: change systemic therapy.")
     return text + _awaiting_note(f)
 
 
 def _progression(_f: Facts) -> str:
-    return (
+    return _(
         "Progression on systemic therapy: change systemic therapy. Local therapy of the primary "
         "is not routinely offered; the trials randomised only patients without progression."
     )
@@ -248,96 +281,102 @@ def _progression(_f: Facts) -> str:
 
 def _systemic_first(f: Facts) -> str:
     if not f.therapy_started:
-        text = (
-            "Start systemic therapy; assess the response after about "
-            f"{MIN_MONTHS_ON_THERAPY:g} months before deciding about the primary."
-        )
+        text = _(
+            "Start systemic therapy; assess the response after about %(months)s months before "
+            "deciding about the primary."
+        ) % {"months": num(MIN_MONTHS_ON_THERAPY, 2)}
     elif f.restage_now:
         assert f.months_on_therapy is not None
-        text = (
-            f"Restage now: the response has not been evaluated after "
-            f"{_plural(f.months_on_therapy, 'month')} of systemic therapy; decide about the "
-            "primary once it is known."
-        )
+        text = _(
+            "Restage now: the response has not been evaluated after %(months)s of systemic "
+            "therapy; decide about the primary once it is known."
+        ) % {"months": months_text(f.months_on_therapy)}
     else:
         assert f.months_on_therapy is not None
-        text = (
-            f"Continue systemic therapy ({_plural(f.months_on_therapy, 'month')} so far); "
-            f"assess the response at about {MIN_MONTHS_ON_THERAPY:g} months before deciding "
-            "about the primary."
-        )
+        text = _(
+            "Continue systemic therapy (%(months)s so far); assess the response at about "
+            "%(min_months)s months before deciding about the primary."
+        ) % {
+            "months": months_text(f.months_on_therapy),
+            "min_months": num(MIN_MONTHS_ON_THERAPY, 2),
+        }
     return text + _awaiting_note(f)
 
 
-_EVIDENCE_SCOPE = "The evidence covers patients without progression on first-line therapy."
+_EVIDENCE_SCOPE = N_("The evidence covers patients without progression on first-line therapy.")
 
 
 def _operation(f: Facts) -> str:
     if f.inflammatory:
-        return (
+        return _(
             "for inflammatory cancer, modified radical mastectomy with axillary dissection and "
             "post-mastectomy radiotherapy"
         )
-    return "surgery followed by radiotherapy as in curative practice"
+    return _("surgery followed by radiotherapy as in curative practice")
 
 
 def _discuss(f: Facts) -> str:
     options = {o.modality: o for o in local_therapy_options(f, palliative=False)}
     surgery = options[Modality.surgery]
-    controlled = f"Disease controlled on systemic therapy ({therapy_text(f)})"
+    controlled = _("Disease controlled on systemic therapy (%(therapy)s)") % {
+        "therapy": therapy_text(f)
+    }
     if surgery.suitable:
-        return (
-            f"{controlled}: local therapy of the primary — {_operation(f)}, or locoregional "
+        text = _(
+            "%(controlled)s: local therapy of the primary — %(operation)s, or locoregional "
             "radiotherapy — may be discussed case by case; in randomised trials it improved "
-            "locoregional control but not overall survival. " + _EVIDENCE_SCOPE
-        )
-    return (
-        f"{controlled}: locoregional radiotherapy may be discussed for local control only; "
-        f"surgery is not suitable ({surgery.reason}). No randomised trial tested radiotherapy "
-        "alone or showed a survival gain from local therapy. " + _EVIDENCE_SCOPE
-    )
+            "locoregional control but not overall survival."
+        ) % {"controlled": controlled, "operation": _operation(f)}
+    else:
+        text = _(
+            "%(controlled)s: locoregional radiotherapy may be discussed for local control only; "
+            "surgery is not suitable (%(reason)s). No randomised trial tested radiotherapy alone "
+            "or showed a survival gain from local therapy."
+        ) % {"controlled": controlled, "reason": surgery.reason}
+    return text + " " + _(_EVIDENCE_SCOPE)
 
 
 def missing_facts(f: Facts) -> list[str]:
     """The unknowns that stand between a responding patient and a discussion."""
     out = []
     if f.ecog_unknown:
-        out.append("record performance status (ECOG)")
+        out.append(_("record performance status (ECOG)"))
     if f.non_bone_counts_unknown:
         sites = sorted(
-            m.site.value.replace("_", " ")
+            site_text(m.site)
             for m in f.patient.metastases
             if m.lesions is None and m.site is not MetastaticSite.bone
         )
-        out.append("restage (count the lesions at " + ", ".join(sites) + ")")
+        out.append(_("restage (count the lesions at %(sites)s)") % {"sites": ", ".join(sites)})
     return out
 
 
 def _missing_facts(f: Facts) -> str:
-    return (
-        f"Disease controlled on systemic therapy ({therapy_text(f)}), but facts are missing "
-        "before local therapy can be discussed: " + "; ".join(missing_facts(f)) + "."
-    )
+    return _(
+        "Disease controlled on systemic therapy (%(therapy)s), but facts are missing before "
+        "local therapy can be discussed: %(missing)s."
+    ) % {"therapy": therapy_text(f), "missing": "; ".join(missing_facts(f))}
 
 
 def blockers(f: Facts) -> list[str]:
     out = []
     if f.declines_local_therapy:
-        out.append("the patient declines local therapy")
+        out.append(_("the patient declines local therapy"))
     if f.poor_performance:
         out.append(f"ECOG {f.patient.ecog}")
     if f.heavy_burden:
-        out.append("heavy distant burden (" + ", ".join(heavy_reasons(f)) + ")")
+        out.append(
+            _("heavy distant burden (%(reasons)s)") % {"reasons": ", ".join(heavy_reasons(f))}
+        )
     return out
 
 
 def _no_routine(f: Facts) -> str:
-    why = blockers(f) or ["no local modality is suitable"]
-    return (
+    why = blockers(f) or [_("no local modality is suitable")]
+    return _(
         "Continue systemic therapy; local therapy of the primary is not routinely offered: "
-        + "; ".join(why)
-        + "."
-    )
+        "%(reasons)s."
+    ) % {"reasons": "; ".join(why)}
 
 
 RECOMMENDATION_RULES: tuple[Rule, ...] = (
@@ -346,8 +385,10 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         when=lambda f: not f.stage_iv,
         recommendation=R.out_of_scope,
         headline=_out_of_scope_m0,
-        explanation="No distant metastasis (M0): not stage IV. locoreg addresses the intact "
-        "primary in de novo stage IV disease only; the answer gives the AJCC stage group.",
+        explanation=N_(
+            "No distant metastasis (M0): not stage IV. locoreg addresses the intact "
+            "primary in de novo stage IV disease only; the answer gives the AJCC stage group."
+        ),
         evidence=TOPIC,
     ),
     Rule(
@@ -355,8 +396,9 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         when=lambda f: f.stage_iv and f.t0,
         recommendation=R.out_of_scope,
         headline=_out_of_scope_t0,
-        explanation="No breast primary (T0): there is no intact primary whose treatment the "
-        "trials tested.",
+        explanation=N_(
+            "No breast primary (T0): there is no intact primary whose treatment the trials tested."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
@@ -365,19 +407,23 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.palliative_local_therapy,
         headline=_palliative,
         goals_of_care=(
-            "control of the uncontrolled local problem (bleeding, wound, pain or nodal "
-            "complication)",
-            "symptom control and wound care",
-            "quality of life",
+            N_(
+                "control of the uncontrolled local problem (bleeding, wound, pain or nodal "
+                "complication)"
+            ),
+            N_("symptom control and wound care"),
+            N_("quality of life"),
         ),
         indicator=Indicator.warning,
         palliative=True,
-        explanation="Uncontrolled bleeding, infection, ulceration or fungation at any time, or "
-        "uncontrolled pain, impending ulceration or a nodal complication once systemic therapy "
-        "has started: palliative local treatment. Never deferred behind the work-up, which is "
-        "completed in parallel; surgery after initial systemic therapy, radiotherapy as the "
-        "alternative (NCCN, as summarised by a secondary page), supportive local care for "
-        "wounds and bleeding.",
+        explanation=N_(
+            "Uncontrolled bleeding, infection, ulceration or fungation at any time, or "
+            "uncontrolled pain, impending ulceration or a nodal complication once systemic therapy "
+            "has started: palliative local treatment. Never deferred behind the work-up, which is "
+            "completed in parallel; surgery after initial systemic therapy, radiotherapy as the "
+            "alternative (NCCN, as summarised by a secondary page), supportive local care for "
+            "wounds and bleeding."
+        ),
         evidence=PALLIATION,
     ),
     Rule(
@@ -386,11 +432,13 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.complete_workup,
         headline=_complete_workup,
         goals_of_care=(
-            "establish the diagnosis and receptor status that systemic therapy depends on",
+            N_("establish the diagnosis and receptor status that systemic therapy depends on"),
         ),
-        explanation="Histological confirmation by core biopsy and ER, PR and HER2 status come "
-        "before any elective decision about the primary: they determine the systemic therapy "
-        "that comes first.",
+        explanation=N_(
+            "Histological confirmation by core biopsy and ER, PR and HER2 status come "
+            "before any elective decision about the primary: they determine the systemic therapy "
+            "that comes first."
+        ),
         evidence=TOPIC,
     ),
     Rule(
@@ -399,13 +447,15 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.no_routine_local_therapy,
         headline=_progression,
         goals_of_care=(
-            "control of the distant disease with a change of systemic therapy",
-            "symptom control",
-            "quality of life",
+            N_("control of the distant disease with a change of systemic therapy"),
+            N_("symptom control"),
+            N_("quality of life"),
         ),
         indicator=Indicator.warning,
-        explanation="Disease progressing on systemic therapy: the priority is a change of "
-        "systemic therapy. E2108 and JCOG1017 randomised only patients without progression.",
+        explanation=N_(
+            "Disease progressing on systemic therapy: the priority is a change of "
+            "systemic therapy. E2108 and JCOG1017 randomised only patients without progression."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
@@ -414,14 +464,17 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.systemic_therapy_first,
         headline=_systemic_first,
         goals_of_care=(
-            "prolongation of survival with systemic therapy",
-            "quality of life",
-            "assessment of the response before any elective local decision",
+            N_("prolongation of survival with systemic therapy"),
+            N_("quality of life"),
+            N_("assessment of the response before any elective local decision"),
         ),
-        explanation=f"Start or continue systemic therapy and assess the response after about "
-        f"{MIN_MONTHS_ON_THERAPY:g} months (restage now when it has not been evaluated by then). "
-        "Response selects the patients for whom local therapy can be discussed (E2108 "
-        "randomised after 4–8 months, JCOG1017 after 3 months without progression).",
+        explanation=N_(
+            # "4 months" is MIN_MONTHS_ON_THERAPY (tests/decision/test_languages.py checks it)
+            "Start or continue systemic therapy and assess the response after about "
+            "4 months (restage now when it has not been evaluated by then). "
+            "Response selects the patients for whom local therapy can be discussed (E2108 "
+            "randomised after 4–8 months, JCOG1017 after 3 months without progression)."
+        ),
         evidence=(*SELECTION, *TOPIC),
     ),
     Rule(
@@ -430,16 +483,21 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.discuss_local_therapy,
         headline=_discuss,
         goals_of_care=(
-            "locoregional control (fewer local progressions)",
-            "quality of life",
-            "prolongation of survival rests on systemic therapy; local therapy did not add to it",
+            N_("locoregional control (fewer local progressions)"),
+            N_("quality of life"),
+            N_(
+                "prolongation of survival rests on systemic therapy; "
+                "local therapy did not add to it"
+            ),
         ),
         local_control_applies=True,
-        explanation="Response or stable disease after at least 4 months, a suitable local "
-        "modality (ECOG 0–2; the patient does not decline all local therapy) and no heavy "
-        "distant burden: local therapy can be discussed case by case. In randomised trials it "
-        "did not prolong overall survival (pooled {pooled:overall_survival}) but improved "
-        "locoregional control.",
+        explanation=N_(
+            "Response or stable disease after at least 4 months, a suitable local "
+            "modality (ECOG 0–2; the patient does not decline all local therapy) and no heavy "
+            "distant burden: local therapy can be discussed case by case. In randomised trials it "
+            "did not prolong overall survival (pooled {pooled:overall_survival}) but improved "
+            "locoregional control."
+        ),
         evidence=(*TRIALS_OS, *SELECTION),
     ),
     Rule(
@@ -448,13 +506,15 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.complete_workup,
         headline=_missing_facts,
         goals_of_care=(
-            "record the facts that decide whether local therapy can be discussed",
-            "continuation of effective systemic therapy",
+            N_("record the facts that decide whether local therapy can be discussed"),
+            N_("continuation of effective systemic therapy"),
         ),
         local_control_applies=True,
-        explanation="Only missing facts stand in the way of a discussion: with ECOG unknown "
-        "counted as 0 and unknown non-bone lesion counts as 1 the conditions hold, with ECOG 3 "
-        "and counts of 6 they do not. Record performance status; restage.",
+        explanation=N_(
+            "Only missing facts stand in the way of a discussion: with ECOG unknown "
+            "counted as 0 and unknown non-bone lesion counts as 1 the conditions hold, with ECOG 3 "
+            "and counts of 6 they do not. Record performance status; restage."
+        ),
         evidence=SELECTION,
     ),
     Rule(
@@ -463,14 +523,16 @@ RECOMMENDATION_RULES: tuple[Rule, ...] = (
         recommendation=R.no_routine_local_therapy,
         headline=_no_routine,
         goals_of_care=(
-            "prolongation of survival with systemic therapy",
-            "symptom control",
-            "quality of life",
+            N_("prolongation of survival with systemic therapy"),
+            N_("symptom control"),
+            N_("quality of life"),
         ),
-        explanation="Continue systemic therapy; local therapy of the primary is not routinely "
-        "offered: randomised trials found no overall-survival benefit (pooled "
-        "{pooled:overall_survival}), and a condition for a case-by-case discussion is not met "
-        "(poor performance status, heavy distant burden, or the patient declines).",
+        explanation=N_(
+            "Continue systemic therapy; local therapy of the primary is not routinely "
+            "offered: randomised trials found no overall-survival benefit (pooled "
+            "{pooled:overall_survival}), and a condition for a case-by-case discussion is not met "
+            "(poor performance status, heavy distant burden, or the patient declines)."
+        ),
         evidence=(*TRIALS_OS, "patrick2015"),
     ),
 )
@@ -483,9 +545,13 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.palliation_needed,
         factor=F.local_symptoms,
         direction=D.favours_local_therapy,
-        finding=lambda f: "uncontrolled " + symptoms_text(f.palliation_reasons),
-        explanation="Uncontrolled local complications are the clearest indication for local "
-        "treatment of the primary, for palliation and quality of life.",
+        finding=lambda f: (
+            _("uncontrolled %(symptoms)s") % {"symptoms": symptoms_text(f.palliation_reasons)}
+        ),
+        explanation=N_(
+            "Uncontrolled local complications are the clearest indication for local "
+            "treatment of the primary, for palliation and quality of life."
+        ),
         evidence=PALLIATION,
     ),
     Rule(
@@ -494,11 +560,14 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.local_symptoms,
         direction=D.neutral,
         finding=lambda f: (
-            symptoms_text(f.awaiting_systemic_relief) + ", systemic therapy not started"
+            _("%(symptoms)s, systemic therapy not started")
+            % {"symptoms": symptoms_text(f.awaiting_systemic_relief)}
         ),
-        explanation="Pain, impending ulceration and nodal complications are first treated by "
-        "systemic therapy (and analgesia); they indicate palliative local therapy when they "
-        "persist once systemic therapy has started.",
+        explanation=N_(
+            "Pain, impending ulceration and nodal complications are first treated by "
+            "systemic therapy (and analgesia); they indicate palliative local therapy when they "
+            "persist once systemic therapy has started."
+        ),
         evidence=PALLIATION,
     ),
     Rule(
@@ -506,9 +575,10 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and bool(f.symptoms) and f.patient.local_symptoms_controlled,
         factor=F.local_symptoms,
         direction=D.neutral,
-        finding=lambda f: symptoms_text(f.symptoms) + " controlled",
-        explanation="Controlled symptoms do not by themselves call for local treatment; "
-        "their return would.",
+        finding=lambda f: _("%(symptoms)s controlled") % {"symptoms": symptoms_text(f.symptoms)},
+        explanation=N_(
+            "Controlled symptoms do not by themselves call for local treatment; their return would."
+        ),
         evidence=PALLIATION,
     ),
     Rule(
@@ -516,9 +586,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and not f.symptoms,
         factor=F.local_symptoms,
         direction=D.neutral,
-        finding=_fixed("no symptoms from the primary or its regional nodes"),
-        explanation="Without local complications, local therapy would aim at locoregional "
-        "control, not palliation.",
+        finding=_fixed(N_("no symptoms from the primary or its regional nodes")),
+        explanation=N_(
+            "Without local complications, local therapy would aim at locoregional "
+            "control, not palliation."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     # --- surgical risk and resectability ---------------------------------------------
@@ -527,9 +599,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.high_surgical_risk,
         factor=F.surgical_risk,
         direction=D.against_local_therapy,
-        finding=_fixed("high anaesthetic/surgical risk"),
-        explanation="High anaesthetic or surgical risk rules out an operation whose survival "
-        "benefit is unproven; radiotherapy and supportive care remain.",
+        finding=_fixed(N_("high anaesthetic/surgical risk")),
+        explanation=N_(
+            "High anaesthetic or surgical risk rules out an operation whose survival "
+            "benefit is unproven; radiotherapy and supportive care remain."
+        ),
         evidence=(*TOPIC, "tosello2018"),
     ),
     Rule(
@@ -537,9 +611,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and not f.high_surgical_risk,
         factor=F.surgical_risk,
         direction=D.neutral,
-        finding=lambda f: f"{f.patient.surgical_risk.value} surgical risk",
-        explanation="In the trials breast surgery was safe: no treatment-related deaths in "
-        "JCOG1017, local-therapy toxicity similar between arms in MF07-01 (Cochrane).",
+        finding=lambda f: _(_RISK_WORDS[f.patient.surgical_risk.value]),
+        explanation=N_(
+            "In the trials breast surgery was safe: no treatment-related deaths in "
+            "JCOG1017, local-therapy toxicity similar between arms in MF07-01 (Cochrane)."
+        ),
         evidence=("shien2023", "tosello2018", "badwe2015"),
     ),
     Rule(
@@ -547,9 +623,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.resectable_false,
         factor=F.resectability,
         direction=D.against_local_therapy,
-        finding=_fixed("negative margins not achievable with standard surgery"),
-        explanation="Registry benefit was confined to resection with free margins; an "
-        "incomplete resection adds morbidity without local control. Radiotherapy remains.",
+        finding=_fixed(N_("negative margins not achievable with standard surgery")),
+        explanation=N_(
+            "Registry benefit was confined to resection with free margins; an "
+            "incomplete resection adds morbidity without local control. Radiotherapy remains."
+        ),
         evidence=("khan2002", "pmid30146252"),
     ),
     Rule(
@@ -557,9 +635,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.patient.resectable is True,
         factor=F.resectability,
         direction=D.neutral,
-        finding=_fixed("resectable with negative margins"),
-        explanation="Resectability with clear margins is a precondition for surgery of the "
-        "primary, not a reason for it.",
+        finding=_fixed(N_("resectable with negative margins")),
+        explanation=N_(
+            "Resectability with clear margins is a precondition for surgery of the "
+            "primary, not a reason for it."
+        ),
         evidence=("khan2002",),
     ),
     Rule(
@@ -567,9 +647,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.resectable_unknown,
         factor=F.resectability,
         direction=D.neutral,
-        finding=_fixed("resectability not yet assessed (surgery suitable pending the surgeon)"),
-        explanation="The surgeon assesses whether negative margins are achievable; an unknown "
-        "resectability never blocks a discussion.",
+        finding=_fixed(N_("resectability not yet assessed (surgery suitable pending the surgeon)")),
+        explanation=N_(
+            "The surgeon assesses whether negative margins are achievable; an unknown "
+            "resectability never blocks a discussion."
+        ),
         evidence=("khan2002",),
     ),
     Rule(
@@ -577,11 +659,13 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.inflammatory,
         factor=F.resectability,
         direction=D.against_local_therapy,
-        finding=_fixed("inflammatory carcinoma (T4d)"),
-        explanation="Inflammatory cancer: surgery only after a durable response to systemic "
-        "therapy, and then modified radical mastectomy with axillary dissection and "
-        "post-mastectomy radiotherapy; no breast conservation, sentinel node biopsy or "
-        "immediate reconstruction.",
+        finding=_fixed(N_("inflammatory carcinoma (T4d)")),
+        explanation=N_(
+            "Inflammatory cancer: surgery only after a durable response to systemic "
+            "therapy, and then modified radical mastectomy with axillary dissection and "
+            "post-mastectomy radiotherapy; no breast conservation, sentinel node biopsy or "
+            "immediate reconstruction."
+        ),
         evidence=("ibc_surgery_reviews",),
     ),
     Rule(
@@ -589,10 +673,12 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.t4 and not f.inflammatory,
         factor=F.resectability,
         direction=D.neutral,
-        finding=lambda f: _T4_WORDS[f.patient.t or "T4"],
-        explanation="Chest-wall or skin involvement needs more extensive surgery to reach "
-        "negative margins (registry benefit was confined to free margins); it is also where "
-        "locoregional control matters most.",
+        finding=lambda f: _(_T4_WORDS[f.patient.t or "T4"]),
+        explanation=N_(
+            "Chest-wall or skin involvement needs more extensive surgery to reach "
+            "negative margins (registry benefit was confined to free margins); it is also where "
+            "locoregional control matters most."
+        ),
         evidence=("khan2002", "khan2022"),
     ),
     # --- patient preference ---------------------------------------------------------
@@ -601,9 +687,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.wants,
         factor=F.patient_preference,
         direction=D.favours_local_therapy,
-        finding=_fixed("wishes local therapy"),
-        explanation="The patient's wish counts; the patient should know that trials showed "
-        "better local control but no longer survival, and broadly similar quality of life.",
+        finding=_fixed(N_("wishes local therapy")),
+        explanation=N_(
+            "The patient's wish counts; the patient should know that trials showed "
+            "better local control but no longer survival, and broadly similar quality of life."
+        ),
         evidence=("khan2022",),
     ),
     Rule(
@@ -611,9 +699,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.declines_surgery and not f.declines_local_therapy,
         factor=F.patient_preference,
         direction=D.neutral,
-        finding=_fixed("declines surgery, open to radiotherapy of the primary"),
-        explanation="Declining an operation leaves locoregional radiotherapy (and supportive "
-        "care) as the local options.",
+        finding=_fixed(N_("declines surgery, open to radiotherapy of the primary")),
+        explanation=N_(
+            "Declining an operation leaves locoregional radiotherapy (and supportive "
+            "care) as the local options."
+        ),
         evidence=("khan2022", "nccn_palliation_summary"),
     ),
     Rule(
@@ -621,9 +711,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.declines_local_therapy,
         factor=F.patient_preference,
         direction=D.against_local_therapy,
-        finding=_fixed("declines local therapy"),
-        explanation="Without a proven survival benefit, a patient's decision to decline local "
-        "therapy is decisive; supportive local care for wounds and bleeding remains.",
+        finding=_fixed(N_("declines local therapy")),
+        explanation=N_(
+            "Without a proven survival benefit, a patient's decision to decline local "
+            "therapy is decisive; supportive local care for wounds and bleeding remains."
+        ),
         evidence=("reinhorn2021", "uptodate_local_therapies"),
     ),
     Rule(
@@ -633,9 +725,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         ),
         factor=F.patient_preference,
         direction=D.neutral,
-        finding=_fixed("undecided or not yet discussed"),
-        explanation="Shared decision-making: the benefit (local control) and the burden "
-        "(surgery, radiotherapy, recovery) are discussed with the patient.",
+        finding=_fixed(N_("undecided or not yet discussed")),
+        explanation=N_(
+            "Shared decision-making: the benefit (local control) and the burden "
+            "(surgery, radiotherapy, recovery) are discussed with the patient."
+        ),
         evidence=("khan2022",),
     ),
     # --- distant disease burden -----------------------------------------------------
@@ -645,11 +739,14 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.distant_disease_burden,
         direction=D.against_local_therapy,
         finding=lambda f: (
-            "heavy distant burden: " + ", ".join(heavy_reasons(f)) + f" (sites: {_sites_text(f)})"
+            _("heavy distant burden: %(reasons)s (sites: %(sites)s)")
+            % {"reasons": ", ".join(heavy_reasons(f)), "sites": _sites_text(f)}
         ),
-        explanation="Brain metastasis, visceral crisis, three or more sites or more than 5 "
-        "lesions outside bone: survival is driven by the distant disease (5-year overall "
-        "survival 31% with one metastatic site, 9% with four or more).",
+        explanation=N_(
+            "Brain metastasis, visceral crisis, three or more sites or more than 5 "
+            "lesions outside bone: survival is driven by the distant disease (5-year overall "
+            "survival 31% with one metastatic site, 9% with four or more)."
+        ),
         evidence=("taskindoust2021", "wang2019"),
     ),
     Rule(
@@ -658,19 +755,22 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.distant_disease_burden,
         direction=D.neutral,
         finding=lambda f: (
-            "bone-only disease"
-            + (
-                f", {_plural(f.patient.total_lesions, 'lesion')}"
-                if not f.lesions_unknown
-                else ", lesion count unknown"
+            (
+                _("bone-only disease, %(lesions)s (bone lesions never make the burden heavy)")
+                % {"lesions": lesions_text(f.patient.total_lesions)}
             )
-            + " (bone lesions never make the burden heavy)"
+            if not f.lesions_unknown
+            else _(
+                "bone-only disease, lesion count unknown (bone lesions never make the burden heavy)"
+            )
         ),
-        explanation="Bone-only disease has the best prognosis of the patterns and is never "
-        "heavy by lesion count. The trial signal is an unplanned MF07-01 subgroup (solitary "
-        "bone, {hr:soran2018:overall_survival:solitary bone-only metastasis}); pooled trials "
-        "showed no difference in bone-only disease "
-        "({hr:reinhorn2021:overall_survival:bone-only}).",
+        explanation=N_(
+            "Bone-only disease has the best prognosis of the patterns and is never "
+            "heavy by lesion count. The trial signal is an unplanned MF07-01 subgroup (solitary "
+            "bone, {hr:soran2018:overall_survival:solitary bone-only metastasis}); pooled trials "
+            "showed no difference in bone-only disease "
+            "({hr:reinhorn2021:overall_survival:bone-only})."
+        ),
         evidence=("soran2018", "reinhorn2021", "wang2019"),
     ),
     Rule(
@@ -679,13 +779,21 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.distant_disease_burden,
         direction=D.neutral,
         finding=lambda f: (
-            ("limited visceral disease" if f.visceral else "limited disease")
-            + f" (sites: {_sites_text(f)}; {_plural(f.non_bone_lesions, 'lesion')} outside bone"
-            + (", some counts unknown" if f.non_bone_counts_unknown else "")
-            + ")"
+            (
+                _("limited visceral disease (sites: %(sites)s; %(lesions)s%(unknown)s)")
+                if f.visceral
+                else _("limited disease (sites: %(sites)s; %(lesions)s%(unknown)s)")
+            )
+            % {
+                "sites": _sites_text(f),
+                "lesions": lesions_text(f.non_bone_lesions, outside_bone=True),
+                "unknown": _(", some counts unknown") if f.non_bone_counts_unknown else "",
+            }
         ),
-        explanation="No heavy distant burden. Pooled trials showed no overall-survival "
-        "difference with visceral metastases ({hr:reinhorn2021:overall_survival:visceral}).",
+        explanation=N_(
+            "No heavy distant burden. Pooled trials showed no overall-survival "
+            "difference with visceral metastases ({hr:reinhorn2021:overall_survival:visceral})."
+        ),
         evidence=("reinhorn2021",),
     ),
     # --- response to systemic therapy -------------------------------------------------
@@ -695,8 +803,10 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.response_to_systemic_therapy,
         direction=D.neutral,
         finding=therapy_text,
-        explanation="Response to first-line systemic therapy is the main selector for a "
-        "discussion of local therapy; it is not known yet.",
+        explanation=N_(
+            "Response to first-line systemic therapy is the main selector for a "
+            "discussion of local therapy; it is not known yet."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
@@ -707,8 +817,10 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.response_to_systemic_therapy,
         direction=D.neutral,
         finding=therapy_text,
-        explanation=f"Too early to judge, or not evaluated: response is assessed after about "
-        f"{MIN_MONTHS_ON_THERAPY:g} months of systemic therapy.",
+        explanation=N_(
+            "Too early to judge, or not evaluated: response is assessed after about "
+            "4 months of systemic therapy."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
@@ -717,10 +829,12 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.response_to_systemic_therapy,
         direction=D.favours_local_therapy,
         finding=therapy_text,
-        explanation="Disease controlled on systemic therapy, as in the patients E2108 and "
-        "JCOG1017 randomised; in them local therapy improved local control without longer "
-        "survival (E2108 {hr:khan2022:overall_survival:overall}, JCOG1017 "
-        "{hr:shien2023:overall_survival:overall}).",
+        explanation=N_(
+            "Disease controlled on systemic therapy, as in the patients E2108 and "
+            "JCOG1017 randomised; in them local therapy improved local control without longer "
+            "survival (E2108 {hr:khan2022:overall_survival:overall}, JCOG1017 "
+            "{hr:shien2023:overall_survival:overall})."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     Rule(
@@ -729,8 +843,10 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.response_to_systemic_therapy,
         direction=D.against_local_therapy,
         finding=therapy_text,
-        explanation="Progression on systemic therapy calls for a change of systemic therapy; "
-        "local therapy does not address the distant disease.",
+        explanation=N_(
+            "Progression on systemic therapy calls for a change of systemic therapy; "
+            "local therapy does not address the distant disease."
+        ),
         evidence=("khan2022", "shien2023"),
     ),
     # --- HER2-positive disease ---------------------------------------------------------
@@ -744,11 +860,13 @@ FACTOR_RULES: tuple[Rule, ...] = (
         ),
         factor=F.her2_status_and_response,
         direction=D.favours_local_therapy,
-        finding=lambda f: f"HER2-positive with {therapy_text(f)}",
-        explanation="HER2-positive disease with a rapid, marked response may have a long "
-        "disease-free interval after locoregional treatment; pooled trials showed no "
-        "overall-survival difference in HER2-positive disease "
-        "({hr:reinhorn2021:overall_survival:HER2 positive}).",
+        finding=lambda f: _("HER2-positive with %(therapy)s") % {"therapy": therapy_text(f)},
+        explanation=N_(
+            "HER2-positive disease with a rapid, marked response may have a long "
+            "disease-free interval after locoregional treatment; pooled trials showed no "
+            "overall-survival difference in HER2-positive disease "
+            "({hr:reinhorn2021:overall_survival:HER2 positive})."
+        ),
         evidence=(*TOPIC, "reinhorn2021"),
     ),
     Rule(
@@ -760,9 +878,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         ),
         factor=F.her2_status_and_response,
         direction=D.neutral,
-        finding=lambda f: f"HER2-positive, {therapy_text(f)}",
-        explanation="The HER2-positive case for local therapy rests on a rapid, marked "
-        "(objective) response to HER2-directed therapy after at least 4 months.",
+        finding=lambda f: _("HER2-positive, %(therapy)s") % {"therapy": therapy_text(f)},
+        explanation=N_(
+            "The HER2-positive case for local therapy rests on a rapid, marked "
+            "(objective) response to HER2-directed therapy after at least 4 months."
+        ),
         evidence=(*TOPIC, "reinhorn2021"),
     ),
     # --- performance status ----------------------------------------------------------
@@ -772,8 +892,10 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.performance_status,
         direction=D.against_local_therapy,
         finding=lambda f: f"ECOG {f.patient.ecog}",
-        explanation="Poor performance status: the trials enrolled fit patients; surgery is not "
-        "suitable, and radiotherapy only for palliation (ECOG 0–3).",
+        explanation=N_(
+            "Poor performance status: the trials enrolled fit patients; surgery is not "
+            "suitable, and radiotherapy only for palliation (ECOG 0–3)."
+        ),
         evidence=("khan2022", "nccn_palliation_summary"),
     ),
     Rule(
@@ -782,7 +904,7 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.performance_status,
         direction=D.neutral,
         finding=lambda f: f"ECOG {f.patient.ecog}",
-        explanation="Fit for local therapy as far as performance status goes.",
+        explanation=N_("Fit for local therapy as far as performance status goes."),
         evidence=("khan2022",),
     ),
     Rule(
@@ -790,9 +912,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.ecog_unknown,
         factor=F.performance_status,
         direction=D.neutral,
-        finding=_fixed("ECOG not recorded"),
-        explanation="Performance status decides whether surgery or radiotherapy is suitable; "
-        "surgery is never offered without it.",
+        finding=_fixed(N_("ECOG not recorded")),
+        explanation=N_(
+            "Performance status decides whether surgery or radiotherapy is suitable; "
+            "surgery is never offered without it."
+        ),
         evidence=("khan2022",),
     ),
     # --- tumour subtype --------------------------------------------------------------
@@ -801,9 +925,11 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.triple_negative,
         factor=F.tumour_subtype,
         direction=D.against_local_therapy,
-        finding=_fixed("triple-negative"),
-        explanation="Shortest survival of the subtypes; no trial signal of benefit (pooled "
-        "subgroup {hr:reinhorn2021:overall_survival:triple negative}).",
+        finding=_fixed(N_("triple-negative")),
+        explanation=N_(
+            "Shortest survival of the subtypes; no trial signal of benefit (pooled "
+            "subgroup {hr:reinhorn2021:overall_survival:triple negative})."
+        ),
         evidence=("seer_subtype2021", "reinhorn2021"),
     ),
     Rule(
@@ -811,10 +937,12 @@ FACTOR_RULES: tuple[Rule, ...] = (
         when=lambda f: f.in_scope and f.hr_positive and f.patient.receptors_known,
         factor=F.tumour_subtype,
         direction=D.neutral,
-        finding=lambda f: f.subtype,
-        explanation="Hormone-receptor-positive: an unplanned MF07-01 subgroup suggested "
-        "benefit ({hr:soran2018:overall_survival:ER/PR positive}) that pooled trials did not "
-        "confirm ({hr:reinhorn2021:overall_survival:hormone receptor positive}).",
+        finding=lambda f: subtype_text(f.subtype),
+        explanation=N_(
+            "Hormone-receptor-positive: an unplanned MF07-01 subgroup suggested "
+            "benefit ({hr:soran2018:overall_survival:ER/PR positive}) that pooled trials did not "
+            "confirm ({hr:reinhorn2021:overall_survival:hormone receptor positive})."
+        ),
         evidence=("soran2018", "reinhorn2021"),
     ),
     Rule(
@@ -824,8 +952,8 @@ FACTOR_RULES: tuple[Rule, ...] = (
         ),
         factor=F.tumour_subtype,
         direction=D.neutral,
-        finding=_fixed("HR-/HER2+"),
-        explanation="HER2-directed therapy drives the outcome; see the HER2 factor.",
+        finding=_fixed(N_("HR-/HER2+")),
+        explanation=N_("HER2-directed therapy drives the outcome; see the HER2 factor."),
         evidence=("reinhorn2021",),
     ),
     Rule(
@@ -834,11 +962,17 @@ FACTOR_RULES: tuple[Rule, ...] = (
         factor=F.tumour_subtype,
         direction=D.neutral,
         finding=lambda f: (
-            "receptor status incomplete: "
-            + ", ".join(m for m in missing_workup(f) if m.endswith("status"))
+            _("receptor status incomplete: %(missing)s")
+            % {
+                "missing": ", ".join(
+                    _(_WORKUP_WORDS[k]) for k in _missing_workup_keys(f) if k != "histology"
+                )
+            }
         ),
-        explanation="Receptor status decides the systemic therapy and the prognosis (registry "
-        "medians differ by subtype from 11 to 39 months).",
+        explanation=N_(
+            "Receptor status decides the systemic therapy and the prognosis (registry "
+            "medians differ by subtype from 11 to 39 months)."
+        ),
         evidence=("seer_subtype2021",),
     ),
 )

@@ -10,6 +10,16 @@ for the same request (same path, same JSON body up to key order) answers with th
 record (201, same body and ``Location``, ``Idempotent-Replayed: true``) and writes
 nothing; the same key with a different request is a 422 naming ``Idempotency-Key``.
 The engine and the write run in a worker thread, never on the event loop.
+
+Languages: ``?lang=en|es`` on ``POST /api/assessments`` (and ``/fhir``) and
+``GET /api/assessments/{id}`` gives the assessment's sentences in that language (codes,
+enum values and JSON keys stay English); the answer says which language it is in with
+``Content-Language``. ``Accept-Language`` is not read by the JSON API (docs/web.md
+"Languages"): an integration gets the same texts whatever its machine's locale. The
+audit record is always the English assessment; another language is the engine re-run on
+the stored input and checked to reach the same decision
+(:func:`locoreg.decision.localized.localized_assessment`), else the stored English with a
+``language_note`` saying why.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from locoreg import __version__
 from locoreg.decision.model import Assessment
 from locoreg.errors import FieldError, InputError
+from locoreg.i18n import check_language
 from locoreg.patient import Patient
 from locoreg.store import AuditStore, Idempotency, IdempotencyConflict, Provenance, Source
 from locoreg.store.tables import IDEMPOTENCY_KEY_MAX_LENGTH
@@ -55,10 +66,21 @@ _IDEMPOTENT_WRITE: dict[str, Any] = {
 }
 
 
+_LANGUAGE_NOTE = (
+    "present only when the requested language could not be given: why the stored English "
+    "assessment is shown"
+)
+_LANG_QUERY = Query(
+    "en",
+    description="Language of the assessment's sentences: en, es (codes and keys stay English).",
+)
+
+
 class AssessmentCreated(Assessment):
     """The Assessment (§2) plus the id of its audit record."""
 
     id: str = Field(description="audit record id (UUID); GET /api/assessments/{id}")
+    language_note: str | None = Field(None, description=_LANGUAGE_NOTE)
 
 
 class StoredAssessmentOut(BaseModel):
@@ -77,6 +99,7 @@ class StoredAssessmentOut(BaseModel):
         default_factory=dict, description="who asked and for whom, as far as the channel says"
     )
     record_hash: str | None = Field(None, description="this record's link in the hash chain")
+    language_note: str | None = Field(None, description=_LANGUAGE_NOTE)
 
 
 class AssessmentSummaryOut(BaseModel):
@@ -129,11 +152,40 @@ def assess_and_record(
     return record_id, assessment
 
 
-def _created(record_id: str, assessment: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
-    headers = {"Location": f"/api/assessments/{record_id}"}
+def _localized(
+    assessment: dict[str, Any], patient_input: dict[str, Any], lang: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored (English) ``assessment`` in ``lang``, with its language headers; a
+    ``language_note`` key where the stored English had to be given instead."""
+    from pydantic import ValidationError
+
+    from locoreg.decision.localized import localized_assessment
+
+    if lang == "en":  # the record itself, untouched
+        return assessment, {"Content-Language": "en"}
+    try:
+        found = localized_assessment(assessment, patient_input, lang)
+    except ValidationError:  # a stored answer no current model reads: give it as stored
+        return assessment, {"Content-Language": "en"}
+    body = assessment if found.language == "en" else found.assessment.model_dump(mode="json")
+    if found.fallback is not None:
+        body = {**body, "language_note": found.fallback}
+    return body, {"Content-Language": found.language}
+
+
+def _created(
+    record_id: str,
+    assessment: dict[str, Any],
+    patient_input: dict[str, Any],
+    lang: str,
+    *,
+    replayed: bool = False,
+) -> JSONResponse:
+    body, headers = _localized(assessment, patient_input, lang)
+    headers["Location"] = f"/api/assessments/{record_id}"
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse({**assessment, "id": record_id}, status_code=201, headers=headers)
+    return JSONResponse({**body, "id": record_id}, status_code=201, headers=headers)
 
 
 def _idempotency(request: Request, body: Any) -> Idempotency | None:
@@ -156,11 +208,13 @@ def _record_once(
     provenance: Provenance,
     idempotency: Idempotency | None,
     fhir_resources: list[dict[str, Any]] | None = None,
+    lang: str = "en",
 ) -> JSONResponse:
-    """Assess and record, or answer with the first record of a retried request."""
+    """Assess and record (in English), or answer with the first record of a retried
+    request; the answer in ``lang``."""
     try:
         if idempotency is not None and (first := store.find_idempotent(idempotency)):
-            return _created(first.id, first.assessment, replayed=True)
+            return _created(first.id, first.assessment, first.patient_input, lang, replayed=True)
         record_id, assessment = assess_and_record(
             store,
             patient,
@@ -176,7 +230,7 @@ def _record_once(
             "send a new key for a new request"
         )
         return problem_response([FieldError(IDEMPOTENCY_HEADER, message)], 422)
-    return _created(record_id, assessment.model_dump(mode="json"))
+    return _created(record_id, assessment.model_dump(mode="json"), patient_input, lang)
 
 
 def _client(request: Request) -> str | None:
@@ -192,12 +246,17 @@ def _client(request: Request) -> str | None:
     summary="Assess a patient (Patient JSON, CONTRACTS §1)",
     openapi_extra=_IDEMPOTENT_WRITE,
 )
-async def create_assessment(patient: Patient, request: Request, store: StoreDep) -> JSONResponse:
+async def create_assessment(
+    patient: Patient, request: Request, store: StoreDep, lang: str = _LANG_QUERY
+) -> JSONResponse:
+    check_language(lang)  # before anything is written
     # Record the input exactly as received; FastAPI has already validated it.
     raw = await request.json()
     idempotency = _idempotency(request, raw)
     provenance = Provenance(client_address=_client(request))
-    return await run_in_threadpool(_record_once, store, patient, raw, provenance, idempotency)
+    return await run_in_threadpool(
+        _record_once, store, patient, raw, provenance, idempotency, None, lang
+    )
 
 
 @router.post(
@@ -213,11 +272,13 @@ def create_assessment_from_fhir(
     request: Request,
     store: StoreDep,
     bundle: dict[str, Any] = Body(..., description="FHIR R4 Bundle resource"),
+    lang: str = _LANG_QUERY,
 ) -> JSONResponse:
     # A plain ``def``: FastAPI runs it in a worker thread (mapping, engine and write block).
     from locoreg.fhir.mapping import bundle_to_patient
     from locoreg.fhir.relevant import mapped_resources
 
+    check_language(lang)  # before anything is written
     idempotency = _idempotency(request, bundle)
     patient = bundle_to_patient(bundle)  # InputError → 422 naming what is missing
     # The record keeps the Patient the mapping produced (what the engine read, what the
@@ -235,6 +296,7 @@ def create_assessment_from_fhir(
         provenance,
         idempotency,
         fhir_resources=resources,
+        lang=lang,
     )
 
 
@@ -245,11 +307,21 @@ def create_assessment_from_fhir(
     tags=["assessments"],
     summary="A stored assessment: input, Assessment, versions, time and channel",
 )
-def get_assessment(assessment_id: str, store: StoreDep) -> Any:
+def get_assessment(
+    assessment_id: str, store: StoreDep, response: Response, lang: str = _LANG_QUERY
+) -> Any:
+    check_language(lang)
     record = store.get_assessment(assessment_id)
     if record is None:
         return problem_response([FieldError("id", "no assessment with this id")], 404)
-    return record.as_dict()
+    data = record.as_dict()
+    assessment, headers = _localized(record.assessment, record.patient_input, lang)
+    note = assessment.pop("language_note", None)
+    data["assessment"] = assessment
+    if note is not None:
+        data["language_note"] = note
+    response.headers.update(headers)
+    return data
 
 
 @router.get(
