@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from locoreg import i18n
 from locoreg.decision.model import Assessment
 from locoreg.report.assessment import render_assessment_html
 from locoreg.store.chain import digest
@@ -31,12 +32,17 @@ MAX_PAGES = 4
 
 @dataclass(frozen=True, slots=True)
 class BoardSheet:
-    """One record to print: the stored Assessment and the input as entered."""
+    """One record to print: the Assessment and the input as entered.
+
+    ``kept_english``: the sheet is printed in another language but shows the record's
+    stored English texts (see :func:`locoreg.report.localize.localized`), with a note.
+    """
 
     assessment: Assessment
     patient_input: dict[str, Any]
     record_id: str
     created_at: datetime | None = None
+    kept_english: bool = False
 
 
 def content_record_id(patient_input: dict[str, Any], assessment: Assessment) -> str:
@@ -66,7 +72,7 @@ class PdfUnavailable(RuntimeError):
     """WeasyPrint cannot run here (not installed, or the system lacks Pango)."""
 
 
-def _document(sheet: BoardSheet, forest: str | None) -> Any:
+def _document(sheet: BoardSheet, forest: str | None, lang: str) -> Any:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: a system library (Pango) is missing
@@ -82,16 +88,23 @@ def _document(sheet: BoardSheet, forest: str | None) -> Any:
         patient_input=sheet.patient_input,
         forest=forest,
         pdf=True,
+        lang=lang,
+        kept_english=sheet.kept_english,
     )
     return HTML(string=html).render()
 
 
-def render_board_pdf(sheets: Sequence[BoardSheet]) -> bytes:
-    """The PDFs of ``sheets`` bound in order into one file (at least one sheet)."""
+def render_board_pdf(sheets: Sequence[BoardSheet], *, lang: str = i18n.DEFAULT_LANGUAGE) -> bytes:
+    """The PDFs of ``sheets`` bound in order into one file (at least one sheet).
+
+    ``lang``: the language of the pages' own texts, running header and footer included
+    (each sheet's assessment brings its own sentences).
+    """
     if not sheets:
         raise ValueError("a board pack needs at least one record")
+    i18n.check_language(lang)
     forest = overall_survival_forest()
-    documents = [_document(sheet, forest) for sheet in sheets]
+    documents = [_document(sheet, forest, lang) for sheet in sheets]
     pages = [page for document in documents for page in document.pages]
     pdf: bytes = documents[0].copy(pages).write_pdf()
     return pdf
@@ -103,6 +116,9 @@ def render_assessment_pdf(
     record_id: str,
     patient_input: dict[str, Any],
     created_at: datetime | None = None,
+    lang: str = i18n.DEFAULT_LANGUAGE,
+    kept_english: bool = False,
 ) -> bytes:
-    """One record's tumour-board PDF (A4, at most :data:`MAX_PAGES` pages)."""
-    return render_board_pdf([BoardSheet(assessment, patient_input, record_id, created_at)])
+    """One record's tumour-board PDF (A4, at most :data:`MAX_PAGES` pages) in ``lang``."""
+    sheet = BoardSheet(assessment, patient_input, record_id, created_at, kept_english)
+    return render_board_pdf([sheet], lang=lang)
