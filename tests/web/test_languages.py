@@ -49,7 +49,7 @@ def test_the_result_page_in_spanish(client: TestClient, record_id: str, store: A
     text = _spanish(client.get(f"/assessments/{record_id}?lang=es"))
     for shown in (
         "Recomendación",
-        "Valorar el tratamiento local (caso a caso)",  # the recommendation's display name
+        "Valorar el tratamiento local (caso por caso)",  # the recommendation's display name
         "La paciente según los datos introducidos",
         "Factores a favor y en contra del tratamiento local",
         "Opciones de tratamiento local",
@@ -117,7 +117,7 @@ def test_the_form_shows_spanish_names_but_sends_the_english_codes(client: TestCl
     page = client.get("/", params={"lang": "es"}).text
     assert '<option value="bone">hueso</option>' in page
     assert 'value="partial_response">respuesta parcial</option>' in page
-    assert 'value="fungation"> lesión fungosa' in page
+    assert 'value="bleeding"> sangrado' in page
     assert 'action="/assess?lang=es"' in page
 
 
@@ -131,7 +131,7 @@ def test_the_board_in_spanish_formats_the_date_and_keeps_the_language(
     text = _spanish(page)
     assert f"Comité de tumores del {i18n.day(day, 'es')}" in text
     assert "Dosier del comité (PDF, 1 evaluación)" in text
-    assert "Valorar el tratamiento local (caso a caso)" in text
+    assert "Valorar el tratamiento local (caso por caso)" in text
     assert f"/board/report.pdf?date={day.isoformat()}&amp;label=&amp;lang=es" in page.text
     assert f'href="/assessments/{record_id}?lang=es"' in page.text
 
