@@ -99,8 +99,9 @@ def css_string(text: str) -> Markup:
 _CSS_UNSAFE = frozenset("\"\\\n<>&'")
 
 
+@cache
 def display_helpers(lang: str) -> dict[str, Any]:
-    """What the templates call to show codes, numbers and dates in ``lang``."""
+    """What the templates call to show codes, numbers and dates in ``lang`` (read only)."""
     gettext = i18n.translations(lang).gettext
     return {
         "direction_name": lambda d: gettext(DIRECTION_NAMES[Direction(d)]),
