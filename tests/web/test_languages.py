@@ -50,7 +50,7 @@ def test_the_result_page_in_spanish(client: TestClient, record_id: str, store: A
     for shown in (
         "Recomendación",
         "Valorar el tratamiento local (caso por caso)",  # the recommendation's display name
-        "La paciente según los datos introducidos",
+        "Paciente: datos introducidos",
         "Factores a favor y en contra del tratamiento local",
         "Opciones de tratamiento local",
         "Pronóstico",

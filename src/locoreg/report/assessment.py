@@ -227,8 +227,8 @@ def patient_rows(
                 }
             else:
                 text = t.gettext("not started")
-        elif isinstance(value, list):
-            text = ", ".join(_plain(v, lang) for v in value) or t.gettext("none")
+        elif isinstance(value, list):  # local symptoms: "ninguno", not the sites' "ninguna"
+            text = ", ".join(_plain(v, lang) for v in value) or t.pgettext("symptoms", "none")
         else:
             text = _plain(value, lang)
         rows.append((label, text))
