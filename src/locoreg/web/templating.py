@@ -7,6 +7,7 @@ each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def page_language(request: Request) -> dict[str, Any]:
         if code != lang:
             url = request.url.include_query_params(lang=code)
             switch.append((code, LANGUAGE_NAMES[code], f"{url.path}?{url.query}"))
-    return {"lang": lang, "languages": i18n.LANGUAGES, "language_switch": switch}
+    return {"lang": lang, "language_switch": switch}
 
 
 def language_headers(lang: str) -> dict[str, str]:
@@ -53,17 +54,20 @@ def with_language(path: str, lang: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
-@pass_context
-def _gettext(context: Context, message: str) -> str:
+def _lang(context: Context | Mapping[str, Any]) -> str:
     # The language travels in the render context, never in shared state: one environment
     # serves concurrent requests in different languages.
-    return i18n.translations(context.get("lang", i18n.DEFAULT_LANGUAGE)).gettext(message)
+    return str(context.get("lang", i18n.DEFAULT_LANGUAGE))
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return i18n.translations(_lang(context)).gettext(message)
 
 
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    lang = context.get("lang", i18n.DEFAULT_LANGUAGE)
-    return i18n.translations(lang).ngettext(singular, plural, n)
+    return i18n.translations(_lang(context)).ngettext(singular, plural, n)
 
 
 class _Pages(Jinja2Templates):
@@ -72,7 +76,7 @@ class _Pages(Jinja2Templates):
     def TemplateResponse(self, *args: Any, **kwargs: Any) -> Any:
         response = super().TemplateResponse(*args, **kwargs)
         # ``lang`` was put in the context by page_language, from this very request.
-        response.headers.update(language_headers(response.context.get("lang", "en")))
+        response.headers.update(language_headers(_lang(response.context)))
         return response
 
 
@@ -89,8 +93,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 @pass_context
 def pairs(context: Context, values: list[str]) -> list[tuple[str, str]]:
     """(value, text) options for a select: the code is sent, its display name is shown."""
-    lang = context.get("lang", i18n.DEFAULT_LANGUAGE)
-    return [(v, labels.code_name(v, lang)) for v in values]
+    return [(v, labels.code_name(v, _lang(context))) for v in values]
 
 
 #: Study designs as a reader says them (enum values stay in the JSON).
@@ -105,10 +108,6 @@ DESIGN_LABELS: dict[str, str] = {
     "epidemiology": N_("epidemiology"),
     "guideline_or_review": N_("guideline or review"),
 }
-
-
-def _lang(context: Context) -> str:
-    return str(context.get("lang", i18n.DEFAULT_LANGUAGE))
 
 
 @pass_context
