@@ -1,5 +1,6 @@
-"""The Spanish result page in headless Chromium: fits a 390 px phone without horizontal
-scrolling, and axe-core finds no serious or critical WCAG 2.x A/AA violation.
+"""The Spanish result page (and the Spanish form) in headless Chromium: fit a 390 px phone
+without horizontal scrolling, and axe-core finds no serious or critical WCAG 2.x A/AA
+violation.
 
 Reuses the module-scoped Chromium of test_browser and the vendored axe-core of the
 patient-aid check (tests/web/vendor/, MPL-2.0, unmodified).
@@ -65,18 +66,22 @@ def test_the_spanish_result_page_fits_a_phone_and_passes_axe(
     context = local_only_context(browser, viewport={"width": 390, "height": 844}, bypass_csp=True)
     try:
         page = context.new_page()
-        page.goto(f"{result_url}?lang=es")
-        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-        result = page.evaluate(
-            """() => axe.run(document, {runOnly: {type: 'tag',
-                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
-        )
-        serious = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not serious, serious
-        assert len(result["passes"]) > 15  # axe really ran its rules
+        form_url = result_url.split("/assessments/")[0] + "/?lang=es"
+        for url in (f"{result_url}?lang=es", form_url):
+            page.goto(url)
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1] == 390, (url, widths)
+            page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+            result = page.evaluate(
+                """() => axe.run(document, {runOnly: {type: 'tag',
+                     values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+            )
+            serious = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert not serious, (url, serious)
+            assert len(result["passes"]) > 15  # axe really ran its rules
     finally:
         context.close()
