@@ -54,3 +54,21 @@ def test_an_unknown_language_exits_2_naming_the_option_and_choices() -> None:
         assert r.exit_code == 2
         assert "--lang: unsupported language 'pt'; allowed: en, es" in r.output
         assert "Traceback" not in r.output
+
+
+def test_pdf_in_spanish_has_spanish_frame_and_the_english_record_id(tmp_path: Path) -> None:
+    """The CLI's PDF follows --lang (frame and engine sentences); its content hash is the
+    same in both languages (the decision, not its wording, is hashed)."""
+    from tests.helpers.pdf_text import pdf_pages, weasyprint_or_skip
+
+    weasyprint_or_skip()
+    out = {}
+    for lang in ("en", "es"):
+        path = tmp_path / f"{lang}.pdf"
+        _run("-f", "pdf", "--lang", lang, "-o", str(path))
+        out[lang] = pdf_pages(path.read_bytes())
+    en_hash = out["en"][0].split("content hash ")[1][:12]
+    for page in out["es"]:
+        assert f"no registrado, hash del contenido {en_hash}" in page
+        assert "página" in page
+    assert "el paciente rechaza el tratamiento local" in " ".join(out["es"])

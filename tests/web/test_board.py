@@ -57,7 +57,7 @@ def test_another_day_is_empty_and_a_bad_date_is_named(
     client: TestClient, board: tuple[str, list[str]]
 ) -> None:
     empty = client.get("/board", params={"date": "2001-01-01"})
-    assert empty.status_code == 200 and "No assessments recorded on 2001-01-01" in empty.text
+    assert empty.status_code == 200 and "No assessments recorded on 1 January 2001" in empty.text
     bad = client.get("/board", params={"date": "06/12/2026"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in _text(bad.text)
     assert client.get("/board/report.pdf", params={"date": "2001-01-01"}).status_code == 404

@@ -49,7 +49,7 @@ def test_page_chrome_follows_the_language(client: TestClient) -> None:
     spanish = client.get("/history", headers={"Accept-Language": "es"}).text
     assert '<html lang="es">' in spanish and ">Nueva evaluación</a>" in spanish
     assert "No sustituye el juicio clínico" in spanish and DISCLAIMER not in spanish
-    assert 'href="?lang=en"' in spanish
+    assert 'href="/history?lang=en"' in spanish
     missing = client.get("/assessments/nothing-here?lang=es")
     assert missing.status_code == 404
     assert "No existe esa evaluación" in missing.text

@@ -153,7 +153,7 @@ def _write(text: str, output: Path | None) -> None:
         _write_whole(output, text.encode("utf-8"))
 
 
-def _write_pdf(patient: object, assessment: object, out: Path) -> None:
+def _write_pdf(patient: object, assessment: object, out: Path, lang: str) -> None:
     """The tumour-board PDF (see :mod:`locoreg.report.pdf`)."""
     from locoreg.decision.model import Assessment
     from locoreg.patient import Patient
@@ -163,7 +163,10 @@ def _write_pdf(patient: object, assessment: object, out: Path) -> None:
     entered = patient.model_dump(mode="json")
     try:
         pdf = render_assessment_pdf(
-            assessment, record_id=content_record_id(entered, assessment), patient_input=entered
+            assessment,
+            record_id=content_record_id(entered, assessment),
+            patient_input=entered,
+            lang=lang,
         )
     except PdfUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -226,7 +229,7 @@ def _deliver(
     assert isinstance(patient, Patient) and isinstance(assessment, Assessment)
     if format is OutputFormat.pdf:
         assert output is not None  # checked above
-        _write_pdf(patient, assessment, output)
+        _write_pdf(patient, assessment, output, lang)
     elif format is OutputFormat.patient_html:
         from locoreg.report.patient_aid import render_patient_aid
 

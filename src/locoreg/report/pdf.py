@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from locoreg import i18n
 from locoreg.decision.model import Assessment
 from locoreg.report.assessment import render_assessment_html
 from locoreg.store.chain import digest
@@ -31,23 +32,32 @@ MAX_PAGES = 4
 
 @dataclass(frozen=True, slots=True)
 class BoardSheet:
-    """One record to print: the stored Assessment and the input as entered."""
+    """One record to print: the Assessment and the input as entered.
+
+    ``kept_english``: the sheet is printed in another language but shows the record's
+    stored English texts (see :func:`locoreg.decision.localized.localized_assessment`), with a note.
+    """
 
     assessment: Assessment
     patient_input: dict[str, Any]
     record_id: str
     created_at: datetime | None = None
+    kept_english: bool = False
 
 
 def content_record_id(patient_input: dict[str, Any], assessment: Assessment) -> str:
     """The id printed on a PDF made outside the audit store (the CLI).
 
     Nothing is recorded, so the sheet says so, followed by the first 12 hex digits of the
-    SHA-256 of the canonical JSON of the input and the assessment: the same input under
-    the same versions gives the same id, any change gives another one.
+    SHA-256 of the canonical JSON of the input and the assessment's decision (its codes,
+    ids and versions, :func:`~locoreg.decision.localized.decision_key`): the same input
+    under the same versions gives the same id in every language, any change gives another.
     """
-    content = {"patient_input": patient_input, "assessment": assessment.model_dump(mode="json")}
-    return f"not recorded, content hash {digest(content)[:12]}"
+    from locoreg.decision.localized import decision_key
+
+    content = {"patient_input": patient_input, "assessment": decision_key(assessment)}
+    # In the language of the sentence being built (the CLI sets it with i18n.language).
+    return i18n.gettext("not recorded, content hash %(hash)s") % {"hash": digest(content)[:12]}
 
 
 def overall_survival_forest() -> str | None:
@@ -66,7 +76,7 @@ class PdfUnavailable(RuntimeError):
     """WeasyPrint cannot run here (not installed, or the system lacks Pango)."""
 
 
-def _document(sheet: BoardSheet, forest: str | None) -> Any:
+def _document(sheet: BoardSheet, forest: str | None, lang: str) -> Any:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: a system library (Pango) is missing
@@ -82,16 +92,23 @@ def _document(sheet: BoardSheet, forest: str | None) -> Any:
         patient_input=sheet.patient_input,
         forest=forest,
         pdf=True,
+        lang=lang,
+        kept_english=sheet.kept_english,
     )
     return HTML(string=html).render()
 
 
-def render_board_pdf(sheets: Sequence[BoardSheet]) -> bytes:
-    """The PDFs of ``sheets`` bound in order into one file (at least one sheet)."""
+def render_board_pdf(sheets: Sequence[BoardSheet], *, lang: str = i18n.DEFAULT_LANGUAGE) -> bytes:
+    """The PDFs of ``sheets`` bound in order into one file (at least one sheet).
+
+    ``lang``: the language of the pages' own texts, running header and footer included
+    (each sheet's assessment brings its own sentences).
+    """
     if not sheets:
         raise ValueError("a board pack needs at least one record")
+    i18n.check_language(lang)
     forest = overall_survival_forest()
-    documents = [_document(sheet, forest) for sheet in sheets]
+    documents = [_document(sheet, forest, lang) for sheet in sheets]
     pages = [page for document in documents for page in document.pages]
     pdf: bytes = documents[0].copy(pages).write_pdf()
     return pdf
@@ -103,6 +120,9 @@ def render_assessment_pdf(
     record_id: str,
     patient_input: dict[str, Any],
     created_at: datetime | None = None,
+    lang: str = i18n.DEFAULT_LANGUAGE,
+    kept_english: bool = False,
 ) -> bytes:
-    """One record's tumour-board PDF (A4, at most :data:`MAX_PAGES` pages)."""
-    return render_board_pdf([BoardSheet(assessment, patient_input, record_id, created_at)])
+    """One record's tumour-board PDF (A4, at most :data:`MAX_PAGES` pages) in ``lang``."""
+    sheet = BoardSheet(assessment, patient_input, record_id, created_at, kept_english)
+    return render_board_pdf([sheet], lang=lang)

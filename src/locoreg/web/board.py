@@ -16,13 +16,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from locoreg.decision.model import Assessment
+from locoreg.decision.localized import localized_assessment
 from locoreg.report.pdf import BoardSheet, render_board_pdf
 from locoreg.store import AuditStore
 from locoreg.store.audit import StoredAssessment
 from locoreg.web.deps import StoreDep
 from locoreg.web.pages import patient_label
-from locoreg.web.templating import templates
+from locoreg.web.templating import language_headers, request_language, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,20 +30,23 @@ MAX_BOARD = 40
 _SCAN_BATCH = 100
 
 
-def _sheet(record: StoredAssessment) -> BoardSheet:
+def _sheet(record: StoredAssessment, lang: str) -> BoardSheet:
+    """The record's sheet in ``lang`` (its stored English texts when the re-run differs)."""
+    told = localized_assessment(record.assessment, record.patient_input, lang)
     return BoardSheet(
-        Assessment.model_validate(record.assessment),
+        told.assessment,
         record.patient_input,
         record.id,
         record.created_at,
+        kept_english=told.fallback is not None,
     )
 
 
-def _pdf(content: bytes, filename: str) -> Response:
+def _pdf(content: bytes, filename: str, lang: str) -> Response:
     return Response(
         content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}"', **language_headers(lang)},
     )
 
 
@@ -54,7 +57,9 @@ def report_pdf(request: Request, record_id: str, store: StoreDep) -> Response:
         return templates.TemplateResponse(
             request, "not_found.html", {"what": "assessment"}, status_code=404
         )
-    return _pdf(render_board_pdf([_sheet(record)]), f"locoreg-{record.id}.pdf")
+    lang = request_language(request)
+    pdf = render_board_pdf([_sheet(record, lang)], lang=lang)
+    return _pdf(pdf, f"locoreg-{record.id}.pdf", lang)
 
 
 def board_records(store: AuditStore, day: date, label_prefix: str) -> list[StoredAssessment]:
@@ -109,6 +114,7 @@ def board_page(
         "board.html",
         {
             "day": day.isoformat(),
+            "board_day": day,
             "label_prefix": label,
             "problem": problem,
             "records": records[:MAX_BOARD],
@@ -138,6 +144,7 @@ def board_pdf(
         page = board_page(request, store, day_text, label)
         page.status_code = 422
         return page
-    sheets = [_sheet(r) for r in records]
+    lang = request_language(request)
+    sheets = [_sheet(r, lang) for r in records]
     name = f"locoreg-board-{day.isoformat()}.pdf"
-    return _pdf(render_board_pdf(sheets), name)
+    return _pdf(render_board_pdf(sheets, lang=lang), name, lang)

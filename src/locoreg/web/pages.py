@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from locoreg.decision.model import Assessment
+from locoreg import i18n
 from locoreg.errors import InputError
 from locoreg.patient import (
     N_CATEGORIES,
@@ -37,7 +37,12 @@ from locoreg.web import csrf
 from locoreg.web.api import assess_and_record
 from locoreg.web.deps import StoreDep, get_settings
 from locoreg.web.forms import FormState, attach_errors, form_to_input, input_to_values
-from locoreg.web.templating import templates
+from locoreg.web.templating import (
+    language_headers,
+    request_language,
+    templates,
+    with_language,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,6 +72,11 @@ def patient_label(patient_input: Mapping[str, Any]) -> str | None:
     return label if isinstance(label, str) and label.strip() else None
 
 
+def _gettext(request: Request) -> Any:
+    """gettext in the language of the page answering ``request``."""
+    return i18n.translations(request_language(request)).gettext
+
+
 def _not_found(request: Request, what: str) -> HTMLResponse:
     return templates.TemplateResponse(request, "not_found.html", {"what": what}, status_code=404)
 
@@ -94,13 +104,17 @@ def form_page(request: Request, example: str | None = None) -> HTMLResponse:
     state = FormState()
     if example is not None:
         path = _examples(request).get(example)
+        gettext = _gettext(request)
         if path is None:
-            state.general.append(f"no example named {example!r}")
+            state.general.append(gettext("no example named %(name)r") % {"name": example})
         else:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
             state = input_to_values(data)
-            state.general.append(f"Loaded example {example!r}; check every field before use.")
+            state.general.append(
+                gettext("Loaded example %(name)r; check every field before use.")
+                % {"name": example}
+            )
     return _form_page(request, state)
 
 
@@ -115,8 +129,10 @@ async def submit(request: Request, store: StoreDep) -> Response:
         # Expired (server restarted) or posted from another site: nothing is assessed;
         # the entries come back with a fresh token, to be checked and sent again.
         state.general.append(
-            "This form could not be verified (it expired, or it was sent from another "
-            "site). Nothing was recorded; check the entries and press Assess again."
+            _gettext(request)(
+                "This form could not be verified (it expired, or it was sent from another "
+                "site). Nothing was recorded; check the entries and press Assess again."
+            )
         )
         return _form_page(request, state, status_code=403)
     try:
@@ -135,11 +151,17 @@ async def submit(request: Request, store: StoreDep) -> Response:
         "web",
         provenance=client,
     )
-    return RedirectResponse(f"/assessments/{record_id}", status_code=303)
+    # The language chosen on the form (``?lang=`` of its action) is kept on the result.
+    lang = request.query_params.get("lang")
+    target = f"/assessments/{record_id}"
+    if lang in i18n.LANGUAGES:
+        target = with_language(target, lang)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/assessments/{record_id}", response_class=HTMLResponse)
 def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
+    from locoreg.decision.localized import localized_assessment
     from locoreg.report.assessment import assessment_context, patient_rows
     from locoreg.report.pdf import overall_survival_forest
     from locoreg.web.evidence_view import cite_all
@@ -147,37 +169,46 @@ def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespon
     record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
-    a = Assessment.model_validate(record.assessment)
+    lang = request_language(request)
+    told = localized_assessment(record.assessment, record.patient_input, lang)
+    a, in_language = told.assessment, told.fallback is None
     return templates.TemplateResponse(
         request,
         "result.html",
         {
-            **assessment_context(a),
+            **assessment_context(a, lang),
             "record": record,
             "patient_label": patient_label(record.patient_input),
-            "patient_rows": patient_rows(record.patient_input),
+            "patient_rows": patient_rows(record.patient_input, lang),
             "studies": cite_all(a.evidence),
             "forest": overall_survival_forest(),
+            "kept_english": not in_language,
         },
     )
 
 
 @router.get("/assessments/{record_id}/summary", response_class=HTMLResponse)
 def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse:
+    from locoreg.decision.localized import localized_assessment
     from locoreg.report.assessment import render_assessment_html
     from locoreg.report.pdf import overall_survival_forest
 
     record = store.get_assessment(record_id)
     if record is None:
         return _not_found(request, "assessment")
+    lang = request_language(request)
+    told = localized_assessment(record.assessment, record.patient_input, lang)
+    a, in_language = told.assessment, told.fallback is None
     html = render_assessment_html(
-        Assessment.model_validate(record.assessment),
+        a,
         record_id=record.id,
         created_at=record.created_at,
         patient_input=record.patient_input,
         forest=overall_survival_forest(),
+        lang=lang,
+        kept_english=not in_language,
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=language_headers(lang))
 
 
 @router.get("/assessments/{record_id}/edit", response_class=HTMLResponse)
@@ -186,7 +217,9 @@ def edit_page(request: Request, record_id: str, store: StoreDep) -> HTMLResponse
     if record is None:
         return _not_found(request, "assessment")
     state = input_to_values(record.patient_input)
-    state.general.append("A new assessment is recorded; the original stays unchanged.")
+    state.general.append(
+        _gettext(request)("A new assessment is recorded; the original stays unchanged.")
+    )
     return _form_page(request, state)
 
 
