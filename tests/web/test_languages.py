@@ -176,15 +176,15 @@ def test_the_form_round_trip_keeps_the_language(client: TestClient, form_of: Any
 
 def _changed_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine of today fires other rules than when the record was made."""
-    from locoreg import decision
+    from locoreg.decision import localized
 
-    real = decision.assess
+    real = localized.assess
 
     def assess(patient: Any, *, lang: str = "en") -> Assessment:
         fresh = real(patient, lang=lang)
         return fresh.model_copy(update={"rules_fired": [*fresh.rules_fired, "a_new_rule"]})
 
-    monkeypatch.setattr(decision, "assess", assess)
+    monkeypatch.setattr(localized, "assess", assess)
 
 
 def test_a_record_the_engine_now_decides_differently_stays_english_with_a_note(
