@@ -67,11 +67,6 @@ SURGERY_HARMS: tuple[Harm, ...] = (
     ),
 )
 
-#: The English labels (the Markdown report); the pages show them through the catalog.
-DIRECTION_LABELS: dict[Direction, str] = dict(DIRECTION_NAMES)
-FACTOR_LABELS: dict[FactorName, str] = dict(FACTOR_NAMES)
-
-
 @cache
 def _environment(lang: str) -> Environment:
     """One Jinja environment per language (gettext installed once, never swapped)."""

@@ -10,7 +10,13 @@ text is the msgid, so :func:`code_name` needs no table, only the extraction list
 from __future__ import annotations
 
 from locoreg import i18n
-from locoreg.decision.model import Direction, FactorName, Recommendation
+from locoreg.decision.model import (
+    FACTOR_LABELS,
+    RECOMMENDATION_LABELS,
+    Direction,
+    FactorName,
+    Recommendation,
+)
 from locoreg.i18n import N_
 
 #: The display names of the enum values the pages show (patient, decision, evidence).
@@ -72,33 +78,14 @@ CODE_NAMES: tuple[str, ...] = (
     N_("no information"),
 )
 
-#: The recommendation as a title (the English texts of ``decision.model.RECOMMENDATION_LABELS``).
-RECOMMENDATION_NAMES: dict[Recommendation, str] = {
-    Recommendation.out_of_scope: N_("Out of scope (not de novo stage IV with an intact primary)"),
-    Recommendation.complete_workup: N_("Complete the work-up"),
-    Recommendation.palliative_local_therapy: N_("Palliative local therapy"),
-    Recommendation.systemic_therapy_first: N_("Systemic therapy first"),
-    Recommendation.discuss_local_therapy: N_("Discuss local therapy (case by case)"),
-    Recommendation.no_routine_local_therapy: N_("No routine local therapy"),
-}
-
 DIRECTION_NAMES: dict[Direction, str] = {
     Direction.favours_local_therapy: N_("For local therapy"),
     Direction.against_local_therapy: N_("Against local therapy"),
     Direction.neutral: N_("Neutral"),
 }
 
-FACTOR_NAMES: dict[FactorName, str] = {
-    FactorName.local_symptoms: N_("Local symptoms"),
-    FactorName.surgical_risk: N_("Surgical risk"),
-    FactorName.resectability: N_("Resectability"),
-    FactorName.patient_preference: N_("Patient preference"),
-    FactorName.distant_disease_burden: N_("Distant disease burden"),
-    FactorName.response_to_systemic_therapy: N_("Response to systemic therapy"),
-    FactorName.her2_status_and_response: N_("HER2 status and response"),
-    FactorName.performance_status: N_("Performance status"),
-    FactorName.tumour_subtype: N_("Tumour subtype"),
-}
+#: Factor names: the engine's own labels (one msgid per name).
+FACTOR_NAMES: dict[FactorName, str] = FACTOR_LABELS
 
 
 def code_name(code: str, lang: str) -> str:
@@ -109,7 +96,7 @@ def code_name(code: str, lang: str) -> str:
 def recommendation_name(recommendation: Recommendation | str, lang: str) -> str:
     """The recommendation's title in ``lang``; an unknown code is shown as it is."""
     try:
-        english = RECOMMENDATION_NAMES[Recommendation(recommendation)]
+        english = RECOMMENDATION_LABELS[Recommendation(recommendation)]
     except ValueError:
         return str(recommendation)
     return i18n.translations(lang).gettext(english)
