@@ -14,8 +14,6 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from babel.numbers import get_decimal_symbol
-
 from locoreg import i18n
 from locoreg.errors import FieldError, InputError
 from locoreg.evidence.base import load_evidence_base
@@ -34,10 +32,20 @@ META_METHODS: tuple[str, ...] = (
     "FE",
 )
 META_TESTS: tuple[str, ...] = TESTS
+#: the form's grouping choices and their (English, translated where shown) texts
 META_BY: dict[str, str] = {
-    "design": "randomised trials vs observational studies",
-    "none": "all studies together",
+    "design": i18n.N_("randomised trials vs observational studies"),
+    "none": i18n.N_("all studies together"),
 }
+#: names of the pools shown on the page (the ``body`` of a row, a diagnostics group,
+#: the side trim and fill fills): extracted here, translated by the template
+POOL_WORDS: tuple[str, ...] = (
+    i18n.N_("randomised"),
+    i18n.N_("observational"),
+    i18n.N_("all"),
+    i18n.N_("left"),
+    i18n.N_("right"),
+)
 
 
 def _choice(field: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
@@ -229,7 +237,7 @@ def forest_svg(
             weight=_("Weight"),
             prediction_interval=_("Prediction interval"),
             to=_("to"),
-            decimal_mark=get_decimal_symbol(lang),
+            decimal_mark=i18n.decimal_mark(".", lang),
         )
         titles = {body: _(title) for body, title in _GROUP_TITLES.items()}
         grouped = "subgroups" in result

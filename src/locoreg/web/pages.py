@@ -311,7 +311,7 @@ def meta_page(
     problems: list[str] = []
     result: dict[str, Any] | None = None
     try:
-        result = pooled_evidence(outcome, method, test, by, mods)
+        result = pooled_evidence(outcome, method, test, by, mods, lang=request_language(request))
     except InputError as exc:
         problems = [str(e) for e in exc.errors]
         mods_invalid = any(e.field == "mods" for e in exc.errors)
