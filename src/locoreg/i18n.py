@@ -36,7 +36,7 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from babel.support import Translations
 
 from locoreg.errors import FieldError, InputError
@@ -108,6 +108,17 @@ def number(value: float, lang: str, digits: int = 0, *, exact: bool = False) -> 
     decimals = ("0" if exact else "#") * digits
     pattern = f"#,##0.{decimals}" if digits else "#,##0"
     return format_decimal(round(value, digits), format=pattern, locale=lang)
+
+
+def decimal_mark(text: str, lang: str) -> str:
+    """A number already formatted with a point (``f"{p:.3g}"``, "1.2e-05") written with
+    the locale's decimal mark ("0,034" in Spanish); English text is returned unchanged.
+
+    For statistics whose format is part of their meaning (significant digits of a
+    p-value, fixed decimals of τ²), where :func:`number` would round differently."""
+    if lang == DEFAULT_LANGUAGE:
+        return text
+    return text.replace(".", get_decimal_symbol(lang))
 
 
 def day(value: date | datetime, lang: str) -> str:

@@ -48,3 +48,25 @@ def test_an_unknown_language_is_refused_naming_the_field() -> None:
         render_assessment_pdf(
             assess(patient), record_id="x", patient_input=patient.model_dump(mode="json"), lang="fr"
         )
+
+
+def test_the_spanish_pdf_draws_the_forest_in_spanish() -> None:
+    weasyprint_or_skip()
+    patient = parse_patient(json.loads((EXAMPLES / "palliative_bleeding.json").read_text()))
+    entered = patient.model_dump(mode="json")
+    pdf = render_assessment_pdf(
+        assess(patient, lang="es"), record_id="rec-es-2", patient_input=entered, lang="es"
+    )
+    text = re.sub(r"\s+", " ", " ".join(pdf_pages(pdf)))
+    for shown in (
+        "Supervivencia global: ensayos frente a registros",
+        "Ensayos aleatorizados",
+        "Estudios observacionales",
+        "Combinado, ensayos aleatorizados (k =",
+        "HR (IC del 95 %)",
+        "Diferencia entre diseños: Q =",
+    ):
+        assert shown in text, shown
+    assert re.search(r"\d,\d\d \(\d,\d\d a \d,\d\d\)", text)  # a row, decimal commas
+    for english in ("Randomised trials", "Pooled randomised", "HR (95% CI)"):
+        assert english not in text, english

@@ -35,9 +35,9 @@ def reference_rows(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     rows = [{**r, "label": r["id"]} for r in REFERENCE["rows"]]
     monkeypatch.setattr(meta_page, "study_rows", lambda _outcome: rows)
-    meta_page._pooled.cache_clear()
+    meta_page.clear_caches()
     yield
-    meta_page._pooled.cache_clear()
+    meta_page.clear_caches()
 
 
 def test_base_rows_follow_the_selection_rules() -> None:

@@ -13,8 +13,14 @@ Input types (shared by ``locoreg meta --plot``, ``locoreg evidence pool`` and th
         builds one from a locoreg.meta.MetaResult (exponentiating for ratio measures) with
         the heterogeneity line filled in.
 
+    ForestTexts(study="Study", weight="Weight", prediction_interval="Prediction interval",
+                to="to", decimal_mark=".")
+        the plot's own words and the decimal mark, for a caller that draws in another
+        language (this module holds no catalog: the caller translates)
+
     forest_plot(rows, summaries=(), *, measure="HR", favours=(left, right), title="",
-                footer=(), ci_label=None, path=None) -> matplotlib.figure.Figure
+                footer=(), ci_label=None, texts=ForestTexts(), path=None)
+        -> matplotlib.figure.Figure
 
 Rows keep their input order; groups appear in order of first appearance, each followed
 by its diamond and heterogeneity line. Ratio measures (HR, RR, OR) use a log axis with
@@ -55,9 +61,30 @@ if TYPE_CHECKING:
     from locoreg.meta.rma import MetaResult
     from locoreg.meta.sensitivity import CumulativeResult
 
-__all__ = ["ForestRow", "ForestSummary", "cumulative_forest_plot", "forest_plot"]
+__all__ = ["ForestRow", "ForestSummary", "ForestTexts", "cumulative_forest_plot", "forest_plot"]
 
 DEFAULT_FAVOURS = ("Favours local therapy", "Favours no local therapy")
+
+
+@dataclass(frozen=True, slots=True)
+class ForestTexts:
+    """The words the plot writes itself, and the decimal mark of its numbers.
+
+    Labels, group titles, the column header, the favours line and the footer come with
+    the rows and arguments; these are the rest. The defaults are English; a caller
+    drawing in another language passes its translations (e.g. ``to="a"``,
+    ``decimal_mark=","`` gives "0,85 (0,72 a 1,01)")."""
+
+    study: str = "Study"
+    weight: str = "Weight"
+    prediction_interval: str = "Prediction interval"
+    #: joins the limits of an interval: "0.72 to 1.01"
+    to: str = "to"
+    decimal_mark: str = "."
+
+    def number(self, text: str) -> str:
+        """``text`` (a number formatted with a point) with this decimal mark."""
+        return text if self.decimal_mark == "." else text.replace(".", self.decimal_mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +171,9 @@ class _Line:
     summary: ForestSummary | None = None
 
 
-def _layout(rows: Sequence[ForestRow], summaries: Sequence[ForestSummary]) -> list[_Line]:
+def _layout(
+    rows: Sequence[ForestRow], summaries: Sequence[ForestSummary], texts: ForestTexts
+) -> list[_Line]:
     groups: list[str | None] = list(dict.fromkeys(r.group for r in rows))
     for s in summaries:
         if s.group is not None and s.group not in groups:
@@ -156,20 +185,20 @@ def _layout(rows: Sequence[ForestRow], summaries: Sequence[ForestSummary]) -> li
             lines.append(_Line("header", g or "Other"))
         lines += [_Line("study", row=r) for r in rows if r.group == g]
         for s in (s for s in summaries if s.group == g and g is not None):
-            lines += _summary_lines(s)
+            lines += _summary_lines(s, texts)
         if grouped:
             lines.append(_Line("gap"))
     for s in (s for s in summaries if s.group is None):
-        lines += _summary_lines(s)
+        lines += _summary_lines(s, texts)
     while lines and lines[-1].kind == "gap":
         lines.pop()
     return lines
 
 
-def _summary_lines(s: ForestSummary) -> list[_Line]:
+def _summary_lines(s: ForestSummary, texts: ForestTexts) -> list[_Line]:
     out = [_Line("summary", s.label, summary=s)]
     if s.pi_low is not None and s.pi_high is not None:
-        out.append(_Line("pi", "Prediction interval", summary=s))
+        out.append(_Line("pi", texts.prediction_interval, summary=s))
     if s.heterogeneity:
         out.append(_Line("note", s.heterogeneity))
     return out
@@ -200,12 +229,13 @@ def forest_plot(
     ci_label: str | None = None,
     note_label: str | None = None,
     xlim: tuple[float, float] | None = None,
+    texts: ForestTexts = ForestTexts(),
     path: str | Path | None = None,
 ) -> Figure:
     """Draw a forest plot (see the module docstring for the input types).
 
     ``note_label`` heads an extra column showing each row's ``note`` (shown when any row
-    has one)."""
+    has one). ``texts``: the plot's own words and decimal mark (:class:`ForestTexts`)."""
     if not rows and not summaries:
         raise ValueError("rows: nothing to plot (no study rows and no summaries)")
     ratio = measure in RATIO_MEASURES
@@ -214,7 +244,7 @@ def forest_plot(
             raise ValueError(f"rows: {r.label!r}: estimate lies outside its interval")
         if ratio and r.ci_low <= 0:
             raise ValueError(f"rows: {r.label!r}: a ratio and its limits must be > 0")
-    lines = _layout(rows, summaries)
+    lines = _layout(rows, summaries, texts)
     show_weight = any(r.weight is not None for r in rows)
     show_note = any(r.note for r in rows)
     null = 1.0 if ratio else 0.0
@@ -253,12 +283,12 @@ def forest_plot(
         ax_label.set_ylim(0.25, top + 0.4)
 
         ax.patch.set_visible(False)  # long note lines may run under the plot column
-        _headers(ax_label, ax_ci, ax_w, top, column, ax_n, note_label or "")
+        _headers(ax_label, ax_ci, ax_w, top, column, texts, ax_n, note_label or "")
         ax.axhline(top - 0.55, color=INK, lw=0.6)
         max_w = max((r.weight or 0.0) for r in rows) if rows else 0.0
         for i, line in enumerate(lines):
             y = n - i
-            _draw_line(line, y, ax, ax_label, ax_ci, ax_w, max_w, ratio, lo, hi, ax_n)
+            _draw_line(line, y, ax, ax_label, ax_ci, ax_w, max_w, ratio, lo, hi, texts, ax_n)
 
         ax.plot([null, null], [0.25, top - 0.55], color=INK, lw=0.8, zorder=1)
         overall = next((s for s in summaries if s.group is None), None)
@@ -267,7 +297,7 @@ def forest_plot(
                 [overall.estimate] * 2, [0.25, top - 0.55], color=POOLED, lw=0.7,
                 ls=(0, (3, 3)), zorder=1,
             )  # fmt: skip
-        _axis(ax, ratio, lo, hi)
+        _axis(ax, ratio, lo, hi, texts)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
         ax.tick_params(axis="y", left=False, labelleft=False)
@@ -293,14 +323,15 @@ def _headers(
     ax_w: Axes | None,
     top: float,
     column: str,
+    texts: ForestTexts,
     ax_n: Axes | None = None,
     note_label: str = "",
 ) -> None:
     kw: dict[str, Any] = {"fontweight": "bold", "va": "center", "color": INK}
-    ax_label.text(0.0, top, "Study", ha="left", **kw)
+    ax_label.text(0.0, top, texts.study, ha="left", **kw)
     ax_ci.text(0.97, top, column, ha="right", **kw)
     if ax_w is not None:
-        ax_w.text(0.95, top, "Weight", ha="right", **kw)
+        ax_w.text(0.95, top, texts.weight, ha="right", **kw)
     if ax_n is not None:
         ax_n.text(0.1, top, note_label, ha="left", **kw)
     for a in (ax_label, ax_ci, ax_w, ax_n):
@@ -320,6 +351,7 @@ def _draw_line(
     ratio: bool,
     lo: float,
     hi: float,
+    texts: ForestTexts,
     ax_n: Axes | None = None,
 ) -> None:
     if line.kind == "header":
@@ -332,9 +364,11 @@ def _draw_line(
     elif line.kind == "study" and line.row is not None:
         r = line.row
         ax_label.text(0.03, y, r.label, ha="left", va="center", color=INK)
-        ax_ci.text(0.97, y, _ci_text(r.estimate, r.ci_low, r.ci_high), ha="right", va="center")
+        ci = _ci_text(r.estimate, r.ci_low, r.ci_high, texts)
+        ax_ci.text(0.97, y, ci, ha="right", va="center")
         if ax_w is not None and r.weight is not None:
-            ax_w.text(0.95, y, f"{r.weight:.1f}%", ha="right", va="center", color=INK)
+            weight = texts.number(f"{r.weight:.1f}%")
+            ax_w.text(0.95, y, weight, ha="right", va="center", color=INK)
         if ax_n is not None and r.note:
             ax_n.text(0.1, y, r.note, ha="left", va="center", color=INK, fontsize=SMALL)
         _interval(ax, r.ci_low, r.ci_high, y, lo, hi)
@@ -348,7 +382,7 @@ def _draw_line(
         s = line.summary
         ax_label.text(0.0, y, line.text, ha="left", va="center", fontweight="bold", color=INK)
         ax_ci.text(
-            0.97, y, _ci_text(s.estimate, s.ci_low, s.ci_high), ha="right", va="center",
+            0.97, y, _ci_text(s.estimate, s.ci_low, s.ci_high, texts), ha="right", va="center",
             fontweight="bold",
         )  # fmt: skip
         if ax_w is not None and s.group is None:
@@ -369,15 +403,16 @@ def _draw_line(
         s = line.summary
         assert s.pi_low is not None and s.pi_high is not None
         ax_label.text(0.03, y, line.text, ha="left", va="center", color=MUTED)
-        ax_ci.text(0.97, y, _ci_text(None, s.pi_low, s.pi_high), ha="right", va="center",
+        ax_ci.text(0.97, y, _ci_text(None, s.pi_low, s.pi_high, texts), ha="right", va="center",
                    color=MUTED)  # fmt: skip
         pi = _interval(ax, s.pi_low, s.pi_high, y, lo, hi, color=POOLED, lw=2.2, caps=True)
         pi.set_gid(f"forest-pi-{y:g}")
 
 
-def _ci_text(est: float | None, low: float, high: float) -> str:
-    interval = f"{fmt_ratio(low)} to {fmt_ratio(high)}"
-    return f"[{interval}]" if est is None else f"{fmt_ratio(est)} ({interval})"
+def _ci_text(est: float | None, low: float, high: float, texts: ForestTexts) -> str:
+    interval = f"{fmt_ratio(low)} {texts.to} {fmt_ratio(high)}"
+    text = f"[{interval}]" if est is None else f"{fmt_ratio(est)} ({interval})"
+    return texts.number(text)
 
 
 def _interval(
@@ -405,14 +440,14 @@ def _interval(
     return line
 
 
-def _axis(ax: Axes, ratio: bool, lo: float, hi: float) -> None:
+def _axis(ax: Axes, ratio: bool, lo: float, hi: float, texts: ForestTexts) -> None:
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     if ratio:
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(FixedLocator(ratio_ticks(lo, hi)))
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: fmt_tick(x)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: texts.number(fmt_tick(x))))
     ax.set_xlim(lo, hi)
 
 

@@ -60,13 +60,15 @@ def content_record_id(patient_input: dict[str, Any], assessment: Assessment) -> 
     return i18n.gettext("not recorded, content hash %(hash)s") % {"hash": digest(content)[:12]}
 
 
-def overall_survival_forest() -> str | None:
-    """Pooled overall survival, trials vs registries (REML, z), as inline SVG; None if none."""
+def overall_survival_forest(lang: str = i18n.DEFAULT_LANGUAGE) -> str | None:
+    """Pooled overall survival, trials vs registries (REML, z), as inline SVG with its
+    texts and numbers in ``lang``; None if the evidence base has nothing to pool."""
     from locoreg.errors import InputError
     from locoreg.web.meta_page import pooled_evidence
 
     try:
-        svg: str | None = pooled_evidence("overall_survival", "REML", "z", "design")["svg"]
+        pooled = pooled_evidence("overall_survival", "REML", "z", "design", lang=lang)
+        svg: str | None = pooled["svg"]
     except InputError:  # an evidence base without poolable hazard ratios: no figure
         return None
     return svg
@@ -107,7 +109,7 @@ def render_board_pdf(sheets: Sequence[BoardSheet], *, lang: str = i18n.DEFAULT_L
     if not sheets:
         raise ValueError("a board pack needs at least one record")
     i18n.check_language(lang)
-    forest = overall_survival_forest()
+    forest = overall_survival_forest(lang)
     documents = [_document(sheet, forest, lang) for sheet in sheets]
     pages = [page for document in documents for page in document.pages]
     pdf: bytes = documents[0].copy(pages).write_pdf()

@@ -23,16 +23,17 @@ import re
 from typing import Any
 
 from locoreg.errors import FieldError, InputError
+from locoreg.i18n import N_
 
 #: a pool needs this many studies for the tests of funnel asymmetry (metafor's minimum)
 MIN_STUDIES = 3
 #: the study columns a moderator formula may use, with what they hold
 MODERATORS: dict[str, str] = {
-    "year": "year of publication",
-    "decade": "year of publication / 10 (the ratio per decade)",
-    "design": "trial or observational",
-    "n_patients": "patients in the analysis",
-    "data_source": "registry or trial database (missing for most trials: those rows drop)",
+    "year": N_("year of publication"),
+    "decade": N_("year of publication / 10 (the ratio per decade)"),
+    "design": N_("trial or observational"),
+    "n_patients": N_("patients in the analysis"),
+    "data_source": N_("registry or trial database (missing for most trials: those rows drop)"),
 }
 DEFAULT_FORMULA = "~ decade"
 _FUNCTIONS = ("factor", "C")
@@ -202,7 +203,7 @@ def _regression(
     except (ValueError, ConvergenceError) as exc:
         return {"error": getattr(exc, "message", str(exc))}
     if reg.p == 1:  # every moderator is constant within the pool (a factor of one level)
-        return {"error": "the moderators do not vary within this pool"}
+        return {"error": N_("the moderators do not vary within this pool")}
     terms = [
         {"name": name, "ratio": math.exp(float(b)), "p_value": float(p)}
         for name, b, p in zip(reg.coef_names[1:], reg.coef[1:], reg.coef_p[1:], strict=True)

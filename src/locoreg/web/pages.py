@@ -181,7 +181,7 @@ def result_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespon
             "patient_label": patient_label(record.patient_input),
             "patient_rows": patient_rows(record.patient_input, lang),
             "studies": cite_all(a.evidence),
-            "forest": overall_survival_forest(),
+            "forest": overall_survival_forest(lang),
             "kept_english": not in_language,
         },
     )
@@ -204,7 +204,7 @@ def summary_page(request: Request, record_id: str, store: StoreDep) -> HTMLRespo
         record_id=record.id,
         created_at=record.created_at,
         patient_input=record.patient_input,
-        forest=overall_survival_forest(),
+        forest=overall_survival_forest(lang),
         lang=lang,
         kept_english=not in_language,
     )
@@ -311,7 +311,7 @@ def meta_page(
     problems: list[str] = []
     result: dict[str, Any] | None = None
     try:
-        result = pooled_evidence(outcome, method, test, by, mods)
+        result = pooled_evidence(outcome, method, test, by, mods, lang=request_language(request))
     except InputError as exc:
         problems = [str(e) for e in exc.errors]
         mods_invalid = any(e.field == "mods" for e in exc.errors)

@@ -70,6 +70,13 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return i18n.translations(_lang(context)).ngettext(singular, plural, n)
 
 
+@pass_context
+def _pgettext(context: Context, msgctxt: str, message: str) -> str:
+    """gettext of a word whose translation depends on its use (a verb on a button,
+    a noun in a table header: "Pool")."""
+    return i18n.translations(_lang(context)).pgettext(msgctxt, message)
+
+
 class _Pages(Jinja2Templates):
     """The page templates; every answer says its language (``Content-Language``, ``Vary``)."""
 
@@ -86,7 +93,7 @@ templates = _Pages(
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=_gettext, ngettext=_ngettext, newstyle=True
+    gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, newstyle=True
 )
 
 
@@ -133,6 +140,14 @@ def _design_name(context: Context, code: str | None) -> str:
     return i18n.translations(_lang(context)).gettext(english)
 
 
+@pass_context
+def _fixed(context: Context, spec: str, value: float) -> str:
+    """``spec % value`` ("%.2f", "%.3g") with the decimal mark of the page's language:
+    the statistics keep their format (significant digits, fixed decimals) in every
+    language (:func:`locoreg.i18n.decimal_mark`)."""
+    return i18n.decimal_mark(spec % value, _lang(context))
+
+
 def metric(name: str, value: float, unit: str | None) -> str:
     """``("os_3y_percent", 68.4, "percent")`` → ``"OS 3y 68.4%"`` (no doubled unit)."""
     words = name.replace("_", " ").split()
@@ -153,6 +168,7 @@ templates.env.globals.update(
     pairs=pairs,
     href=_href,
     helper=_helper,
+    fixed=_fixed,
     recommendation_name=_recommendation_name,
     version=__version__,
     disclaimer=DISCLAIMER,
