@@ -67,6 +67,9 @@ def test_the_result_page_in_spanish(client: TestClient, record_id: str, store: A
     assert f"Registrada el {i18n.day(created, 'es')}, {created:%H:%M} UTC vía api" in text
     assert "discuss_local_therapy" in text  # the code is still shown, as in English
     assert KEPT_ENGLISH_ES not in text
+    html = client.get(f"/assessments/{record_id}?lang=es").text
+    assert "de cada 100 pacientes: progresión locorregional" in html  # icon arrays' names
+    assert "out of 100 patients" not in html
     # Links the page renders keep the language.
     assert (
         f'href="/assessments/{record_id}/summary?lang=es"'

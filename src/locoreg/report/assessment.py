@@ -67,6 +67,7 @@ SURGERY_HARMS: tuple[Harm, ...] = (
     ),
 )
 
+
 @cache
 def _environment(lang: str) -> Environment:
     """One Jinja environment per language (gettext installed once, never swapped)."""
@@ -121,14 +122,23 @@ def icon_arrays(a: Assessment, lang: str = i18n.DEFAULT_LANGUAGE) -> dict[str, s
         }
     else:
         label = gettext("locoregional progression during follow-up")
+
+    def array(pct: float, what: str) -> str:
+        # The accessible name in the page's language (icon_array's own is English).
+        name = gettext("%(count)s out of 100 patients: %(what)s") % {
+            "count": round(pct),
+            "what": what,
+        }
+        return icon_array(pct, label=what, name=name)
+
     return {
-        "with": icon_array(
+        "with": array(
             lc.with_local_therapy_pct,
-            label=gettext("%(label)s, with local therapy") % {"label": label},
+            gettext("%(label)s, with local therapy") % {"label": label},
         ),
-        "without": icon_array(
+        "without": array(
             lc.without_local_therapy_pct,
-            label=gettext("%(label)s, systemic therapy alone") % {"label": label},
+            gettext("%(label)s, systemic therapy alone") % {"label": label},
         ),
     }
 
