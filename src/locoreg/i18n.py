@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -102,6 +102,9 @@ def negotiate(requested: str | None, accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+# Memoised: Babel parses the pattern and the locale on every call (~40 µs), and an
+# assessment formats ~50 numbers, most of them the same evidence figures every time.
+@lru_cache(maxsize=4096)
 def number(value: float, lang: str, digits: int = 0, *, exact: bool = False) -> str:
     """``value`` rounded to at most ``digits`` decimals in the locale's notation
     (``exact``: always ``digits`` decimals, "0.90" / "0,90")."""
