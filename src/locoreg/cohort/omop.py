@@ -405,13 +405,18 @@ def extract_omop(
     import duckdb
 
     from locoreg.cohort.analytic import write_query
-    from locoreg.cohort.omop_database import is_url, open_database, postgres_registry
+    from locoreg.cohort.omop_database import (
+        PostgresDatabase,
+        is_url,
+        open_database,
+        postgres_registry,
+    )
     from locoreg.cohort.select import extraction_sql
     from locoreg.errors import InputError
 
     if engine not in ("duckdb", "spark"):
         raise InputError.single("engine", f"unknown engine {engine!r}", "duckdb, spark")
-    source: OmopSource | DuckDBFile | Any
+    source: OmopSource | DuckDBFile | PostgresDatabase
     if is_url(str(where)):
         if engine == "spark":
             raise InputError.single(
@@ -425,7 +430,7 @@ def extract_omop(
         if schema is not None:
             raise InputError.single("omop-schema", "applies to a database URL only")
         source = find_tables(where)
-    if not isinstance(source, OmopSource | DuckDBFile):
+    if isinstance(source, PostgresDatabase):
         frame, flow = postgres_registry(source)
         con = duckdb.connect(":memory:")
         con.register("fetched", frame)
